@@ -1,0 +1,24 @@
+SWIFT ?= swift
+CONFIG ?= etc/outrider/outrider.yaml
+VERSION := $(shell sed -n 's/.*static let number = "\(.*\)".*/\1/p' Sources/Daemon/Version.swift)
+
+.PHONY: build test release run clean version
+
+build:
+	$(SWIFT) build
+
+test:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel
+
+release:
+	$(SWIFT) build -c release --static-swift-stdlib
+
+run: build
+	$(SWIFT) run outrider run --config $(CONFIG)
+
+version:
+	@echo $(VERSION)
+
+clean:
+	rm -rf .build
