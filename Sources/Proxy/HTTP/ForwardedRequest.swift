@@ -45,14 +45,18 @@ struct ForwardedRequest {
 
     /// The response head sent to the client from the one the backend sent.
     ///
+    /// The client connection's encoder does not add framing fields, so they are set here:
+    /// `Content-Length` passes through; a body without one is chunked for HTTP/1.1 clients
+    /// and delimited by closing the connection for HTTP/1.0 ones (see ``requiresClose``).
+    /// Responses without a body (to `HEAD`, 1xx, 204, 304; RFC 9112 6.3) get no chunked framing.
+    ///
     /// - Parameter keepAlive: whether the client connection stays open after this response.
     static func responseHead(for response: HTTPResponseHead, request: HTTPRequestHead, keepAlive: Bool) -> HTTPResponseHead {
         var head = response
-        let chunked = response.headers.isChunked
         let upgrade = response.status == .switchingProtocols ? response.headers.first(name: "upgrade") : nil
         head.headers.removeHopByHopFields()
         head.version = request.version
-        if chunked, request.version.supportsChunking {
+        if hasBody(response, request: request), !head.headers.contains(name: "content-length"), request.version.supportsChunking {
             head.headers.add(name: "transfer-encoding", value: "chunked")
         }
         if let upgrade {
@@ -64,6 +68,18 @@ struct ForwardedRequest {
             head.headers.add(name: "connection", value: "keep-alive")
         }
         return head
+    }
+
+    /// Whether the response's body can only be delimited by closing the client connection:
+    /// it has a body of unknown length and the client speaks HTTP/1.0 (RFC 9112 6.3, rule 8).
+    static func requiresClose(_ response: HTTPResponseHead, request: HTTPRequestHead) -> Bool {
+        hasBody(response, request: request) && !response.headers.contains(name: "content-length")
+            && !request.version.supportsChunking
+    }
+
+    static func hasBody(_ response: HTTPResponseHead, request: HTTPRequestHead) -> Bool {
+        let code = response.status.code
+        return request.method != .HEAD && code >= 200 && code != 204 && code != 304
     }
 }
 

@@ -15,6 +15,8 @@ final class Exchange {
     var backend: Backend
     /// Backends already tried, never chosen again for this request.
     var tried: [Backend] = []
+    /// Backend attempts made so far, the first included.
+    var attempts = 0
     var upstream: UpstreamHandler?
     /// Whether the current connection carried earlier requests (a stale keep-alive connection
     /// failing says nothing about the backend's health).

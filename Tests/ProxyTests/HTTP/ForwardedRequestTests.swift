@@ -83,6 +83,27 @@ import Testing
         #expect(old.headers["connection"] == ["keep-alive"])
     }
 
+    @Test func bodilessResponsesAreNotChunked() {
+        let response = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Transfer-Encoding": "chunked"])
+        var head = request([])
+        head.method = .HEAD
+        let forwarded = ForwardedRequest.responseHead(for: response, request: head, keepAlive: true)
+        #expect(!forwarded.headers.contains(name: "transfer-encoding"))
+        let notModified = HTTPResponseHead(version: .http1_1, status: .notModified, headers: ["ETag": "x"])
+        #expect(!ForwardedRequest.responseHead(for: notModified, request: request([]), keepAlive: true).headers.contains(name: "transfer-encoding"))
+    }
+
+    @Test func unframedBodyIsChunkedForHTTP11AndClosesForHTTP10() {
+        let response = HTTPResponseHead(version: .http1_0, status: .ok, headers: [:])
+        let forwarded = ForwardedRequest.responseHead(for: response, request: request([]), keepAlive: true)
+        #expect(forwarded.headers["transfer-encoding"] == ["chunked"])
+        #expect(!ForwardedRequest.requiresClose(response, request: request([])))
+        #expect(ForwardedRequest.requiresClose(response, request: request([], version: .http1_0)))
+        let sized = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Content-Length": "3"])
+        #expect(!ForwardedRequest.requiresClose(sized, request: request([], version: .http1_0)))
+        #expect(ForwardedRequest.responseHead(for: sized, request: request([]), keepAlive: true).headers["content-length"] == ["3"])
+    }
+
     @Test func switchingProtocolsResponseKeepsUpgrade() {
         let response = HTTPResponseHead(
             version: .http1_1,
