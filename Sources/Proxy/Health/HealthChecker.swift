@@ -21,11 +21,11 @@ final class HealthChecker: Sendable {
     }
 
     let eventLoop: any EventLoop
-    private let state: NIOLoopBound<LoopState>
+    private let state: NIOLoopBoundBox<LoopState>
 
     init(eventLoop: any EventLoop, logger: Logger) {
         self.eventLoop = eventLoop
-        self.state = NIOLoopBound(LoopState(eventLoop: eventLoop, logger: logger), eventLoop: eventLoop)
+        self.state = .makeBoxSendingValue(LoopState(eventLoop: eventLoop, logger: logger), eventLoop: eventLoop)
     }
 
     /// Sets the backends and settings; backends already known keep their state.
