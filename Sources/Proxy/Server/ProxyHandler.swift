@@ -11,7 +11,7 @@ import NIOHTTP1
 ///
 /// The proxy answers `/v1/health` itself (any method, sidekick's health endpoint): 200 when a
 /// site has a backend online, else 502.
-final class ProxyHandler: ChannelDuplexHandler, UpstreamDelegate {
+final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamDelegate {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart

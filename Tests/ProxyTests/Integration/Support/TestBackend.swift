@@ -106,27 +106,6 @@ private final class TestBackendHandler: ChannelInboundHandler, RemovableChannelH
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             case "/close":
                 context.close(promise: nil)
-            case "/ws" where head.headers.first(name: "upgrade") != nil:
-                let headers = HTTPHeaders([("upgrade", "websocket"), ("connection", "upgrade"), ("x-backend", name)])
-                let response = HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers)
-                context.write(wrapOutboundOut(.head(response)), promise: nil)
-                context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-                    let pipeline = context.pipeline.syncOperations
-                    try? pipeline.addHandler(RawEchoHandler())
-                    if let encoder = try? pipeline.handler(type: HTTPResponseEncoder.self) {
-                        pipeline.removeHandler(encoder, promise: nil)
-                    }
-                    if let validator = try? pipeline.handler(type: NIOHTTPResponseHeadersValidator.self) {
-                        pipeline.removeHandler(validator, promise: nil)
-                    }
-                    if let errors = try? pipeline.handler(type: HTTPServerProtocolErrorHandler.self) {
-                        pipeline.removeHandler(errors, promise: nil)
-                    }
-                    pipeline.removeHandler(context: context, promise: nil)
-                    if let decoder = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
-                        pipeline.removeHandler(decoder, promise: nil)
-                    }
-                }
             default:
                 break
             }
@@ -168,6 +147,24 @@ private final class TestBackendHandler: ChannelInboundHandler, RemovableChannelH
             }
         case "/status":
             send(status: HTTPResponseStatus(statusCode: value("code") ?? 200), body: name, context: context)
+        case "/ws" where head.headers.first(name: "upgrade") != nil:
+            let headers = HTTPHeaders([("upgrade", "websocket"), ("connection", "upgrade"), ("x-backend", name)])
+            let response = HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers)
+            context.write(wrapOutboundOut(.head(response)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            let pipeline = context.pipeline.syncOperations
+            try? pipeline.addHandler(RawEchoHandler())
+            for handler in [
+                try? pipeline.handler(type: HTTPResponseEncoder.self) as (any RemovableChannelHandler)?,
+                try? pipeline.handler(type: NIOHTTPResponseHeadersValidator.self),
+                try? pipeline.handler(type: HTTPServerProtocolErrorHandler.self),
+            ] {
+                if let handler { pipeline.removeHandler(handler, promise: nil) }
+            }
+            pipeline.removeHandler(context: context, promise: nil)
+            if let decoder = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
+                pipeline.removeHandler(decoder, promise: nil)
+            }
         case "/ws", "/close":
             break
         default:
