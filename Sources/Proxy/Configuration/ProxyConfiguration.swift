@@ -58,11 +58,14 @@ extension ProxyConfiguration {
         public var keyPath: String
         /// The passphrase of an encrypted private key.
         public var keyPassword: String?
+        /// How often the files are checked for change.
+        public var reloadInterval: Duration
 
-        public init(certificatePath: String, keyPath: String, keyPassword: String? = nil) {
+        public init(certificatePath: String, keyPath: String, keyPassword: String? = nil, reloadInterval: Duration = .seconds(10)) {
             self.certificatePath = certificatePath
             self.keyPath = keyPath
             self.keyPassword = keyPassword
+            self.reloadInterval = reloadInterval
         }
     }
 

@@ -1,15 +1,30 @@
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOSSL
+import NIOTLS
 
 /// The handlers of an accepted client connection.
 enum ClientPipeline {
-    static func configure(_ channel: any Channel, runtime: ProxyRuntime, tlsContext: NIOSSLContext?) throws {
+    /// Plain HTTP/1.1, or TLS with ALPN choosing HTTP/2 or HTTP/1.1 (RFC 7301; RFC 9113 3.2).
+    static func configure(_ channel: any Channel, runtime: ProxyRuntime, certificate: ServerCertificate?) throws {
         let pipeline = channel.pipeline.syncOperations
-        if let tlsContext {
-            try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext))
+        guard let certificate else {
+            try configureHTTP1(pipeline, runtime: runtime, scheme: "http")
+            return
         }
-        try configureHTTP1(pipeline, runtime: runtime, scheme: tlsContext == nil ? "http" : "https")
+        try pipeline.addHandler(NIOSSLServerHandler(context: certificate.context))
+        let negotiation = ApplicationProtocolNegotiationHandler { result, channel in
+            channel.eventLoop.makeCompletedFuture {
+                switch result {
+                case .negotiated("h2"):
+                    try configureHTTP2(channel.pipeline.syncOperations, runtime: runtime)
+                default:
+                    try configureHTTP1(channel.pipeline.syncOperations, runtime: runtime, scheme: "https")
+                }
+            }
+        }
+        try pipeline.addHandler(negotiation)
     }
 
     /// HTTP/1.1 with NIO's pipelining support (one request at a time; reads held while a
@@ -32,5 +47,24 @@ enum ClientPipeline {
         try pipeline.addHandler(HTTPServerPipelineHandler())
         try pipeline.addHandler(HTTPServerProtocolErrorHandler())
         try pipeline.addHandler(ProxyHandler(runtime: runtime, scheme: scheme, supportsUpgrade: true))
+    }
+
+    /// HTTP/2: each stream is translated to HTTP/1 parts and proxied like an HTTP/1.1 request
+    /// to the HTTP/1.1 backends. Flow control windows give each stream the same backpressure
+    /// as a TCP connection.
+    static func configureHTTP2(_ pipeline: ChannelPipeline.SynchronousOperations, runtime: ProxyRuntime) throws {
+        var connection = NIOHTTP2Handler.ConnectionConfiguration()
+        connection.maximumRecentlyResetStreams = 64
+        _ = try pipeline.configureHTTP2Pipeline(
+            mode: .server,
+            connectionConfiguration: connection,
+            streamConfiguration: NIOHTTP2Handler.StreamConfiguration()
+        ) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                let streamPipeline = stream.pipeline.syncOperations
+                try streamPipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                try streamPipeline.addHandler(ProxyHandler(runtime: runtime, scheme: "https", supportsUpgrade: false))
+            }
+        }
     }
 }

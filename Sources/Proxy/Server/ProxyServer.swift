@@ -308,15 +308,15 @@ public final class ProxyServer: Sendable {
     }
 
     private func bind(_ listener: ProxyConfiguration.Listener) async throws -> any Channel {
-        let tlsContext: NIOSSLContext?
+        let certificate: ServerCertificate?
         if let tls = listener.tls {
             do {
-                tlsContext = try tls.makeContext()
+                certificate = try ServerCertificate(tls, logger: logger)
             } catch {
                 throw ProxyServerError.tls(reason: "\(tls.certificatePath): \(error)")
             }
         } else {
-            tlsContext = nil
+            certificate = nil
         }
         let runtime = self.runtime
         let connections = self.connections
@@ -329,7 +329,7 @@ public final class ProxyServer: Sendable {
                     return channel.eventLoop.makeFailedFuture(ProxyServerError.tooManyConnections)
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    try ClientPipeline.configure(channel, runtime: runtime, tlsContext: tlsContext)
+                    try ClientPipeline.configure(channel, runtime: runtime, certificate: certificate)
                 }
             }
         let hosts = listener.host.isEmpty ? ["::", "0.0.0.0"] : [listener.host]
@@ -339,6 +339,13 @@ public final class ProxyServer: Sendable {
                 let channel = try await bootstrap.bind(host: host, port: listener.port).get()
                 logger.info("proxy listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? host)"])
                 watch(channel, address: "\(listener.host):\(listener.port)")
+                if let certificate {
+                    let interval = TimeAmount(certificate.tls.reloadInterval)
+                    let reload = channel.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+                        certificate.reloadIfChanged()
+                    }
+                    channel.closeFuture.whenComplete { _ in reload.cancel() }
+                }
                 return channel
             } catch {
                 lastError = error

@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A small HTTP/1.1 server on 127.0.0.1 standing in for a backend such as MinIO.
 ///
@@ -22,7 +23,7 @@ final class TestBackend: Sendable {
     }
 
     var port: Int { channel.localAddress!.port! }
-    var url: String { "http://127.0.0.1:\(port)" }
+    var url: String { "\(scheme)://127.0.0.1:\(port)" }
 
     var healthStatus: HTTPResponseStatus {
         get { state.withLockedValue { $0.healthStatus } }
@@ -34,19 +35,30 @@ final class TestBackend: Sendable {
 
     var largeBytesWritten: Int { state.withLockedValue { $0.largeBytesWritten } }
 
-    private init(name: String, channel: any Channel, state: NIOLockedValueBox<BackendState>) {
+    private let scheme: String
+
+    private init(name: String, channel: any Channel, state: NIOLockedValueBox<BackendState>, scheme: String) {
+        self.scheme = scheme
         self.name = name
         self.channel = channel
         self.state = state
     }
 
-    static func start(name: String, port: Int = 0, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> TestBackend {
+    static func start(
+        name: String,
+        port: Int = 0,
+        tls: NIOSSLContext? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> TestBackend {
         let state = NIOLockedValueBox(BackendState())
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 state.withLockedValue { $0.connections.append(channel) }
                 return channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: false,
                         withErrorHandling: true
@@ -56,7 +68,7 @@ final class TestBackend: Sendable {
             }
             .bind(host: "127.0.0.1", port: port)
             .get()
-        return TestBackend(name: name, channel: channel, state: state)
+        return TestBackend(name: name, channel: channel, state: state, scheme: tls == nil ? "http" : "https")
     }
 
     /// Stops listening; connections already open stay until their peer closes them.

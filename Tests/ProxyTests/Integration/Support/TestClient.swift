@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A response as a test client saw it.
 struct TestResponse: Sendable {
@@ -23,10 +24,17 @@ final class TestClient: Sendable {
         self.handler = handler
     }
 
-    static func connect(port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> TestClient {
+    static func connect(
+        port: Int,
+        tls: NIOSSLContext? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> TestClient {
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(TestClientHandler())
                 }
@@ -68,6 +76,11 @@ final class TestClient: Sendable {
     }
 
     var isActive: Bool { channel.isActive }
+
+    /// The certificate the server presented, on a TLS connection.
+    func peerCertificate() async throws -> NIOSSLCertificate? {
+        try await channel.nioSSL_peerCertificate().get()
+    }
 
     func close() async {
         try? await channel.close()
