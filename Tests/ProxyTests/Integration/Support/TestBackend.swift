@@ -35,6 +35,12 @@ final class TestBackend: Sendable {
 
     var largeBytesWritten: Int { state.withLockedValue { $0.largeBytesWritten } }
 
+    /// Connections accepted so far, health checks included.
+    var connectionCount: Int { state.withLockedValue { $0.connections.count } }
+
+    /// Connections accepted and still open.
+    var openConnectionCount: Int { state.withLockedValue { $0.connections.filter(\.isActive).count } }
+
     private let scheme: String
 
     private init(name: String, channel: any Channel, state: NIOLockedValueBox<BackendState>, scheme: String) {
@@ -109,6 +115,9 @@ private final class TestBackendHandler: ChannelInboundHandler, RemovableChannelH
             let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
             if path != "/health" {
                 state.withLockedValue { $0.requests.append(head) }
+            }
+            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
             }
             switch path {
             case "/echo":
