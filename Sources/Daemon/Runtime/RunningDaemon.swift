@@ -156,6 +156,9 @@ actor RunningDaemon {
         } catch {
             logger.error("stopped with an error", metadata: ["error": "\(error)"])
         }
+        // The admin server's quiescing helper completes a promise on the event loop when it is released, so it
+        // must go before the event loop group shuts down.
+        self.admin = nil
         logger.info("outrider stopped")
         return .clean
     }

@@ -82,6 +82,9 @@ public final class AdminServer: Sendable {
         let promise = channel.eventLoop.makePromise(of: Void.self)
         quiescing.initiateShutdown(promise: promise)
         try? await promise.futureResult.get()
+        // The helper reports completion once the connections are gone, which can be before the listening
+        // socket itself has finished closing.
+        try? await channel.closeFuture.get()
     }
 }
 
