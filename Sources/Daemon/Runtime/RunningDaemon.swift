@@ -145,9 +145,10 @@ actor RunningDaemon {
         let group = ServiceGroup(configuration: groupConfiguration)
         await host.setServiceSink { service in await group.addServiceUnlessShutdown(service) }
 
+        let adminAddress = await admin.localAddress.map(Self.hostAndPort) ?? configuration.adminListen.description
         logger.info("outrider started", metadata: [
             "version": "\(OutriderVersion.number)",
-            "admin": "\(configuration.adminListen)",
+            "admin": "\(adminAddress)",
             "roles": "\(configuration.enabledRoles.map(\.name).joined(separator: ","))",
         ])
         notifier?.notify("READY=1")
@@ -243,6 +244,12 @@ actor RunningDaemon {
             "config": ["path": .string(configuration.path), "last_reload": reload],
             "roles": .object(roles),
         ]
+    }
+
+    static func hostAndPort(_ address: SocketAddress) -> String {
+        let ip = address.ipAddress ?? "?"
+        let port = address.port ?? 0
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
     func stopNotice() {
