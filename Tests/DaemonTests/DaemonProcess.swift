@@ -75,7 +75,7 @@ final class DaemonProcess {
             if !process.isRunning, let line = stderr.first(where: { $0.contains(text) }) { return line }
             Thread.sleep(forTimeInterval: 0.02)
         }
-        throw XCTSkip("no line containing '\(text)' within \(timeout)s; stderr so far:\n\(stderr.joined(separator: "\n"))")
+        throw TimedOut(what: "no line containing '\(text)' within \(timeout)s; stderr so far:\n\(stderr.joined(separator: "\n"))")
     }
 
     func signal(_ signal: Int32) {
@@ -88,7 +88,7 @@ final class DaemonProcess {
         while process.isRunning {
             guard Date() < deadline else {
                 process.terminate()
-                throw XCTSkip("outrider did not exit within \(timeout)s")
+                throw TimedOut(what: "outrider did not exit within \(timeout)s")
             }
             Thread.sleep(forTimeInterval: 0.02)
         }
@@ -117,4 +117,10 @@ enum AdminClient {
         }
         return value
     }
+}
+
+/// A wait in a test that ran out of time: a failure, never a skip.
+struct TimedOut: Error, CustomStringConvertible {
+    var what: String
+    var description: String { what }
 }

@@ -226,7 +226,7 @@ func waitUntil(timeout: Duration = .seconds(5), _ condition: () async throws -> 
     let deadline = ContinuousClock.now + timeout
     while try await !condition() {
         guard ContinuousClock.now < deadline else {
-            throw XCTSkip("condition not met within \(timeout)")
+            throw TimedOut(what: "condition not met within \(timeout)")
         }
         try await Task.sleep(for: .milliseconds(10))
     }
@@ -263,4 +263,10 @@ final class LineCollector: ChannelInboundHandler, @unchecked Sendable {
             return promise.futureResult
         }.flatMap { $0 }.get()
     }
+}
+
+/// A wait in a test that ran out of time: a failure, never a skip.
+struct TimedOut: Error, CustomStringConvertible {
+    var what: String
+    var description: String { what }
 }

@@ -173,10 +173,10 @@ actor RunningDaemon {
         do {
             next = try OutriderConfiguration.load(path: configuration.path, catalog: catalog)
         } catch {
+            recordReload(succeeded: false, errors: error.diagnostics.map(\.description))
             for diagnostic in error.diagnostics {
                 logger.error("configuration not reloaded: \(diagnostic)")
             }
-            recordReload(succeeded: false, errors: error.diagnostics.map(\.description))
             return
         }
         output.update(
@@ -199,16 +199,16 @@ actor RunningDaemon {
         }
         let outcome = await host.reload(next.roles, shutdownGrace: next.shutdownGrace)
         errors += outcome.failures
+        var applied = next
+        if errors.contains(where: { $0.hasPrefix("admin.listen") }) { applied.adminListen = configuration.adminListen }
+        configuration = applied
+        recordReload(succeeded: errors.isEmpty, errors: errors)
         logger.info("configuration reloaded", metadata: [
             "started": "\(outcome.started)", "stopped": "\(outcome.stopped)",
             "reconfigured": "\(outcome.reconfigured)", "restarted": "\(outcome.restarted)",
             "unchanged": "\(outcome.unchanged)",
         ])
         for error in errors { logger.error("reload: \(error)") }
-        var applied = next
-        if errors.contains(where: { $0.hasPrefix("admin.listen") }) { applied.adminListen = configuration.adminListen }
-        configuration = applied
-        recordReload(succeeded: errors.isEmpty, errors: errors)
     }
 
     private func recordReload(succeeded: Bool, errors: [String]) {
