@@ -304,9 +304,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         if markDown {
             runtime.proxyFailed(backend)
         } else {
-            // A keep-alive connection the backend had closed: the backend may be fine, so it
-            // stays a candidate for the retry.
+            // A keep-alive connection the backend had closed (RFC 9112 9.3.1 allows a server to
+            // close an idle connection at any time): the backend may be fine, so it stays a
+            // candidate, and the attempt does not count. Each such failure uses up one pooled
+            // connection, so this cannot go on for ever.
             exchange.tried.removeAll { $0 === backend }
+            exchange.attempts -= 1
         }
         if exchange.isRetryable, exchange.attempts <= exchange.routing.retryAttempts,
             let next = exchange.routing.choose(excluding: exchange.tried, scratch: &scratch, using: &generator)
