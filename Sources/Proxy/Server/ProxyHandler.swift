@@ -79,6 +79,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            // A request pipelined behind one whose answer closes the connection is not served.
+            guard case .idle = state else { return }
             startRequest(head, context: context)
         case .body(let buffer):
             guard case .proxying(let exchange) = state else { return }
