@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -57,6 +58,35 @@ import Testing
         await client.close()
         await proxy.stop()
         await backend.stop()
+    }
+
+    /// A backend that stops reading an upload must stop the proxy reading from the client.
+    @Test func stalledBackendHoldsBackTheClient() async throws {
+        let backend = try await TestBackend.start(name: "a")
+        let proxy = try await ProxyHarness.start(sites: [[backend]])
+        let client = try await RawClient.connect(port: proxy.port)
+        let chunk = 1024 * 1024
+        let total = 64
+        try await client.write("PUT /stall HTTP/1.1\r\nHost: t\r\nContent-Length: \(total * chunk)\r\n\r\n")
+        let written = NIOLockedValueBox(0)
+        let upload = Task {
+            for _ in 0..<total {
+                try await client.write(ByteBuffer(repeating: UInt8(ascii: "p"), count: chunk))
+                written.withLockedValue { $0 += 1 }
+            }
+        }
+        var last = -1
+        try await eventually(within: .seconds(20)) {
+            let now = written.withLockedValue { $0 }
+            defer { last = now }
+            try await Task.sleep(for: .milliseconds(150))
+            return now == last && now == written.withLockedValue { $0 }
+        }
+        #expect(written.withLockedValue { $0 } < 24, "the proxy accepted \(written.withLockedValue { $0 }) MiB for a stalled backend")
+        upload.cancel()
+        await client.close()
+        await proxy.stop()
+        await backend.kill()
     }
 
     @Test func largeResponseArrivesWhole() async throws {

@@ -127,6 +127,9 @@ private final class TestBackendHandler: ChannelInboundHandler, RemovableChannelH
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             case "/close":
                 context.close(promise: nil)
+            case "/stall":
+                // Stops reading: the request body piles up in front of this backend.
+                try? context.channel.syncOptions?.setOption(.autoRead, value: false)
             default:
                 break
             }
@@ -186,7 +189,7 @@ private final class TestBackendHandler: ChannelInboundHandler, RemovableChannelH
             if let decoder = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
                 pipeline.removeHandler(decoder, promise: nil)
             }
-        case "/ws", "/close":
+        case "/ws", "/close", "/stall":
             break
         default:
             var body = name
