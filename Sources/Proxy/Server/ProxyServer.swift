@@ -24,6 +24,16 @@ public final class ProxyServer: Sendable {
     private struct Listening {
         var listener: ProxyConfiguration.Listener
         var channel: any Channel
+
+        /// Whether this bound listener already is `wanted`: the same settings, or (when not
+        /// `exactly`) a port-0 listener whose chosen port is now asked for explicitly.
+        func serves(_ wanted: ProxyConfiguration.Listener, exactly: Bool) -> Bool {
+            if exactly { return listener == wanted }
+            guard listener.port == 0, let port = channel.localAddress?.port else { return false }
+            var resolved = listener
+            resolved.port = port
+            return resolved == wanted
+        }
     }
 
     private struct State {
@@ -279,31 +289,42 @@ public final class ProxyServer: Sendable {
 
     // MARK: Listeners
 
+    /// Keeps bound listeners that are still wanted, closes the others, binds the new ones.
+    /// Each bound listener serves at most one wanted entry: identical settings, or a port-0
+    /// listener whose chosen port is now asked for explicitly.
     private func rebindListeners(_ wanted: [ProxyConfiguration.Listener], previous: [ProxyConfiguration.Listener]) async throws {
-        // Listeners no longer wanted leave the state first, so closing them is not taken for a failure.
-        let removed = state.withLockedValue { state -> [Listening] in
-            let removed = state.listeners.filter { !wanted.contains($0.listener) }
-            state.listeners.removeAll { !wanted.contains($0.listener) }
-            return removed
+        let (assigned, removed) = state.withLockedValue { state -> ([Int: Listening], [Listening]) in
+            var available = state.listeners
+            var assigned: [Int: Listening] = [:]
+            // Explicit ports first, so a port-0 listener goes to the entry naming its port
+            // rather than to another port-0 entry.
+            for (exact, explicitPorts) in [(true, true), (false, true), (true, false)] {
+                for (index, listener) in wanted.enumerated() where assigned[index] == nil && (listener.port != 0) == explicitPorts {
+                    if let match = available.firstIndex(where: { $0.serves(listener, exactly: exact) }) {
+                        assigned[index] = available.remove(at: match)
+                    }
+                }
+            }
+            // Listeners no longer wanted leave the state first, so closing them is not taken for a failure.
+            state.listeners.removeAll { listening in available.contains { $0.channel === listening.channel } }
+            return (assigned, available)
         }
         for listening in removed {
             try? await listening.channel.close()
         }
-        let kept = state.withLockedValue { $0.listeners }
-        var bound: [Listening] = []
+        var bound: [Int: Listening] = [:]
         do {
-            for listener in wanted where !kept.contains(where: { $0.listener == listener }) {
-                bound.append(Listening(listener: listener, channel: try await bind(listener)))
+            for (index, listener) in wanted.enumerated() where assigned[index] == nil {
+                bound[index] = Listening(listener: listener, channel: try await bind(listener))
             }
         } catch {
-            for listening in bound {
+            for listening in bound.values {
                 try? await listening.channel.close()
             }
             throw error
         }
         state.withLockedValue { state in
-            let all = state.listeners + bound
-            state.listeners = wanted.compactMap { listener in all.first { $0.listener == listener } }
+            state.listeners = wanted.indices.compactMap { assigned[$0] ?? bound[$0] }
         }
     }
 
