@@ -40,13 +40,15 @@ enum ClientPipeline {
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
         var encoderConfiguration = HTTPResponseEncoder.Configuration()
         encoderConfiguration.automaticallySetFramingHeaders = false
+        let requestStart = RequestStartObserver()
+        try pipeline.addHandler(requestStart)
         try pipeline.addHandler(HTTPResponseEncoder(configuration: encoderConfiguration))
         try pipeline.addHandler(
             ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits))
         )
         try pipeline.addHandler(HTTPServerPipelineHandler())
         try pipeline.addHandler(HTTPServerProtocolErrorHandler())
-        try pipeline.addHandler(ProxyHandler(runtime: runtime, scheme: scheme, supportsUpgrade: true))
+        try pipeline.addHandler(ProxyHandler(runtime: runtime, scheme: scheme, supportsUpgrade: true, requestStart: requestStart))
     }
 
     /// HTTP/2: each stream is translated to HTTP/1 parts and proxied like an HTTP/1.1 request
