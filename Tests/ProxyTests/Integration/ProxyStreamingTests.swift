@@ -25,6 +25,11 @@ import Testing
         #expect(echoed.text == "hello, backend")
         #expect(echoed.head.headers["transfer-encoding"] == ["chunked"])
         #expect(backend.requests.last?.headers["transfer-encoding"] == ["chunked"])
+        #expect(backend.requestTrailers.last?["x-checksum"] == ["abc"])
+
+        let trailed = try await client.send(.GET, "/trailers")
+        #expect(trailed.text == "part one, part two")
+        #expect(trailed.trailers?["x-digest"] == ["abc123"])
         await client.close()
         await proxy.stop()
         await backend.stop()

@@ -20,6 +20,7 @@ final class TestBackend: Sendable {
         var requests: [HTTPRequestHead] = []
         var largeBytesWritten = 0
         var connections: [any Channel] = []
+        var requestTrailers: [HTTPHeaders] = []
     }
 
     var port: Int { channel.localAddress!.port! }
@@ -34,6 +35,9 @@ final class TestBackend: Sendable {
     var requests: [HTTPRequestHead] { state.withLockedValue { $0.requests } }
 
     var largeBytesWritten: Int { state.withLockedValue { $0.largeBytesWritten } }
+
+    /// Trailers of the requests that had some.
+    var requestTrailers: [HTTPHeaders] { state.withLockedValue { $0.requestTrailers } }
 
     /// Connections accepted so far, health checks included.
     var connectionCount: Int { state.withLockedValue { $0.connections.count } }
@@ -138,7 +142,10 @@ private final class TestBackendHandler: ChannelInboundHandler, RemovableChannelH
             if echoing {
                 context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             }
-        case .end:
+        case .end(let trailers):
+            if let trailers {
+                state.withLockedValue { $0.requestTrailers.append(trailers) }
+            }
             guard let head else { return }
             respond(to: head, context: context)
         }
@@ -157,6 +164,12 @@ private final class TestBackendHandler: ChannelInboundHandler, RemovableChannelH
         case "/echo":
             echoing = false
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        case "/trailers":
+            let headers = HTTPHeaders([("transfer-encoding", "chunked"), ("trailer", "x-digest")])
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "part one, ")))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "part two")))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(["x-digest": "abc123"])), promise: nil)
         case "/count":
             send(status: .ok, body: "\(bodyBytes)", context: context)
         case "/large":
