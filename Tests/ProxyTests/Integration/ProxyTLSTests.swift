@@ -129,6 +129,38 @@ import Testing
         await backend.stop()
     }
 
+    @Test(arguments: [true, false])
+    func clientCertificateForBackendsThatRequireOne(presentCertificate: Bool) async throws {
+        let certificates = try TestCertificates.make()
+        defer { certificates.remove() }
+        try certificates.issue(name: "client", commonName: "outrider-proxy")
+        var serverConfiguration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificates.certificatePath).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: certificates.keyPath, format: .pem))
+        )
+        serverConfiguration.certificateVerification = .noHostnameVerification
+        serverConfiguration.trustRoots = .file(certificates.caPath)
+        let backend = try await TestBackend.start(name: "mtls", tls: try NIOSSLContext(configuration: serverConfiguration))
+        var configuration = ProxyHarness.configuration(sites: [[backend]])
+        configuration.upstream.tls.caPath = certificates.caPath
+        if presentCertificate {
+            configuration.upstream.tls.certificatePath = certificates.path("client.pem")
+            configuration.upstream.tls.keyPath = certificates.path("client.key")
+        }
+        let proxy = try await ProxyHarness.start(configuration, waitForBackends: presentCertificate)
+        if presentCertificate {
+            #expect(try await TestClient.get(port: proxy.port, "/").text.hasPrefix("mtls"))
+        } else {
+            try await eventually {
+                let failures = try? proxy.metrics.expectCounter("health_check_failures_total", [("site", "site1"), ("backend", backend.url)])
+                return (failures?.totalValue ?? 0) >= 2
+            }
+            #expect(proxy.onlineCount() == 0)
+        }
+        await proxy.stop()
+        await backend.stop()
+    }
+
     @Test(arguments: ["ca", "insecure", "untrusted"])
     func httpsBackends(mode: String) async throws {
         let certificates = try TestCertificates.make()
