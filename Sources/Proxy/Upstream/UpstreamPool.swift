@@ -82,8 +82,6 @@ final class UpstreamPool {
         }
     }
 
-    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
-
     private func connect(_ backend: Backend, settings: UpstreamSettings) -> EventLoopFuture<any Channel> {
         let endpoint = backend.endpoint
         let tlsContext = endpoint.scheme == .https ? settings.tlsContext : nil
