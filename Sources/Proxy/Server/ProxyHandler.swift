@@ -137,9 +137,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         context.fireChannelInactive()
     }
 
+    /// Closes the connection; ``channelInactive(context:)`` then releases the request in flight.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         runtime.logger.debug("client connection error", metadata: ["error": "\(error)"])
-        state = .closing
         context.close(promise: nil)
     }
 
