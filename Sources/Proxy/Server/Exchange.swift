@@ -7,7 +7,7 @@ final class Exchange {
     let request: HTTPRequestHead
     let routing: Routing
     let start: NIODeadline
-    /// Wall-clock start for the trace.
+    /// Wall-clock start for the trace; 0 when tracing is off.
     let wallClockStart: Int64
     /// Whether replaying the request on another backend is safe: `GET`, `HEAD`, `OPTIONS` and
     /// `DELETE` without a body (idempotent, RFC 9110 9.2.2, and nothing to replay).
@@ -31,7 +31,6 @@ final class Exchange {
     var rxBytes = 0
     var txBytes = 0
     var firstByte: NIODeadline?
-    var responseTimer: Scheduled<Void>?
     var upstreamKeepAlive = true
     var clientKeepAlive: Bool
     var isUpgrade = false
@@ -41,7 +40,7 @@ final class Exchange {
         self.routing = routing
         self.backend = backend
         self.start = now
-        self.wallClockStart = TraceRecord.wallClockNow()
+        self.wallClockStart = routing.trace == nil ? 0 : TraceRecord.wallClockNow()
         self.clientKeepAlive = request.isKeepAlive
         let bodiless = !request.headers.isChunked && (request.headers.first(name: "content-length").map { $0 == "0" } ?? true)
         switch request.method {

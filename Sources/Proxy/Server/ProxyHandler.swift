@@ -54,7 +54,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private var scratch = ChoiceScratch()
     private var clientIP: String?
     /// Closes the connection when no request head arrives in time (header read or idle timeout).
-    private var waitTimer: Scheduled<Void>?
+    private var waitTimer: ConnectionTimer?
+    /// Answers 504 when the backend sends no response head in time.
+    private var responseTimer: ConnectionTimer?
     /// Reports the first byte of the next request on an HTTP/1 connection.
     private let requestStart: RequestStartObserver?
 
@@ -71,11 +73,20 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         self.context = context
         pool = runtime.pools.pool(for: context.eventLoop)
         clientIP = context.channel.remoteAddress?.ipAddress
-        armWaitTimer(runtime.routing.limits.headerReadTimeout)
+        waitTimer = ConnectionTimer(eventLoop: context.eventLoop) { [weak self] in
+            guard let self, case .idle = self.state else { return }
+            self.state = .closing
+            self.context?.close(promise: nil)
+        }
+        responseTimer = ConnectionTimer(eventLoop: context.eventLoop) { [weak self] in
+            self?.responseTimedOut()
+        }
+        waitTimer?.arm(in: runtime.routing.limits.headerReadTimeout)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         waitTimer?.cancel()
+        responseTimer?.cancel()
         requestStart?.onBytes = nil
         self.context = nil
     }
@@ -119,10 +130,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     func channelInactive(context: ChannelHandlerContext) {
         waitTimer?.cancel()
+        responseTimer?.cancel()
         if case .proxying(let exchange) = state, !exchange.responseEnded {
             // The client went away: release what the request holds. This is never the
             // backend's fault, so its health is left alone.
-            exchange.responseTimer?.cancel()
             exchange.responseEnded = true
             if let upstream = exchange.upstream {
                 exchange.upstream = nil
@@ -167,28 +178,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// Waits for the next request on a kept-alive connection: `idle_timeout` until its first
     /// byte, then `header_read_timeout` for the rest of its head.
     private func awaitNextRequest(_ limits: ConnectionLimits) {
-        armWaitTimer(limits.idleTimeout)
+        waitTimer?.arm(in: limits.idleTimeout)
         requestStart?.onBytes = { [weak self] in
             guard let self, case .idle = self.state else { return }
-            self.armWaitTimer(limits.headerReadTimeout)
-        }
-    }
-
-    private func armWaitTimer(_ timeout: TimeAmount) {
-        waitTimer?.cancel()
-        guard let context else { return }
-        waitTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
-            guard let self, case .idle = self.state else { return }
-            self.state = .closing
-            self.context?.close(promise: nil)
+            self.waitTimer?.arm(in: limits.headerReadTimeout)
         }
     }
 
     // MARK: Requests
 
     private func startRequest(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        waitTimer?.cancel()
-        waitTimer = nil
+        waitTimer?.disarm()
         requestStart?.onBytes = nil
         let routing = runtime.routing
         let now = NIODeadline.now()
@@ -294,16 +294,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     private func requestSent(_ exchange: Exchange) {
         exchange.requestSent = true
-        guard !exchange.responseStarted, let context else { return }
-        exchange.responseTimer = context.eventLoop.assumeIsolated().scheduleTask(in: exchange.routing.upstream.responseTimeout) {
-            [weak self, weak exchange] in
-            guard let self, let exchange else { return }
-            self.responseTimedOut(exchange)
-        }
+        guard !exchange.responseStarted else { return }
+        responseTimer?.arm(in: exchange.routing.upstream.responseTimeout)
     }
 
-    private func responseTimedOut(_ exchange: Exchange) {
-        guard case .proxying(let current) = state, current === exchange, !exchange.responseStarted else { return }
+    private func responseTimedOut() {
+        guard case .proxying(let exchange) = state, exchange.requestSent, !exchange.responseStarted else { return }
         if let upstream = exchange.upstream {
             exchange.upstream = nil
             upstream.close()
@@ -315,7 +311,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// The backend failed before sending a response byte: retry elsewhere when that is safe,
     /// else answer 502.
     private func attemptFailed(_ exchange: Exchange, markDown: Bool) {
-        exchange.responseTimer?.cancel()
+        responseTimer?.disarm()
         let backend = exchange.backend
         finishAttempt(exchange, status: 502, failed: true)
         if markDown {
@@ -432,8 +428,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                 context.write(wrapOutboundOut(.head(interim)), promise: nil)
                 return
             }
-            exchange.responseTimer?.cancel()
-            exchange.responseTimer = nil
+            responseTimer?.disarm()
             exchange.responseStarted = true
             exchange.status = Int(head.status.code)
             exchange.firstByte = .now()
@@ -546,6 +541,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         trace(exchange, status: exchange.status)
         state = .tunnel
         waitTimer?.cancel()
+        responseTimer?.cancel()
         context.flush()
         let (clientSide, backendSide) = TunnelHandler.pair()
         do {

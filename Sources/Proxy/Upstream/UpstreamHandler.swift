@@ -18,7 +18,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     weak var delegate: (any UpstreamDelegate)?
     /// Told when an idle connection closes, so the pool forgets it.
     weak var pool: UpstreamPool?
-    var idleTimeout: Scheduled<Void>?
+    /// Closes the connection after `upstream.idle_timeout` unused in the pool.
+    private(set) var idleTimer: ConnectionTimer?
     /// Requests sent on this connection, to tell a fresh connection from a reused one.
     var requestCount = 0
     private var context: ChannelHandlerContext?
@@ -37,9 +38,15 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         isActive = context.channel.isActive
+        idleTimer = ConnectionTimer(eventLoop: context.eventLoop) { [weak self] in
+            guard let self, self.delegate == nil else { return }
+            self.pool?.forget(self)
+            self.close()
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
         self.context = nil
     }
 
@@ -50,8 +57,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         isActive = false
-        idleTimeout?.cancel()
-        idleTimeout = nil
+        idleTimer?.cancel()
         if let delegate {
             self.delegate = nil
             delegate.upstreamClosed(error: firstError)

@@ -11,7 +11,8 @@ import NIOSSL
 /// closes after `idleTimeout` unused.
 final class UpstreamPool {
     let eventLoop: any EventLoop
-    private var idle: [BackendKey: [UpstreamHandler]] = [:]
+    /// Keyed by backend identity: a backend kept across reconfigurations is the same object.
+    private var idle: [ObjectIdentifier: [UpstreamHandler]] = [:]
     private var isClosed = false
 
     init(eventLoop: any EventLoop) {
@@ -26,9 +27,8 @@ final class UpstreamPool {
         completion: @escaping (Result<UpstreamHandler, any Error>) -> Void
     ) {
         eventLoop.preconditionInEventLoop()
-        while let handler = idle[backend.key]?.popLast() {
-            handler.idleTimeout?.cancel()
-            handler.idleTimeout = nil
+        while let handler = idle[ObjectIdentifier(backend)]?.popLast() {
+            handler.idleTimer?.disarm()
             handler.pool = nil
             if handler.isActive {
                 completion(.success(handler))
@@ -47,28 +47,23 @@ final class UpstreamPool {
     /// Takes back a connection whose exchange completed cleanly with keep-alive on both sides.
     func release(_ handler: UpstreamHandler, settings: UpstreamSettings) {
         handler.delegate = nil
-        var handlers = idle[handler.backend.key, default: []]
-        guard !isClosed, handler.isActive, handlers.count < settings.maxIdlePerBackend else {
+        let key = ObjectIdentifier(handler.backend)
+        guard !isClosed, handler.isActive, (idle[key]?.count ?? 0) < settings.maxIdlePerBackend else {
             handler.close()
             return
         }
         handler.pool = self
-        handler.idleTimeout = eventLoop.assumeIsolated().scheduleTask(in: settings.idleTimeout) { [weak handler] in
-            handler?.close()
-        }
-        handlers.append(handler)
-        idle[handler.backend.key] = handlers
+        handler.idleTimer?.arm(in: settings.idleTimeout)
+        idle[key, default: []].append(handler)
         // Keep reading so a backend closing the idle connection is noticed at once.
         handler.resumeReading()
     }
 
-    /// Drops an idle connection that closed.
+    /// Drops an idle connection that closed or timed out.
     func forget(_ handler: UpstreamHandler) {
-        guard var handlers = idle[handler.backend.key], let index = handlers.firstIndex(where: { $0 === handler }) else {
-            return
-        }
-        handlers.remove(at: index)
-        idle[handler.backend.key] = handlers.isEmpty ? nil : handlers
+        let key = ObjectIdentifier(handler.backend)
+        guard let index = idle[key]?.firstIndex(where: { $0 === handler }) else { return }
+        idle[key]?.remove(at: index)
     }
 
     /// Closes every idle connection and keeps none from now on.

@@ -103,7 +103,13 @@ private final class TestClientHandler: ChannelInboundHandler, RemovableChannelHa
     private var head: HTTPResponseHead?
     private var body = ByteBuffer()
 
+    private var closed = false
+
     func expect(_ promise: EventLoopPromise<TestResponse>) {
+        guard !closed else {
+            promise.fail(Closed())
+            return
+        }
         self.promise = promise
         head = nil
         body.clear()
@@ -124,6 +130,7 @@ private final class TestClientHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        closed = true
         promise?.fail(Closed())
         promise = nil
         context.fireChannelInactive()
