@@ -41,6 +41,7 @@ let package = Package(
         .target(
             name: "Plugins",
             dependencies: [
+                "Proxy",
                 "Membership",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -57,6 +58,7 @@ let package = Package(
             name: "Daemon",
             dependencies: [
                 "Plugins",
+                "Proxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -69,6 +71,7 @@ let package = Package(
             name: "PluginsTests",
             dependencies: [
                 "Plugins",
+                "Proxy",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
