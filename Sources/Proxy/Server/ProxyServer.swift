@@ -88,6 +88,12 @@ public final class ProxyServer: Sendable {
         self.stopped = eventLoopGroup.any().makePromise(of: Void.self)
     }
 
+    deinit {
+        // A proxy dropped without being started or stopped must not leak its promise, which
+        // NIO reports as a bug in debug builds.
+        stopped.succeed()
+    }
+
     /// The addresses the listeners are bound to, in configuration order; with port 0 this is
     /// where the system's chosen port shows.
     public var localAddresses: [SocketAddress] {

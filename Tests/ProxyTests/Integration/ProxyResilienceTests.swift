@@ -1,3 +1,4 @@
+import MetricsTestKit
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -192,5 +193,44 @@ import Testing
         }
         await proxy.stop()
         await backend.stop()
+    }
+}
+
+@Suite struct ProxyLifecycleTests {
+    @Test func proxyNeverStartedCanBeDroppedAndShutDown() async throws {
+        let configuration = ProxyConfiguration(listeners: [.init(host: "127.0.0.1", port: 0)], sites: [.init(pools: ["http://127.0.0.1:1"])])
+        do {
+            _ = ProxyServer(
+                configuration: configuration,
+                eventLoopGroup: .singletonMultiThreadedEventLoopGroup,
+                logger: .init(label: "t"),
+                metricsFactory: TestMetrics()
+            )
+        }
+        let stopped = ProxyServer(
+            configuration: configuration,
+            eventLoopGroup: .singletonMultiThreadedEventLoopGroup,
+            logger: .init(label: "t"),
+            metricsFactory: TestMetrics()
+        )
+        await stopped.shutdown(grace: .seconds(1))
+        try await stopped.run()
+        await #expect(throws: ProxyServerError.alreadyStarted) { try await stopped.start() }
+        await #expect(throws: ProxyServerError.notRunning) { try await stopped.reconfigure(configuration) }
+    }
+
+    @Test func invalidConfigurationFailsStart() async throws {
+        let configuration = ProxyConfiguration(listeners: [.init(host: "127.0.0.1", port: 0)], sites: [.init(pools: ["ftp://x"])])
+        let proxy = ProxyServer(
+            configuration: configuration,
+            eventLoopGroup: .singletonMultiThreadedEventLoopGroup,
+            logger: .init(label: "t"),
+            metricsFactory: TestMetrics()
+        )
+        await #expect(throws: ProxyConfigurationError.invalidPool(site: "site1", pool: "ftp://x", reason: "scheme must be http or https")) {
+            try await proxy.start()
+        }
+        try await proxy.run()
+        #expect(proxy.localAddresses.isEmpty)
     }
 }
