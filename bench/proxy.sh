@@ -20,6 +20,8 @@ if [ -z "${OUTRIDER:-}" ]; then
 fi
 
 work="$(mktemp -d)"
+# nginx workers run as nobody when started as root: they must be able to read the files served.
+chmod 755 "$work"
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
@@ -130,7 +132,9 @@ def ms(v):
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 p50 = ms(re.search(r"50%\s+(\S+)", text).group(1))
 p99 = ms(re.search(r"99%\s+(\S+)", text).group(1))
-errors = sum(int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|Socket errors: connect|read|write|timeout)\D*(\d+)", text))
+non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sockets.groups())) if sockets else 0)
 print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errors}")
 PY
 }
