@@ -23,6 +23,25 @@ import Testing
         #expect(head.uri == "/a?b=c")
     }
 
+    @Test func hopByHopNamesMatchWithoutRegardToCaseOrSpaces() {
+        var headers = HTTPHeaders([
+            ("CONNECTION", " Keep-Alive ,\tX-Secret , close"), ("x-SECRET", "1"), ("KEEP-ALIVE", "5"),
+            ("Transfer-Encoding", "chunked"), ("TE", "gzip,  Trailers"), ("X-Keep", "yes"),
+        ])
+        headers.removeHopByHopFields()
+        #expect(headers.map(\.name) == ["X-Keep", "te"])
+        #expect(headers["te"] == ["trailers"])
+        #expect(HTTPHeaders.hopByHopIndex(of: "Proxy-Authorization") == 4)
+        #expect(HTTPHeaders.hopByHopIndex(of: "x-upgrade") == nil)
+        #expect("\t a b \t".trimmingASCIISpaces() == "a b")
+    }
+
+    @Test func messagesWithoutHopByHopFieldsAreLeftAlone() {
+        var headers = HTTPHeaders([("Host", "h"), ("Accept", "*/*")])
+        headers.removeHopByHopFields()
+        #expect(headers == HTTPHeaders([("Host", "h"), ("Accept", "*/*")]))
+    }
+
     @Test func keepsHostAndAddsForwardedFields() {
         let head = ForwardedRequest(clientIP: "10.0.0.1", scheme: "https").head(for: request([("Host", "example.com:8080")]))
         #expect(head.headers["host"] == ["example.com:8080"])
