@@ -26,7 +26,7 @@ final class ClientConnections: Sendable {
     }
 
     /// Asks every connection to close once its current response is done (NIO's
-    /// `ChannelShouldQuiesceEvent`, which `HTTPServerPipelineHandler` and the HTTP/2 handler
+    /// `ChannelShouldQuiesceEvent`, which ``ProxyHandler`` and the HTTP/2 connection handler
     /// honour), waits up to `grace`, then closes whatever is still open.
     func quiesce(grace: TimeAmount, on eventLoop: any EventLoop) async {
         for channel in channels.withLockedValue({ Array($0.values) }) {

@@ -27,8 +27,8 @@ enum ClientPipeline {
         try pipeline.addHandler(negotiation)
     }
 
-    /// HTTP/1.1 with NIO's pipelining support (one request at a time; reads held while a
-    /// response is pending) and its 400-and-close answer to unparseable requests.
+    /// HTTP/1.1, one request at a time: ``ProxyHandler`` queues pipelined requests and answers
+    /// unparseable ones with 400 and closes.
     ///
     /// Framing headers of responses are set by ``ForwardedRequest``, not the encoder; the
     /// decoder keeps bytes read past an upgrade request so a tunnel loses none; header size is
@@ -46,8 +46,6 @@ enum ClientPipeline {
         try pipeline.addHandler(
             ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits))
         )
-        try pipeline.addHandler(HTTPServerPipelineHandler())
-        try pipeline.addHandler(HTTPServerProtocolErrorHandler())
         try pipeline.addHandler(ProxyHandler(runtime: runtime, scheme: scheme, supportsUpgrade: true, requestStart: requestStart))
     }
 

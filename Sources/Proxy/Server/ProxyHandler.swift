@@ -59,6 +59,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private var responseTimer: ConnectionTimer?
     /// Reports the first byte of the next request on an HTTP/1 connection.
     private let requestStart: RequestStartObserver?
+    /// Parts of requests a client pipelined behind the one being answered (RFC 9112 9.3.2),
+    /// handled in order once it is; reads stop while any wait.
+    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var isDrainingQueue = false
+    /// Close the connection after the response in progress: shutdown asked for it, or the
+    /// client sent something unparseable behind its request.
+    private var closeAfterResponse = false
 
     init(runtime: ProxyRuntime, scheme: String, supportsUpgrade: Bool, requestStart: RequestStartObserver? = nil) {
         self.runtime = runtime
@@ -92,9 +99,23 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
+        let part = unwrapInboundIn(data)
+        switch (part, state) {
+        case (_, .closing), (_, .tunnel):
             // A request pipelined behind one whose answer closes the connection is not served.
+            return
+        case (.head, .local), (.head, .proxying):
+            queued.append(part)
+        case (_, _) where !queued.isEmpty:
+            queued.append(part)
+        default:
+            process(part, context: context)
+        }
+    }
+
+    private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
+        case .head(let head):
             guard case .idle = state else { return }
             startRequest(head, context: context)
         case .body(let buffer):
@@ -148,10 +169,55 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         context.fireChannelInactive()
     }
 
-    /// Closes the connection; ``channelInactive(context:)`` then releases the request in flight.
+    /// A request that cannot be parsed (RFC 9112 smuggling defences: conflicting framing, bad
+    /// chunk sizes, obs-fold, oversized headers) gets 400 and the connection closes. If the
+    /// error comes behind a complete request still being answered, that answer is finished
+    /// first, as NIO's `HTTPServerPipelineHandler` does. Other errors close the connection;
+    /// ``channelInactive(context:)`` then releases the request in flight.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         runtime.logger.debug("client connection error", metadata: ["error": "\(error)"])
-        context.close(promise: nil)
+        let unparseable = error is HTTPParserError || error is ByteToMessageDecoderError
+        queued.removeAll()
+        switch state {
+        case .idle where unparseable:
+            state = .closing
+            let head = HTTPResponseHead(
+                version: .http1_1,
+                status: .badRequest,
+                headers: ["connection": "close", "content-length": "0"]
+            )
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        case .proxying(let exchange) where unparseable && exchange.requestEnded:
+            closeAfterResponse = true
+        case .proxying(let exchange) where unparseable:
+            // The request body cannot be read to its end: the exchange is abandoned.
+            responseTimer?.disarm()
+            if let upstream = exchange.upstream {
+                exchange.upstream = nil
+                upstream.close()
+            }
+            if exchange.responseStarted {
+                exchange.responseEnded = true
+                finishAttempt(exchange, status: exchange.status, failed: false)
+                trace(exchange, status: exchange.status)
+                state = .closing
+                context.close(promise: nil)
+            } else {
+                finishAttempt(exchange, status: 400, failed: false)
+                exchange.clientKeepAlive = false
+                respondWithError(exchange, status: .badRequest, body: "")
+            }
+        case .local(let response) where unparseable:
+            // The request's end will not come: answer now and close.
+            sendLocal(response, keepAlive: false)
+        case .closing where unparseable:
+            break
+        case .idle, .proxying, .local, .closing, .tunnel:
+            context.close(promise: nil)
+        }
     }
 
     /// Holds the channel's next read while the request body cannot go anywhere: the backend
@@ -164,9 +230,49 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         }
     }
 
+    /// Reads go on while a response is being sent, unlike NIO's `HTTPServerPipelineHandler`
+    /// which stops them (and with them the socket's poll registration) for every request: a
+    /// client rarely pipelines, and when it does its next request waits in ``queued``.
     private var canReadFromClient: Bool {
+        guard queued.isEmpty else { return false }
         guard case .proxying(let exchange) = state, !exchange.requestEnded else { return true }
         return exchange.upstream?.isWritable ?? false
+    }
+
+    /// Handles queued pipelined parts now that the connection is idle again.
+    private func drainQueue() {
+        guard !isDrainingQueue, let context else { return }
+        isDrainingQueue = true
+        defer { isDrainingQueue = false }
+        while let part = queued.first {
+            switch (part, state) {
+            case (_, .closing), (_, .tunnel):
+                queued.removeAll()
+            case (.head, .idle), (.body, _), (.end, _):
+                queued.removeFirst()
+                process(part, context: context)
+            case (.head, _):
+                return
+            }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        // Graceful shutdown: an idle connection closes now, a busy one after its response.
+        closeAfterResponse = true
+        switch state {
+        case .idle:
+            state = .closing
+            context.close(promise: nil)
+        case .proxying(let exchange):
+            exchange.clientKeepAlive = false
+        case .local, .closing, .tunnel:
+            break
+        }
     }
 
     private func resumeClientReads() {
@@ -364,8 +470,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         sendLocal(response, keepAlive: exchange.clientKeepAlive && exchange.requestEnded, traced: true)
     }
 
-    private func sendLocal(_ response: LocalResponse, keepAlive: Bool, traced: Bool = false) {
+    private func sendLocal(_ response: LocalResponse, keepAlive requested: Bool, traced: Bool = false) {
         guard let context else { return }
+        let keepAlive = requested && !closeAfterResponse
         var headers = response.headers
         headers.add(name: "content-length", value: String(response.body.utf8.count))
         if !response.body.isEmpty {
@@ -402,9 +509,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         if !response.body.isEmpty, response.request.method != .HEAD {
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: response.body)))), promise: nil)
         }
-        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
-            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            drainQueue()
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
         }
         resumeClientReads()
     }
@@ -482,14 +593,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         trace(exchange, status: exchange.status)
         // A response that ended before the request body did leaves unread bytes on the
         // connection, which must not be parsed as the next request.
-        let keepAlive = exchange.clientKeepAlive && exchange.requestEnded
+        let keepAlive = exchange.clientKeepAlive && exchange.requestEnded && !closeAfterResponse
         state = keepAlive ? .idle : .closing
         if keepAlive {
             awaitNextRequest(exchange.routing.limits)
-        }
-        let written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
-        if !keepAlive {
-            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            drainQueue()
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
         }
         resumeClientReads()
     }
@@ -553,8 +666,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
             let clientPipeline = context.pipeline.syncOperations
             try clientPipeline.addHandler(clientSide)
-            clientPipeline.removeHandler(try clientPipeline.handler(type: HTTPServerPipelineHandler.self), promise: nil)
-            clientPipeline.removeHandler(try clientPipeline.handler(type: HTTPServerProtocolErrorHandler.self), promise: nil)
             clientPipeline.removeHandler(try clientPipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
             clientPipeline.removeHandler(context: context, promise: nil)
             clientPipeline.removeHandler(try clientPipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
