@@ -46,7 +46,9 @@ fi
 
 if [ -z "$binary" ]; then
     note "release build (static Swift standard library) in .build-release"
-    swift build -c release --static-swift-stdlib --scratch-path .build-release --product outrider
+    # Full RELRO, as Debian's hardening flags ask of every binary (the default gives only partial RELRO).
+    swift build -c release --static-swift-stdlib --scratch-path .build-release --product outrider \
+        -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now
     binary="$(swift build -c release --static-swift-stdlib --scratch-path .build-release --show-bin-path)/outrider"
 fi
 [ -x "$binary" ] || die "no executable at $binary"
