@@ -1,6 +1,6 @@
 SWIFT ?= swift
 CONFIG ?= etc/outrider/outrider.yaml
-VERSION := $(shell sed -n 's/.*static let number = "\(.*\)".*/\1/p' Sources/Daemon/Version.swift)
+VERSION := $(shell sed -n 's/.*static let number = "\(.*\)".*/\1/p' Sources/Daemon/OutriderVersion.swift)
 
 .PHONY: build test release run clean version
 

@@ -4,7 +4,7 @@ import PackageDescription
 
 let package = Package(
     name: "outrider",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "outrider", targets: ["Daemon"])
     ],
@@ -53,6 +53,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
@@ -70,7 +71,18 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "PluginsTests", dependencies: ["Plugins", .product(name: "MetricsTestKit", package: "swift-metrics")]),
+        .testTarget(
+            name: "PluginsTests",
+            dependencies: [
+                "Plugins",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "MembershipTests", dependencies: ["Membership"]),
         .testTarget(name: "CoordinationTests", dependencies: ["Coordination"]),

@@ -3,7 +3,7 @@
 #
 #   packaging/build-deb.sh [--version DEBIAN_VERSION] [--binary PATH] [--out DIR]
 #
-# --version  the package version; default <Version.swift>-<DEB_REVISION, default 1>
+# --version  the package version; default <make version>-<DEB_REVISION, default 1>
 # --binary   package this binary instead of running the release build
 # --out      where the .deb goes; default dist/
 #
@@ -17,8 +17,9 @@ cd "$repo"
 die() { echo "build-deb: error: $*" >&2; exit 1; }
 note() { echo "build-deb: $*" >&2; }
 
-upstream_version=$(sed -n 's/.*static let number = "\(.*\)".*/\1/p' Sources/Daemon/Version.swift)
-[ -n "$upstream_version" ] || die "no 'static let number = \"...\"' in Sources/Daemon/Version.swift"
+# The Makefile knows which source file holds the version; `outrider version` prints the same.
+upstream_version=$(make -s --no-print-directory version)
+[ -n "$upstream_version" ] || die "make version printed no version"
 
 version="${upstream_version}-${DEB_REVISION:-1}"
 binary=""
@@ -66,7 +67,7 @@ changelog="$stage/debian/changelog"
 cp packaging/debian/changelog "$changelog"
 changelog_version=$(dpkg-parsechangelog -l "$changelog" -S Version)
 if [ "$changelog_version" != "$version" ]; then
-    # A build of a version the changelog does not have yet (a new Version.swift before its changelog entry,
+    # A build of a version the changelog does not have yet (a version bump before its changelog entry,
     # or a test rebuild) gets an entry of its own, so the installed changelog names the installed version.
     note "packaging/debian/changelog ends at $changelog_version; adding an entry for $version"
     maintainer=$(sed -n 's/^Maintainer: //p' packaging/debian/control)

@@ -84,7 +84,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # Build ------------------------------------------------------------------------------------------------
-upstream=$(sed -n 's/.*static let number = "\(.*\)".*/\1/p' Sources/Daemon/Version.swift)
+upstream=$(make -s --no-print-directory version)
 version="${upstream}-${DEB_REVISION:-1}"
 next_version="${upstream}+test1-${DEB_REVISION:-1}"
 
@@ -126,7 +126,7 @@ example_count=$(grep -c '^\./usr/share/doc/outrider/examples/.*\.yaml$' <<<"$con
 depends=$(dpkg-deb --field "$deb" Depends)
 grep -q 'libc6 (>= ' <<<"$depends" && grep -q adduser <<<"$depends" \
     && pass "Depends computed by dpkg-shlibdeps: $depends" || fail "Depends computed by dpkg-shlibdeps" "$depends"
-[ "$(dpkg-deb --field "$deb" Version)" = "$version" ] && pass "Version is $version (Sources/Daemon/Version.swift)" \
+[ "$(dpkg-deb --field "$deb" Version)" = "$version" ] && pass "Version is $version (make version)" \
     || fail "Version is $version"
 if readelf -d "$repo/.build-deb/debian/outrider/usr/bin/outrider" | grep NEEDED | grep -q swift; then
     fail "the Swift standard library is linked statically" "$(readelf -d "$repo/.build-deb/debian/outrider/usr/bin/outrider" | grep NEEDED)"

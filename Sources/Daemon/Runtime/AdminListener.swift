@@ -1,0 +1,50 @@
+import Logging
+import NIOCore
+import Plugins
+import ServiceLifecycle
+
+/// The admin server as a service, rebound in place when `admin.listen` changes on reload.
+actor AdminListener: Service {
+    private var server: AdminServer
+    private var address: ListenAddress
+    private let endpoints: AdminServer.Endpoints
+    private let eventLoopGroup: any EventLoopGroup
+    private let logger: Logger
+
+    private init(server: AdminServer, address: ListenAddress, endpoints: AdminServer.Endpoints, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+        self.server = server
+        self.address = address
+        self.endpoints = endpoints
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+    }
+
+    static func bind(_ address: ListenAddress, endpoints: AdminServer.Endpoints, eventLoopGroup: any EventLoopGroup, logger: Logger) async throws -> AdminListener {
+        let server = try await AdminServer.bind(host: address.host, port: address.port, endpoints: endpoints, eventLoopGroup: eventLoopGroup, logger: logger)
+        return AdminListener(server: server, address: address, endpoints: endpoints, eventLoopGroup: eventLoopGroup, logger: logger)
+    }
+
+    var localAddress: SocketAddress? { server.localAddress }
+
+    /// Binds the new address first, so a failure leaves the old listener serving.
+    func rebind(to newAddress: ListenAddress) async throws {
+        guard newAddress != address else { return }
+        let replacement = try await AdminServer.bind(host: newAddress.host, port: newAddress.port, endpoints: endpoints, eventLoopGroup: eventLoopGroup, logger: logger)
+        let old = server
+        server = replacement
+        address = newAddress
+        await old.stop()
+        logger.info("admin listener moved", metadata: ["listen": "\(newAddress)"])
+    }
+
+    func stop() async {
+        await server.stop()
+    }
+
+    /// Serves until the group's graceful shutdown reaches it: the admin listener is first in the group, so it
+    /// stops last and `/healthz` can say 503 while the roles drain.
+    nonisolated func run() async throws {
+        try? await gracefulShutdown()
+        await stop()
+    }
+}

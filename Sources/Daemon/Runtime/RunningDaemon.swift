@@ -1,0 +1,275 @@
+import CoreMetrics
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import NIOPosix
+import Plugins
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// `outrider run`: loads the file, starts the admin listener and the roles on one event loop group, and runs them
+/// in one `ServiceGroup` until SIGTERM or SIGINT; SIGHUP reloads.
+actor RunningDaemon {
+    /// Command-line settings that win over the file's.
+    struct Overrides: Sendable {
+        var logLevel: Logger.Level?
+        var logFormat: LogOutput.Format?
+    }
+
+    enum ExitStatus: Int32 {
+        case clean = 0
+        case configError = 1
+        case startFailure = 2
+    }
+
+    private var configuration: OutriderConfiguration
+    private let catalog: RoleCatalog
+    private let overrides: Overrides
+    private let output: LogOutput
+    private let logger: Logger
+    private let host: RoleHost
+    private let registry: PrometheusCollectorRegistry
+    private let startedAt = Date()
+    private var admin: AdminListener?
+    private var lastReload: (time: Date, result: String, errors: [String])?
+    private let reloadSuccesses: CoreMetrics.Counter
+    private let reloadFailures: CoreMetrics.Counter
+    private let lastReloadSuccess: CoreMetrics.Gauge
+    private let notifier = SystemdNotifier.fromEnvironment()
+
+    private init(
+        configuration: OutriderConfiguration,
+        catalog: RoleCatalog,
+        overrides: Overrides,
+        output: LogOutput,
+        host: RoleHost,
+        registry: PrometheusCollectorRegistry,
+        factory: any MetricsFactory
+    ) {
+        self.configuration = configuration
+        self.catalog = catalog
+        self.overrides = overrides
+        self.output = output
+        self.host = host
+        self.registry = registry
+        self.logger = Logger(label: "outrider")
+        reloadSuccesses = CoreMetrics.Counter(label: "outrider_config_reloads_total", dimensions: [("result", "success")], factory: factory)
+        reloadFailures = CoreMetrics.Counter(label: "outrider_config_reloads_total", dimensions: [("result", "failure")], factory: factory)
+        lastReloadSuccess = CoreMetrics.Gauge(label: "outrider_config_last_reload_success_timestamp_seconds", factory: factory)
+        lastReloadSuccess.record(Date().timeIntervalSince1970)
+    }
+
+    /// Runs the daemon to completion and returns the process exit status.
+    static func run(configPath: String, overrides: Overrides, catalog: RoleCatalog) async -> ExitStatus {
+        let output = LogOutput(level: overrides.logLevel ?? .info, format: overrides.logFormat ?? .text)
+        LoggingSystem.bootstrap { label in OutriderLogHandler(label: label, output: output) }
+
+        let configuration: OutriderConfiguration
+        do {
+            configuration = try OutriderConfiguration.load(path: configPath, catalog: catalog)
+        } catch {
+            for diagnostic in error.diagnostics { output.write(diagnostic.description) }
+            return .configError
+        }
+        output.update(
+            level: overrides.logLevel ?? configuration.logLevel,
+            format: overrides.logFormat ?? LogOutput.Format(rawValue: configuration.logFormat.rawValue) ?? .text
+        )
+
+        let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
+        let registry = PrometheusCollectorRegistry()
+        let factory = PrometheusMetricsFactory(registry: registry)
+        MetricsSystem.bootstrap(factory)
+        CoreMetrics.Gauge(label: "outrider_build_info", dimensions: [("version", OutriderVersion.number)], factory: factory).record(1)
+
+        let routes = AdminRouteTable()
+        let host = RoleHost(
+            catalog: catalog,
+            environment: .init(
+                eventLoopGroup: eventLoopGroup,
+                metrics: factory,
+                node: NodeIdentity(name: configuration.nodeName, version: OutriderVersion.number),
+                routes: routes,
+                shutdownGrace: configuration.shutdownGrace
+            ),
+            logger: Logger(label: "outrider")
+        )
+        let daemon = RunningDaemon(
+            configuration: configuration,
+            catalog: catalog,
+            overrides: overrides,
+            output: output,
+            host: host,
+            registry: registry,
+            factory: factory
+        )
+        let status = await daemon.serve(eventLoopGroup: eventLoopGroup, routes: routes)
+        try? await eventLoopGroup.shutdownGracefully()
+        return status
+    }
+
+    private func serve(eventLoopGroup: any EventLoopGroup, routes: AdminRouteTable) async -> ExitStatus {
+        let endpoints = AdminServer.Endpoints(
+            metrics: { [registry] in registry.emitToString() + (ProcessMetrics.current()?.exposition ?? "") },
+            healthy: { [host] in !host.isDraining },
+            status: { [weak self] in await self?.statusDocument() ?? .null },
+            routes: routes
+        )
+        let admin: AdminListener
+        do {
+            admin = try await AdminListener.bind(configuration.adminListen, endpoints: endpoints, eventLoopGroup: eventLoopGroup, logger: logger)
+        } catch {
+            output.write("outrider: \(error)")
+            return .startFailure
+        }
+        self.admin = admin
+
+        let roleServices: [ServiceGroupConfiguration.ServiceConfiguration]
+        do {
+            roleServices = try await host.start(configuration.roles)
+        } catch {
+            output.write("outrider: \(error)")
+            await admin.stop()
+            return .startFailure
+        }
+
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: admin)] + roleServices + [.init(service: ReloadSignals(daemon: self, host: host))],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            cancellationSignals: [],
+            logger: logger
+        )
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace + .seconds(5)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        await host.setServiceSink { service in await group.addServiceUnlessShutdown(service) }
+
+        logger.info("outrider started", metadata: [
+            "version": "\(OutriderVersion.number)",
+            "admin": "\(configuration.adminListen)",
+            "roles": "\(configuration.enabledRoles.map(\.name).joined(separator: ","))",
+        ])
+        notifier?.notify("READY=1")
+        do {
+            try await group.run()
+        } catch {
+            logger.error("stopped with an error", metadata: ["error": "\(error)"])
+        }
+        // The admin server's quiescing helper completes a promise on the event loop when it is released, so it
+        // must go before the event loop group shuts down.
+        self.admin = nil
+        logger.info("outrider stopped")
+        return .clean
+    }
+
+    /// Re-reads the file. An invalid file changes nothing; a valid one is applied role by role.
+    func reload() async {
+        // MONOTONIC_USEC lets systemd 253+ match the reload to its request (Type=notify-reload).
+        notifier?.reloading()
+        defer { notifier?.notify("READY=1") }
+        logger.info("reloading configuration", metadata: ["path": "\(configuration.path)"])
+        let next: OutriderConfiguration
+        do {
+            next = try OutriderConfiguration.load(path: configuration.path, catalog: catalog)
+        } catch {
+            for diagnostic in error.diagnostics {
+                logger.error("configuration not reloaded: \(diagnostic)")
+            }
+            recordReload(succeeded: false, errors: error.diagnostics.map(\.description))
+            return
+        }
+        output.update(
+            level: overrides.logLevel ?? next.logLevel,
+            format: overrides.logFormat ?? LogOutput.Format(rawValue: next.logFormat.rawValue) ?? .text
+        )
+        var errors: [String] = []
+        if next.adminListen != configuration.adminListen {
+            do {
+                try await admin?.rebind(to: next.adminListen)
+            } catch {
+                errors.append(String(describing: error))
+            }
+        }
+        for (setting, changed) in [
+            ("event_loop.threads", next.eventLoopThreads != configuration.eventLoopThreads),
+            ("node.name", next.nodeName != configuration.nodeName),
+        ] where changed {
+            logger.warning("\(setting) changed; it takes effect when outrider restarts")
+        }
+        let outcome = await host.reload(next.roles, shutdownGrace: next.shutdownGrace)
+        errors += outcome.failures
+        logger.info("configuration reloaded", metadata: [
+            "started": "\(outcome.started)", "stopped": "\(outcome.stopped)",
+            "reconfigured": "\(outcome.reconfigured)", "restarted": "\(outcome.restarted)",
+            "unchanged": "\(outcome.unchanged)",
+        ])
+        for error in errors { logger.error("reload: \(error)") }
+        var applied = next
+        if errors.contains(where: { $0.hasPrefix("admin.listen") }) { applied.adminListen = configuration.adminListen }
+        configuration = applied
+        recordReload(succeeded: errors.isEmpty, errors: errors)
+    }
+
+    private func recordReload(succeeded: Bool, errors: [String]) {
+        lastReload = (Date(), succeeded ? "success" : "failure", errors)
+        if succeeded {
+            reloadSuccesses.increment()
+            lastReloadSuccess.record(Date().timeIntervalSince1970)
+        } else {
+            reloadFailures.increment()
+        }
+    }
+
+    func statusDocument() async -> JSONValue {
+        var roles: [(String, JSONValue)] = []
+        for report in await host.reports() {
+            var entry: [(String, JSONValue)] = [("state", .string(report.state.description))]
+            if let status = report.status { entry.append(("status", status)) }
+            roles.append((report.name, .object(entry)))
+        }
+        var reload: JSONValue = .null
+        if let lastReload {
+            reload = [
+                "time": .string(ISO8601DateFormatter().string(from: lastReload.time)),
+                "result": .string(lastReload.result),
+                "errors": .array(lastReload.errors.map { .string($0) }),
+            ]
+        }
+        return [
+            "node": .string(configuration.nodeName),
+            "version": .string(OutriderVersion.number),
+            "uptime_seconds": .number((Date().timeIntervalSince(startedAt) * 1000).rounded() / 1000),
+            "draining": .bool(host.isDraining),
+            "config": ["path": .string(configuration.path), "last_reload": reload],
+            "roles": .object(roles),
+        ]
+    }
+
+    func stopNotice() {
+        notifier?.notify("STOPPING=1")
+    }
+}
+
+/// Turns SIGHUP into reloads, and marks the start of draining when the group begins its graceful shutdown: it
+/// is the last service in the group, so it is the first to hear of it.
+struct ReloadSignals: Service {
+    let daemon: RunningDaemon
+    let host: RoleHost
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await withGracefulShutdownHandler {
+            await cancelWhenGracefulShutdown {
+                for await _ in signals {
+                    await daemon.reload()
+                }
+            }
+        } onGracefulShutdown: { [host, daemon] in
+            Task {
+                await daemon.stopNotice()
+                await host.beginDraining()
+            }
+        }
+    }
+}

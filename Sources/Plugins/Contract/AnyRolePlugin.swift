@@ -1,0 +1,75 @@
+/// A ``RolePlugin`` with its settings type erased, so plugins of every role can sit in one catalog.
+public struct AnyRolePlugin: Sendable {
+    public let name: String
+    public let offers: [String]
+    public let uses: [String]
+    private let decodeSection: @Sendable (ConfigMapping) throws -> RoleSettings
+    private let summarize: @Sendable (RoleSettings) -> String
+    private let make: @Sendable (RoleSettings, RoleContext) async throws -> RunningRole
+
+    public init<Plugin: RolePlugin>(_ plugin: Plugin) {
+        name = plugin.name
+        offers = plugin.offers
+        uses = plugin.uses
+        decodeSection = { RoleSettings(try plugin.decode($0)) }
+        summarize = { settings in
+            guard let typed = settings.value as? Plugin.Settings else { return "" }
+            return plugin.summary(of: typed)
+        }
+        make = { settings, context in
+            guard let typed = settings.value as? Plugin.Settings else {
+                preconditionFailure("settings of \(type(of: settings.value)) given to the \(plugin.name) role")
+            }
+            return RunningRole(try await plugin.makeRole(settings: typed, context: context))
+        }
+    }
+
+    public func decode(_ section: ConfigMapping) throws -> RoleSettings {
+        try decodeSection(section)
+    }
+
+    public func summary(of settings: RoleSettings) -> String {
+        summarize(settings)
+    }
+
+    func makeRole(settings: RoleSettings, context: RoleContext) async throws -> RunningRole {
+        try await make(settings, context)
+    }
+}
+
+/// A role's decoded settings with their type erased; equal when the settings are.
+public struct RoleSettings: Sendable, Equatable {
+    let value: any Sendable
+    private let isEqual: @Sendable (any Sendable) -> Bool
+
+    public init<Settings: Sendable & Equatable>(_ settings: Settings) {
+        value = settings
+        isEqual = { other in (other as? Settings) == settings }
+    }
+
+    public static func == (lhs: RoleSettings, rhs: RoleSettings) -> Bool {
+        lhs.isEqual(rhs.value)
+    }
+}
+
+/// A started ``Role`` with its settings type erased.
+final class RunningRole: Sendable {
+    private let role: any Role
+    private let applySettings: @Sendable (RoleSettings) async throws -> Reconfiguration
+
+    init<Settings>(_ role: any Role<Settings>) {
+        self.role = role
+        applySettings = { settings in
+            guard let typed = settings.value as? Settings else { return .restartRequired }
+            return try await role.reconfigure(to: typed)
+        }
+    }
+
+    func start() async throws { try await role.start() }
+    func run() async throws { try await role.run() }
+    func shutdown(grace: Duration) async { await role.shutdown(grace: grace) }
+    func reconfigure(to settings: RoleSettings) async throws -> Reconfiguration { try await applySettings(settings) }
+    func capabilitiesChanged(_ capabilities: Capabilities) async { await role.capabilitiesChanged(capabilities) }
+    var offers: CapabilityOffers { role.offers }
+    func status() async -> JSONValue { await role.status() }
+}

@@ -1,0 +1,79 @@
+import Logging
+
+/// A role outrider can run — proxy, cache, gossip, coordinator — registered under its name in `roles:`.
+///
+/// The plugin decodes and validates its own section of the file, and builds the running ``Role`` from it. Roles
+/// are ordered by capabilities: a role that offers a capability starts before the roles that use it, and stops
+/// after them.
+public protocol RolePlugin: Sendable {
+    /// The role's settings, decoded from its section. Compared on reload: a role whose settings did not change
+    /// is not touched.
+    associatedtype Settings: Sendable & Equatable
+
+    /// The key under `roles:`.
+    var name: String { get }
+    /// Names of the capabilities this role offers once started.
+    var offers: [String] { get }
+    /// Names of the capabilities this role looks up when present.
+    var uses: [String] { get }
+
+    /// Decodes the role's section (with `enabled` already read). Problems are recorded in `section.decoder`;
+    /// throw ``ConfigProblemsRecorded`` when the settings cannot be built.
+    func decode(_ section: ConfigMapping) throws -> Settings
+
+    /// One line for `outrider check-config`: what this role would do.
+    func summary(of settings: Settings) -> String
+
+    /// Builds the role. Nothing is bound or started yet: that happens in ``Role/start()``.
+    func makeRole(settings: Settings, context: RoleContext) async throws -> any Role<Settings>
+}
+
+extension RolePlugin {
+    public var offers: [String] { [] }
+    public var uses: [String] { [] }
+}
+
+/// What ``Role/reconfigure(to:)`` did with new settings.
+public enum Reconfiguration: Sendable, Equatable {
+    /// The role runs on with the new settings; its connections were kept.
+    case applied
+    /// The role cannot take these settings in place; the host stops it and starts a new one.
+    case restartRequired
+}
+
+/// A running role.
+///
+/// The host calls ``start()`` once (the role binds its listeners and returns when it serves), then ``run()`` as a
+/// service until the role stops; ``shutdown(grace:)`` asks it to stop. A role that fails after start throws from
+/// ``run()``: it is reported as failed and the other roles keep running.
+public protocol Role<Settings>: AnyObject, Sendable {
+    associatedtype Settings: Sendable
+
+    /// Binds and connects what the role needs; returns once it serves. A thrown error fails `outrider run` with
+    /// exit code 2, so it should name what failed (for example the address already in use).
+    func start() async throws
+
+    /// Runs until the role has stopped after ``shutdown(grace:)``; throws if the role fails while running.
+    func run() async throws
+
+    /// Stops accepting new work, lets work in flight finish for up to `grace`, then closes what is left.
+    /// Called once; ``run()`` returns when the role has stopped.
+    func shutdown(grace: Duration) async
+
+    /// Takes new settings in place, or asks to be restarted.
+    func reconfigure(to settings: Settings) async throws -> Reconfiguration
+
+    /// Called when a capability this role uses appears, disappears or is replaced by a new provider.
+    func capabilitiesChanged(_ capabilities: Capabilities) async
+
+    /// What this role offers to the others once started.
+    var offers: CapabilityOffers { get }
+
+    /// The role's fragment of `/v1/status`.
+    func status() async -> JSONValue
+}
+
+extension Role {
+    public func capabilitiesChanged(_ capabilities: Capabilities) async {}
+    public var offers: CapabilityOffers { CapabilityOffers() }
+}
