@@ -229,7 +229,7 @@ done
 # systemd-analyze --------------------------------------------------------------------------------------
 say "systemd-analyze verify /lib/systemd/system/outrider.service (in the root, where the binary and user exist)"
 if verify_output=$(in_root systemd-analyze verify /lib/systemd/system/outrider.service 2>&1); then
-    printf '%s\n' "${verify_output:-    (no findings)}" | sed 's/^/    /'
+    printf '%s\n' "${verify_output:-(no findings)}" | sed 's/^/    /'
     pass "systemd-analyze verify outrider.service"
 else
     fail "systemd-analyze verify outrider.service" "$verify_output"
