@@ -37,7 +37,11 @@ check() {
 }
 
 summary() {
-    echo "$passed passed, $failed failed"
+    if [ "${skipped:-0}" -gt 0 ]; then
+        echo "$passed passed, $failed failed, $skipped skipped"
+    else
+        echo "$passed passed, $failed failed"
+    fi
     [ "$failed" -eq 0 ]
 }
 
@@ -51,7 +55,15 @@ abort() {
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
 
 mounted=""
+nspawn_pid=""
 cleanup() {
+    # A container still running (the script was interrupted): stop it before its root goes.
+    if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
+        kill -TERM "$nspawn_pid" 2>/dev/null
+        for _ in $(seq 1 30); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 1; done
+        kill -KILL "$nspawn_pid" 2>/dev/null
+        wait "$nspawn_pid" 2>/dev/null
+    fi
     if [ -n "$mounted" ]; then
         umount "$root/proc" 2>/dev/null || umount -l "$root/proc" 2>/dev/null || true
     fi
@@ -247,6 +259,105 @@ failed=$((failed + $(grep -c '^FAIL: ' <<<"$notify_output")))
 if grep -q '^FAIL: ' <<<"$notify_output" || ! grep -q '^PASS: ' <<<"$notify_output"; then
     [ -s "$work/run.log" ] && say "the daemon's output:" && tail -20 "$work/run.log" | sed 's/^/    /'
     grep -q '^PASS: \|^FAIL: ' <<<"$notify_output" || fail "notify-check.py ran"
+fi
+
+# The unit under systemd ---------------------------------------------------------------------------------
+# Boots the root with systemd as its PID 1 (systemd-nspawn, loopback only) so the unit runs with its real
+# sandbox: started at boot because it is enabled, reloaded, restarted after a crash, stopped. Skipped, not
+# failed, where containers cannot boot here.
+skipped=0
+boot_root() {
+    umount "$root/proc" 2>/dev/null && mounted=""
+    rm -f "$root/etc/apt/apt.conf.d/99package-test"
+    setsid systemd-nspawn --keep-unit --register=no --quiet --console=passive --private-network \
+        --boot --directory="$root" >"$work/nspawn.log" 2>&1 </dev/null &
+    nspawn_pid=$!
+    container_init=""
+    for _ in $(seq 1 60); do
+        container_init=$(pgrep -P "$nspawn_pid" | head -1)
+        [ -n "$container_init" ] && break
+        sleep 1
+    done
+    [ -n "$container_init" ] || return 1
+    # is-system-running --wait needs D-Bus, which the minimal root does not have; wait for the boot job instead.
+    for _ in $(seq 1 90); do
+        in_container systemctl is-active --quiet multi-user.target 2>/dev/null && return 0
+        kill -0 "$nspawn_pid" 2>/dev/null || return 1
+        sleep 1
+    done
+    return 1
+}
+in_container() { nsenter --target "$container_init" --all env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_COLORS=0 LC_ALL=C.UTF-8 "$@"; }
+unit_property() { in_container systemctl show outrider.service --property="$1" --value; }
+poweroff_root() {
+    in_container systemctl poweroff >/dev/null 2>&1
+    for _ in $(seq 1 60); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 1; done
+    if kill -0 "$nspawn_pid" 2>/dev/null; then kill -KILL "$nspawn_pid"; fi
+    wait "$nspawn_pid" 2>/dev/null
+    echo 'Acquire::Check-Valid-Until "false";' > "$root/etc/apt/apt.conf.d/99package-test"
+    if mount -t proc proc "$root/proc" 2>/dev/null; then mounted=yes; fi
+}
+
+if ! command -v systemd-nspawn >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd-container >>"$log" 2>&1
+fi
+if ! command -v systemd-nspawn >/dev/null; then
+    skipped=1
+    say "SKIP: the unit under systemd: systemd-nspawn (systemd-container) could not be installed"
+elif ! boot_root; then
+    skipped=1
+    say "SKIP: the unit under systemd: the root did not boot with systemd-nspawn here:"
+    tail -15 "$work/nspawn.log" | sed 's/^/    /'
+    [ -n "${nspawn_pid:-}" ] && poweroff_root
+else
+    say "booted the root with systemd as PID 1 (systemd-nspawn)"
+    [ "$(unit_property ActiveState)/$(unit_property SubState)" = active/running ] \
+        && pass "systemd started outrider.service at boot (Type=notify: READY=1 arrived)" \
+        || fail "systemd started outrider.service at boot" "$(in_container systemctl status outrider --no-pager 2>&1 | tail -20)"
+    main_pid=$(unit_property MainPID)
+    daemon_status=$(in_container cat "/proc/$main_pid/status" 2>/dev/null)
+    [ "$(awk '/^Uid:/ { print $2 }' <<<"$daemon_status")" = "$(in_container id -u outrider)" ] \
+        && pass "the daemon runs as the outrider user" || fail "the daemon runs as the outrider user" "$daemon_status"
+    # CAP_NET_BIND_SERVICE is capability 10.
+    [ "$(awk '/^CapEff:/ { print $2 }' <<<"$daemon_status")" = 0000000000000400 ] \
+        && pass "its only capability is CAP_NET_BIND_SERVICE" \
+        || fail "its only capability is CAP_NET_BIND_SERVICE" "$(grep ^Cap <<<"$daemon_status")"
+
+    check "systemctl reload outrider" in_container systemctl reload outrider
+    [ "$(unit_property MainPID)" = "$main_pid" ] && [ "$(unit_property ActiveState)" = active ] \
+        && pass "the reload kept the daemon running (same main PID)" || fail "the reload kept the daemon running"
+
+    cp "$root/etc/outrider/outrider.yaml" "$work/outrider.yaml.saved"
+    printf 'shutdown_grace: [not, a, duration\n' >> "$root/etc/outrider/outrider.yaml"
+    if in_container systemctl reload outrider >/dev/null 2>&1; then
+        fail "a reload with a broken configuration fails"
+    else
+        pass "a reload with a broken configuration fails"
+    fi
+    [ "$(unit_property MainPID)" = "$main_pid" ] && [ "$(unit_property ActiveState)" = active ] \
+        && pass "the daemon keeps running on its previous configuration" \
+        || fail "the daemon keeps running on its previous configuration" "$(in_container systemctl status outrider --no-pager 2>&1 | tail -10)"
+    cp "$work/outrider.yaml.saved" "$root/etc/outrider/outrider.yaml"
+
+    in_container kill -KILL "$main_pid"
+    restarted=""
+    for _ in $(seq 1 20); do
+        sleep 1
+        if [ "$(unit_property ActiveState)" = active ] && [ "$(unit_property MainPID)" != "$main_pid" ] \
+            && [ "$(unit_property MainPID)" != 0 ]; then restarted=yes; break; fi
+    done
+    [ -n "$restarted" ] && pass "Restart=on-failure brought the daemon back after SIGKILL" \
+        || fail "Restart=on-failure brought the daemon back after SIGKILL" "$(in_container systemctl status outrider --no-pager 2>&1 | tail -10)"
+
+    started=$(date +%s)
+    check "systemctl stop outrider" in_container systemctl stop outrider
+    stopped_after=$(( $(date +%s) - started ))
+    [ "$(unit_property ActiveState)" = inactive ] && [ "$(unit_property Result)" = success ] \
+        && pass "stopped cleanly in ${stopped_after}s (Result=success, within TimeoutStopSec)" \
+        || fail "stopped cleanly" "ActiveState=$(unit_property ActiveState) Result=$(unit_property Result)"
+    say "journal of outrider.service in the booted root:"
+    in_container journalctl --unit=outrider --no-pager --output=short 2>&1 | tail -25 | sed 's/^/    /'
+    poweroff_root
 fi
 
 # Upgrade over a local edit ----------------------------------------------------------------------------
