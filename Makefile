@@ -9,7 +9,9 @@ build:
 
 test:
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel
+	rm -f .build/xunit*.xml
+	$(SWIFT) test --skip-build --parallel --disable-swift-testing --xunit-output .build/xunit.xml; \
+	  status=$$?; python3 scripts/test-summary.py '.build/xunit*.xml' && exit $$status
 
 release:
 	$(SWIFT) build -c release --static-swift-stdlib

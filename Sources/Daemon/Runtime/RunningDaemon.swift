@@ -145,9 +145,10 @@ actor RunningDaemon {
         let group = ServiceGroup(configuration: groupConfiguration)
         await host.setServiceSink { service in await group.addServiceUnlessShutdown(service) }
 
+        let adminAddress = await admin.localAddress.map(Self.hostAndPort) ?? configuration.adminListen.description
         logger.info("outrider started", metadata: [
             "version": "\(OutriderVersion.number)",
-            "admin": "\(configuration.adminListen)",
+            "admin": "\(adminAddress)",
             "roles": "\(configuration.enabledRoles.map(\.name).joined(separator: ","))",
         ])
         notifier?.notify("READY=1")
@@ -173,10 +174,10 @@ actor RunningDaemon {
         do {
             next = try OutriderConfiguration.load(path: configuration.path, catalog: catalog)
         } catch {
+            recordReload(succeeded: false, errors: error.diagnostics.map(\.description))
             for diagnostic in error.diagnostics {
                 logger.error("configuration not reloaded: \(diagnostic)")
             }
-            recordReload(succeeded: false, errors: error.diagnostics.map(\.description))
             return
         }
         output.update(
@@ -199,16 +200,16 @@ actor RunningDaemon {
         }
         let outcome = await host.reload(next.roles, shutdownGrace: next.shutdownGrace)
         errors += outcome.failures
+        var applied = next
+        if errors.contains(where: { $0.hasPrefix("admin.listen") }) { applied.adminListen = configuration.adminListen }
+        configuration = applied
+        recordReload(succeeded: errors.isEmpty, errors: errors)
         logger.info("configuration reloaded", metadata: [
             "started": "\(outcome.started)", "stopped": "\(outcome.stopped)",
             "reconfigured": "\(outcome.reconfigured)", "restarted": "\(outcome.restarted)",
             "unchanged": "\(outcome.unchanged)",
         ])
         for error in errors { logger.error("reload: \(error)") }
-        var applied = next
-        if errors.contains(where: { $0.hasPrefix("admin.listen") }) { applied.adminListen = configuration.adminListen }
-        configuration = applied
-        recordReload(succeeded: errors.isEmpty, errors: errors)
     }
 
     private func recordReload(succeeded: Bool, errors: [String]) {
@@ -244,6 +245,12 @@ actor RunningDaemon {
             "config": ["path": .string(configuration.path), "last_reload": reload],
             "roles": .object(roles),
         ]
+    }
+
+    static func hostAndPort(_ address: SocketAddress) -> String {
+        let ip = address.ipAddress ?? "?"
+        let port = address.port ?? 0
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
     func stopNotice() {

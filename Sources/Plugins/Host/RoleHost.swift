@@ -100,8 +100,8 @@ public actor RoleHost {
             do {
                 services.append(try await launch(declaration))
             } catch {
-                for started in services.indices.reversed() {
-                    await stop(startOrder[started], retiring: true)
+                for started in startOrder[..<services.count].reversed() {
+                    await abandon(started)
                 }
                 throw error
             }
@@ -287,12 +287,15 @@ public actor RoleHost {
         await stop(name, retiring: false)
     }
 
-    /// Stops a role after stopping the roles that use its capabilities, and waits until it has stopped.
+    /// Stops a role and waits until it has stopped. When the daemon stops, the roles that use the role's
+    /// capabilities stop first; when a reload retires it, they keep running and hear that it went.
     private func stop(_ name: String, retiring: Bool) async {
         guard var slot = slots[name], let role = slot.role else { return }
-        let running = order.filter { slots[$0]?.role != nil && $0 != name }
-        for dependent in catalog.dependents(of: name, among: running) {
-            await stop(dependent, retiring: retiring)
+        if !retiring {
+            let running = order.filter { slots[$0]?.role != nil && $0 != name }
+            for dependent in catalog.dependents(of: name, among: running) {
+                await stop(dependent, retiring: false)
+            }
         }
         slot = slots[name] ?? slot
         if retiring { slot.retire?.finish() }
@@ -304,6 +307,20 @@ public actor RoleHost {
             await role.shutdown(grace: remainingGrace())
         }
         await slot.finished.wait()
+    }
+
+    /// Stops a role whose service never ran, because a later role failed to start.
+    private func abandon(_ name: String) async {
+        guard let slot = slots[name], let role = slot.role else { return }
+        slots[name]?.shutdownRequested = true
+        logger.info("role stopping", metadata: ["role": "\(name)"])
+        await role.shutdown(grace: .zero)
+        slot.retire?.finish()
+        slots[name]?.state = .stopped
+        slots[name]?.role = nil
+        roleUp[name]?.record(0)
+        environment.routes.removeAll(role: name)
+        capabilities.offers = capabilities.offers.filter { $0.value.provider != name }
     }
 
     private func remainingGrace() -> Duration {
