@@ -11,7 +11,7 @@
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
+cd "$repo" || exit 1
 
 work="$repo/.build-package-test"
 cache="${PACKAGE_TEST_CACHE:-/var/cache/outrider-package-test}"
