@@ -81,7 +81,7 @@ fi
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(dpkg-parsechangelog -l "$changelog" -S Timestamp)}"
 
 install -d "$pkg/DEBIAN" "$pkg/usr/bin" "$pkg/etc/outrider" "$pkg/lib/systemd/system" \
-    "$pkg/usr/share/doc/outrider/examples" "$pkg/usr/share/man/man1" "$pkg/usr/share/lintian/overrides"
+    "$pkg/usr/share/man/man1" "$pkg/usr/share/lintian/overrides"
 install -m 0755 "$binary" "$pkg/usr/bin/outrider"
 # As dh_strip does for executables.
 strip --remove-section=.comment --remove-section=.note "$pkg/usr/bin/outrider"
@@ -94,7 +94,7 @@ install -m 0644 packaging/debian/lintian-overrides "$pkg/usr/share/lintian/overr
 examples=0
 for example in etc/outrider/examples/*.yaml; do
     [ -f "$example" ] || continue
-    install -m 0644 "$example" "$pkg/usr/share/doc/outrider/examples/"
+    install -D -m 0644 "$example" "$pkg/usr/share/doc/outrider/examples/${example##*/}"
     examples=$((examples + 1))
 done
 [ "$examples" -gt 0 ] || note "warning: no etc/outrider/examples/*.yaml to ship as examples"
