@@ -81,7 +81,7 @@ fi
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(dpkg-parsechangelog -l "$changelog" -S Timestamp)}"
 
 install -d "$pkg/DEBIAN" "$pkg/usr/bin" "$pkg/etc/outrider" "$pkg/lib/systemd/system" \
-    "$pkg/usr/share/man/man1" "$pkg/usr/share/lintian/overrides"
+    "$pkg/usr/share/doc/outrider" "$pkg/usr/share/man/man1" "$pkg/usr/share/lintian/overrides"
 install -m 0755 "$binary" "$pkg/usr/bin/outrider"
 # As dh_strip does for executables.
 strip --remove-section=.comment --remove-section=.note "$pkg/usr/bin/outrider"

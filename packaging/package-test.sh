@@ -269,22 +269,26 @@ skipped=0
 boot_root() {
     umount "$root/proc" 2>/dev/null && mounted=""
     rm -f "$root/etc/apt/apt.conf.d/99package-test"
-    setsid systemd-nspawn --keep-unit --register=no --quiet --console=passive --private-network \
+    setsid systemd-nspawn --keep-unit --register=no --console=passive --private-network \
         --boot --directory="$root" >"$work/nspawn.log" 2>&1 </dev/null &
     nspawn_pid=$!
     container_init=""
     for _ in $(seq 1 60); do
-        container_init=$(pgrep -P "$nspawn_pid" | head -1)
+        # The container's PID 1 is the child of systemd-nspawn that runs systemd; a short-lived helper child
+        # comes first.
+        container_init=$(pgrep --parent "$nspawn_pid" --exact systemd | head -1)
         [ -n "$container_init" ] && break
+        kill -0 "$nspawn_pid" 2>/dev/null || { echo "systemd-nspawn exited before starting the container" >>"$work/nspawn.log"; return 1; }
         sleep 1
     done
-    [ -n "$container_init" ] || return 1
+    [ -n "$container_init" ] || { echo "no container after 60s" >>"$work/nspawn.log"; return 1; }
     # is-system-running --wait needs D-Bus, which the minimal root does not have; wait for the boot job instead.
     for _ in $(seq 1 90); do
         in_container systemctl is-active --quiet multi-user.target 2>/dev/null && return 0
-        kill -0 "$nspawn_pid" 2>/dev/null || return 1
+        kill -0 "$nspawn_pid" 2>/dev/null || { echo "systemd-nspawn exited during boot" >>"$work/nspawn.log"; return 1; }
         sleep 1
     done
+    { echo "multi-user.target not reached after 90s; jobs:"; in_container systemctl list-jobs --no-pager; } >>"$work/nspawn.log" 2>&1
     return 1
 }
 in_container() { nsenter --target "$container_init" --all env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_COLORS=0 LC_ALL=C.UTF-8 "$@"; }
@@ -307,8 +311,8 @@ if ! command -v systemd-nspawn >/dev/null; then
 elif ! boot_root; then
     skipped=1
     say "SKIP: the unit under systemd: the root did not boot with systemd-nspawn here:"
-    tail -15 "$work/nspawn.log" | sed 's/^/    /'
-    [ -n "${nspawn_pid:-}" ] && poweroff_root
+    tail -25 "$work/nspawn.log" | sed 's/^/    /'
+    if [ -n "${nspawn_pid:-}" ]; then poweroff_root; fi
 else
     say "booted the root with systemd as PID 1 (systemd-nspawn)"
     [ "$(unit_property ActiveState)/$(unit_property SubState)" = active/running ] \
