@@ -37,7 +37,9 @@ final class ConfigValueSyntaxTests: XCTestCase {
     }
 
     func testAddresses() throws {
-        XCTAssertEqual(try ListenAddress.parse(":8080"), ListenAddress(host: "0.0.0.0", port: 8080))
+        XCTAssertEqual(try ListenAddress.parse(":8080"), ListenAddress(host: "", port: 8080))
+        XCTAssertEqual(try ListenAddress.parse(":8080").bindHost, "0.0.0.0")
+        XCTAssertEqual(try ListenAddress.parse(":8080").description, ":8080")
         XCTAssertEqual(try ListenAddress.parse("127.0.0.1:8080"), ListenAddress(host: "127.0.0.1", port: 8080))
         XCTAssertEqual(try ListenAddress.parse("[::1]:8080"), ListenAddress(host: "::1", port: 8080))
         XCTAssertEqual(try ListenAddress.parse("minio1:9000"), ListenAddress(host: "minio1", port: 9000))

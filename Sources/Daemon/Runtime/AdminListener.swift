@@ -20,7 +20,7 @@ actor AdminListener: Service {
     }
 
     static func bind(_ address: ListenAddress, endpoints: AdminServer.Endpoints, eventLoopGroup: any EventLoopGroup, logger: Logger) async throws -> AdminListener {
-        let server = try await AdminServer.bind(host: address.host, port: address.port, endpoints: endpoints, eventLoopGroup: eventLoopGroup, logger: logger)
+        let server = try await AdminServer.bind(host: address.bindHost, port: address.port, endpoints: endpoints, eventLoopGroup: eventLoopGroup, logger: logger)
         return AdminListener(server: server, address: address, endpoints: endpoints, eventLoopGroup: eventLoopGroup, logger: logger)
     }
 
@@ -29,7 +29,7 @@ actor AdminListener: Service {
     /// Binds the new address first, so a failure leaves the old listener serving.
     func rebind(to newAddress: ListenAddress) async throws {
         guard newAddress != address else { return }
-        let replacement = try await AdminServer.bind(host: newAddress.host, port: newAddress.port, endpoints: endpoints, eventLoopGroup: eventLoopGroup, logger: logger)
+        let replacement = try await AdminServer.bind(host: newAddress.bindHost, port: newAddress.port, endpoints: endpoints, eventLoopGroup: eventLoopGroup, logger: logger)
         let old = server
         server = replacement
         address = newAddress

@@ -1,6 +1,6 @@
-/// A host and port: `:8080` (every IPv4 interface), `127.0.0.1:8080`, `[::1]:8080` or `host:port`.
+/// A host and port: `:8080` (every interface), `127.0.0.1:8080`, `[::1]:8080` or `host:port`.
 public struct ListenAddress: Sendable, Hashable, ConfigDecodable, CustomStringConvertible {
-    /// A literal IP address or a name to resolve; `0.0.0.0` for the `:port` form.
+    /// A literal IP address or a name to resolve; empty for the `:port` form, which means every interface.
     public var host: String
     public var port: Int
 
@@ -47,8 +47,11 @@ public struct ListenAddress: Sendable, Hashable, ConfigDecodable, CustomStringCo
         if host.contains(where: { $0.isWhitespace || $0 == "/" }) {
             throw fail("'\(host)' is not a host name or IP address")
         }
-        return ListenAddress(host: host.isEmpty ? "0.0.0.0" : String(host), port: port)
+        return ListenAddress(host: String(host), port: port)
     }
+
+    /// The host to give a socket bind: `0.0.0.0` for every interface.
+    public var bindHost: String { host.isEmpty ? "0.0.0.0" : host }
 
     public var description: String {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"

@@ -39,7 +39,8 @@ public struct AnyRolePlugin: Sendable {
 
 /// A role's decoded settings with their type erased; equal when the settings are.
 public struct RoleSettings: Sendable, Equatable {
-    let value: any Sendable
+    /// The settings, as the role's plugin decoded them.
+    public let value: any Sendable
     private let isEqual: @Sendable (any Sendable) -> Bool
 
     public init<Settings: Sendable & Equatable>(_ settings: Settings) {

@@ -1,0 +1,56 @@
+import Logging
+import Proxy
+
+/// The `proxy` role: sidekick's sidecar load balancer (``ProxyServer``) configured from `roles.proxy`.
+public struct ProxyRolePlugin: RolePlugin {
+    public typealias Settings = ProxyConfiguration
+
+    public let name = "proxy"
+
+    public init() {}
+
+    public func decode(_ section: ConfigMapping) throws -> ProxyConfiguration {
+        try ProxySection.decode(section)
+    }
+
+    public func summary(of settings: ProxyConfiguration) -> String {
+        let listen = settings.listeners.map { listener in
+            (listener.host.contains(":") ? "[\(listener.host)]:\(listener.port)" : "\(listener.host):\(listener.port)")
+                + (listener.tls == nil ? "" : " (TLS)")
+        }
+        let sites = (try? settings.resolvedSites()) ?? []
+        let described = sites.map { "\($0.name): \($0.backends.count) backend\($0.backends.count == 1 ? "" : "s")" }
+        return "listen \(listen.joined(separator: ", ")); \(sites.count) site\(sites.count == 1 ? "" : "s") (\(described.joined(separator: ", "))); balance \(settings.balance.rawValue)"
+    }
+
+    public func makeRole(settings: ProxyConfiguration, context: RoleContext) async throws -> any Role<ProxyConfiguration> {
+        ProxyRole(server: ProxyServer(
+            configuration: settings,
+            eventLoopGroup: context.eventLoopGroup,
+            logger: context.logger,
+            metricsFactory: context.metrics
+        ))
+    }
+}
+
+/// A running proxy as a ``Role``.
+final class ProxyRole: Role {
+    let server: ProxyServer
+
+    init(server: ProxyServer) {
+        self.server = server
+    }
+
+    func start() async throws { try await server.start() }
+    func run() async throws { try await server.run() }
+    func shutdown(grace: Duration) async { await server.shutdown(grace: grace) }
+
+    func reconfigure(to settings: ProxyConfiguration) async throws -> Reconfiguration {
+        try await server.reconfigure(settings)
+        return .applied
+    }
+
+    func status() async -> JSONValue {
+        (try? JSONValue(encoding: server.status())) ?? .null
+    }
+}

@@ -1,0 +1,147 @@
+import Proxy
+
+extension BalancePolicy: ConfigEnumeration {}
+extension ProxyConfiguration.Trace.Filter: ConfigEnumeration {
+    public static var allCases: [Self] { [.all, .application] }
+}
+
+extension ProxyConfiguration.Trace.Format: ConfigEnumeration {
+    public static var allCases: [Self] { [.json] }
+}
+
+/// Reads `roles.proxy` into a ``ProxyConfiguration``; every key of the schema, with sidekick's defaults.
+enum ProxySection {
+    static func decode(_ section: ConfigMapping) throws -> ProxyConfiguration {
+        let decoder = section.decoder
+        let before = decoder.problemCount
+        var configuration = ProxyConfiguration(sites: [])
+
+        if let listen = section.optional("listen", as: [ProxyListenEntry].self) {
+            configuration.listeners = listen.map(\.listener)
+            if listen.isEmpty { decoder.record("proxy.listen needs at least one address", at: section.value("listen")?.location ?? section.location) }
+        }
+
+        var poolLocations: [String: SourceLocation] = [:]
+        let sitesValue = section.value("sites")
+        if let sitesValue, case .sequence(let items) = sitesValue.kind {
+            for (index, item) in items.enumerated() {
+                guard let site = decoder.mapping(item, describing: "roles.proxy.sites[\(index)]") else { continue }
+                let name = site.value("name", default: "")
+                let pools = site.required("pools", as: [String].self) ?? []
+                if case .sequence(let poolValues)? = site.value("pools")?.kind {
+                    for value in poolValues { if case .scalar(let text, _) = value.kind { poolLocations[text] = value.location } }
+                } else if let value = site.value("pools"), case .scalar(let text, _) = value.kind {
+                    poolLocations[text] = value.location
+                }
+                site.finish()
+                configuration.sites.append(.init(name: name, pools: pools))
+            }
+        } else if let sitesValue {
+            decoder.record("roles.proxy.sites must be a list of sites, found \(sitesValue.kindDescription)", at: sitesValue.location)
+        } else {
+            decoder.record("roles.proxy is missing required key 'sites'", at: section.location)
+        }
+
+        configuration.balance = section.value("balance", default: configuration.balance)
+
+        if let health = section.mapping("health") {
+            configuration.health.path = health.value("path", default: configuration.health.path)
+            configuration.health.readPath = health.optional("read_path", as: String.self)
+            configuration.health.port = health.value("port", default: 0, in: 0...65535)
+            configuration.health.interval = health.value("interval", default: configuration.health.interval, in: .milliseconds(10) ... .seconds(86400))
+            configuration.health.timeout = health.value("timeout", default: configuration.health.timeout, in: .milliseconds(1) ... .seconds(3600))
+            configuration.health.optimistic = health.value("optimistic", default: false)
+            health.finish()
+        }
+
+        if let upstream = section.mapping("upstream") {
+            if let tls = upstream.mapping("tls") {
+                configuration.upstream.tls.insecure = tls.value("insecure", default: false)
+                configuration.upstream.tls.caPath = tls.optional("ca", as: String.self)
+                configuration.upstream.tls.certificatePath = tls.optional("cert", as: String.self)
+                configuration.upstream.tls.keyPath = tls.optional("key", as: String.self)
+                if (configuration.upstream.tls.certificatePath == nil) != (configuration.upstream.tls.keyPath == nil) {
+                    decoder.record("upstream.tls needs both cert and key for a client certificate", at: tls.location)
+                }
+                tls.finish()
+            }
+            configuration.upstream.connectTimeout = upstream.value("connect_timeout", default: configuration.upstream.connectTimeout, in: .milliseconds(1) ... .seconds(3600))
+            configuration.upstream.idleTimeout = upstream.value("idle_timeout", default: configuration.upstream.idleTimeout, in: .milliseconds(1) ... .seconds(86400))
+            configuration.upstream.responseTimeout = upstream.value("response_timeout", default: configuration.upstream.responseTimeout, in: .milliseconds(1) ... .seconds(86400))
+            configuration.upstream.maxIdlePerBackend = upstream.value("max_idle_per_backend", default: configuration.upstream.maxIdlePerBackend, in: 0...1_000_000)
+            upstream.finish()
+        }
+
+        if let retry = section.mapping("retry") {
+            configuration.retry.attempts = retry.value("attempts", default: configuration.retry.attempts, in: 0...16)
+            retry.finish()
+        }
+
+        if let trace = section.mapping("trace") {
+            configuration.trace.enabled = trace.value("enabled", default: false)
+            configuration.trace.format = trace.value("format", default: configuration.trace.format)
+            configuration.trace.filter = trace.value("filter", default: configuration.trace.filter)
+            configuration.trace.errorsOnly = trace.value("errors_only", default: false)
+            configuration.trace.statusCodes = trace.value("status_codes", default: [Int]())
+            if let bad = configuration.trace.statusCodes.first(where: { !(100...599).contains($0) }) {
+                decoder.record("trace.status_codes: \(bad) is not an HTTP status code", at: trace.value("status_codes")?.location ?? trace.location)
+            }
+            trace.finish()
+        }
+
+        if let limits = section.mapping("limits") {
+            configuration.limits.maxHeaderBytes = limits.value("max_header_size", default: ByteSize(bytes: configuration.limits.maxHeaderBytes)).bytes
+            configuration.limits.headerReadTimeout = limits.value("header_read_timeout", default: configuration.limits.headerReadTimeout, in: .milliseconds(1) ... .seconds(3600))
+            configuration.limits.idleTimeout = limits.value("idle_timeout", default: configuration.limits.idleTimeout, in: .milliseconds(1) ... .seconds(86400))
+            configuration.limits.maxConnections = limits.value("max_connections", default: configuration.limits.maxConnections, in: 1...10_000_000)
+            limits.finish()
+        }
+
+        if decoder.problemCount == before {
+            do {
+                _ = try configuration.validate()
+            } catch {
+                let location: SourceLocation
+                if case .invalidPool(_, let pool, _) = error, let poolLocation = poolLocations[pool] {
+                    location = poolLocation
+                } else if case .invalidListener = error {
+                    location = section.value("listen")?.location ?? section.location
+                } else {
+                    location = sitesValue?.location ?? section.location
+                }
+                decoder.record("roles.proxy: \(error)", at: location)
+            }
+        }
+        if decoder.problemCount != before { throw ConfigProblemsRecorded() }
+        return configuration
+    }
+}
+
+/// One `listen` entry: an address, or `{address, tls: {cert, key, key_password}}`.
+struct ProxyListenEntry: ConfigDecodable {
+    var listener: ProxyConfiguration.Listener
+
+    init(from value: ConfigValue, in decoder: ConfigDecoder) throws {
+        switch value.kind {
+        case .scalar:
+            let address = try ListenAddress(from: value, in: decoder)
+            listener = .init(host: address.host, port: address.port)
+        case .mapping:
+            guard let entry = decoder.mapping(value, describing: "roles.proxy.listen[]") else { throw ConfigProblemsRecorded() }
+            let address = entry.required("address", as: ListenAddress.self)
+            var tls: ProxyConfiguration.ServerTLS?
+            if entry.value("tls") != nil, let section = entry.mapping("tls") {
+                let cert = section.required("cert", as: String.self)
+                let key = section.required("key", as: String.self)
+                let password = section.optional("key_password", as: String.self)
+                section.finish()
+                if let cert, let key { tls = .init(certificatePath: cert, keyPath: key, keyPassword: password) }
+            }
+            entry.finish()
+            guard let address else { throw ConfigProblemsRecorded() }
+            listener = .init(host: address.host, port: address.port, tls: tls)
+        default:
+            throw ConfigDiagnostic("expected an address such as :8080, or a mapping with address and tls", at: value.location)
+        }
+    }
+}

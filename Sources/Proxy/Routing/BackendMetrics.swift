@@ -1,0 +1,43 @@
+import Metrics
+import NIOConcurrencyHelpers
+
+/// The metrics of one backend, created once on the injected factory so the data path only
+/// increments them. Names carry no prefix: the daemon's factory adds `outrider_proxy_`.
+final class BackendMetrics: Sendable {
+    let up: Gauge
+    let inFlight: Gauge
+    let rxBytes: Counter
+    let txBytes: Counter
+    let healthCheckFailures: Counter
+    let duration: Timer
+    private let dimensions: [(String, String)]
+    private let factory: any MetricsFactory
+    /// `requests_total` per status code, created on first use; codes are few so this stays small.
+    private let requests: NIOLockedValueBox<[Int: Counter]>
+
+    init(site: String, backend: String, factory: any MetricsFactory) {
+        let dimensions = [("site", site), ("backend", backend)]
+        self.dimensions = dimensions
+        self.factory = factory
+        self.up = Gauge(label: "backend_up", dimensions: dimensions, factory: factory)
+        self.inFlight = Gauge(label: "backend_in_flight", dimensions: dimensions, factory: factory)
+        self.rxBytes = Counter(label: "rx_bytes_total", dimensions: dimensions, factory: factory)
+        self.txBytes = Counter(label: "tx_bytes_total", dimensions: dimensions, factory: factory)
+        self.healthCheckFailures = Counter(label: "health_check_failures_total", dimensions: dimensions, factory: factory)
+        self.duration = Timer(label: "request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory)
+        self.requests = NIOLockedValueBox([:])
+    }
+
+    func requests(code: Int) -> Counter {
+        requests.withLockedValue { counters in
+            if let counter = counters[code] { return counter }
+            let counter = Counter(
+                label: "requests_total",
+                dimensions: dimensions + [("code", String(code))],
+                factory: factory
+            )
+            counters[code] = counter
+            return counter
+        }
+    }
+}

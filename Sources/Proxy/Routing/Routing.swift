@@ -1,0 +1,91 @@
+import Atomics
+import NIOCore
+
+/// The routing table in force: sites in failover order with their backends, and the settings
+/// the data path reads per request. Immutable; ``ProxyServer/reconfigure(_:)`` swaps in a new
+/// one, so a request keeps the table it started with.
+final class Routing: Sendable {
+    final class Site: Sendable {
+        let name: String
+        let backends: [Backend]
+        /// Advanced once per choice for `round_robin`.
+        let turn = ManagedAtomic<UInt64>(0)
+
+        init(name: String, backends: [Backend]) {
+            self.name = name
+            self.backends = backends
+        }
+    }
+
+    let sites: [Site]
+    let policy: BalancePolicy
+    let retryAttempts: Int
+    let upstream: UpstreamSettings
+    /// Seconds a client is told to wait in `Retry-After` when no backend is online.
+    let retryAfterSeconds: Int
+    /// `nil` when tracing is off.
+    let trace: TraceFilter?
+    let limits: ConnectionLimits
+
+    init(
+        sites: [Site],
+        policy: BalancePolicy,
+        retryAttempts: Int,
+        upstream: UpstreamSettings,
+        retryAfterSeconds: Int,
+        trace: TraceFilter?,
+        limits: ConnectionLimits
+    ) {
+        self.sites = sites
+        self.policy = policy
+        self.retryAttempts = retryAttempts
+        self.upstream = upstream
+        self.retryAfterSeconds = retryAfterSeconds
+        self.trace = trace
+        self.limits = limits
+    }
+
+    /// Whether any site has a backend online: the answer of `/v1/health`.
+    var hasOnlineBackend: Bool {
+        sites.contains { $0.backends.contains(where: \.isOnline) }
+    }
+
+    /// Chooses a backend: the first site (in failover order) with an online backend not in
+    /// `excluded`, then the balance policy within it.
+    ///
+    /// `scratch` is the caller's reusable buffer, so choosing allocates nothing once warm.
+    func choose<Generator: RandomNumberGenerator>(
+        excluding excluded: [Backend],
+        scratch: inout ChoiceScratch,
+        using generator: inout Generator
+    ) -> Backend? {
+        for site in sites {
+            scratch.loads.removeAll(keepingCapacity: true)
+            scratch.positions.removeAll(keepingCapacity: true)
+            var firstCandidate = -1
+            var candidateCount = 0
+            for (index, backend) in site.backends.enumerated()
+            where backend.isOnline && !excluded.contains(where: { $0 === backend }) {
+                if firstCandidate < 0 { firstCandidate = index }
+                candidateCount += 1
+            }
+            guard candidateCount > 0 else { continue }
+            if candidateCount == 1 { return site.backends[firstCandidate] }
+            for (index, backend) in site.backends.enumerated()
+            where backend.isOnline && !excluded.contains(where: { $0 === backend }) {
+                scratch.positions.append(index)
+                scratch.loads.append(policy == .p2cEWMA ? backend.load : BackendLoad(inFlight: backend.inFlight))
+            }
+            let turn = policy == .roundRobin ? site.turn.loadThenWrappingIncrement(ordering: .relaxed) : 0
+            guard let choice = policy.choose(from: scratch.loads, turn: turn, using: &generator) else { continue }
+            return site.backends[scratch.positions[choice]]
+        }
+        return nil
+    }
+}
+
+/// Buffers reused across choices by one connection handler.
+struct ChoiceScratch {
+    var loads: [BackendLoad] = []
+    var positions: [Int] = []
+}

@@ -1,0 +1,70 @@
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOSSL
+import NIOTLS
+
+/// The handlers of an accepted client connection.
+enum ClientPipeline {
+    /// Plain HTTP/1.1, or TLS with ALPN choosing HTTP/2 or HTTP/1.1 (RFC 7301; RFC 9113 3.2).
+    static func configure(_ channel: any Channel, runtime: ProxyRuntime, certificate: ServerCertificate?) throws {
+        let pipeline = channel.pipeline.syncOperations
+        guard let certificate else {
+            try configureHTTP1(pipeline, runtime: runtime, scheme: "http")
+            return
+        }
+        try pipeline.addHandler(NIOSSLServerHandler(context: certificate.context))
+        let negotiation = ApplicationProtocolNegotiationHandler { result, channel in
+            channel.eventLoop.makeCompletedFuture {
+                switch result {
+                case .negotiated("h2"):
+                    try configureHTTP2(channel.pipeline.syncOperations, runtime: runtime)
+                default:
+                    try configureHTTP1(channel.pipeline.syncOperations, runtime: runtime, scheme: "https")
+                }
+            }
+        }
+        try pipeline.addHandler(negotiation)
+    }
+
+    /// HTTP/1.1 with NIO's pipelining support (one request at a time; reads held while a
+    /// response is pending) and its 400-and-close answer to unparseable requests.
+    ///
+    /// Framing headers of responses are set by ``ForwardedRequest``, not the encoder; the
+    /// decoder keeps bytes read past an upgrade request so a tunnel loses none; header size is
+    /// limited by `limits.max_header_bytes`.
+    static func configureHTTP1(_ pipeline: ChannelPipeline.SynchronousOperations, runtime: ProxyRuntime, scheme: String) throws {
+        let limits = runtime.routing.limits
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
+        var encoderConfiguration = HTTPResponseEncoder.Configuration()
+        encoderConfiguration.automaticallySetFramingHeaders = false
+        try pipeline.addHandler(HTTPResponseEncoder(configuration: encoderConfiguration))
+        try pipeline.addHandler(
+            ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits))
+        )
+        try pipeline.addHandler(HTTPServerPipelineHandler())
+        try pipeline.addHandler(HTTPServerProtocolErrorHandler())
+        try pipeline.addHandler(ProxyHandler(runtime: runtime, scheme: scheme, supportsUpgrade: true))
+    }
+
+    /// HTTP/2: each stream is translated to HTTP/1 parts and proxied like an HTTP/1.1 request
+    /// to the HTTP/1.1 backends. Flow control windows give each stream the same backpressure
+    /// as a TCP connection.
+    static func configureHTTP2(_ pipeline: ChannelPipeline.SynchronousOperations, runtime: ProxyRuntime) throws {
+        var connection = NIOHTTP2Handler.ConnectionConfiguration()
+        connection.maximumRecentlyResetStreams = 64
+        _ = try pipeline.configureHTTP2Pipeline(
+            mode: .server,
+            connectionConfiguration: connection,
+            streamConfiguration: NIOHTTP2Handler.StreamConfiguration()
+        ) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                let streamPipeline = stream.pipeline.syncOperations
+                try streamPipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                try streamPipeline.addHandler(ProxyHandler(runtime: runtime, scheme: "https", supportsUpgrade: false))
+            }
+        }
+    }
+}

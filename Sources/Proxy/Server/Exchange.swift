@@ -1,0 +1,52 @@
+import NIOCore
+import NIOHTTP1
+
+/// One client request on its way through the proxy: which backend serves it, what has been
+/// sent each way, and what to record when it ends. Confined to the client connection's loop.
+final class Exchange {
+    let request: HTTPRequestHead
+    let routing: Routing
+    let start: NIODeadline
+    /// Wall-clock start for the trace.
+    let wallClockStart: Int64
+    /// Whether replaying the request on another backend is safe: `GET`, `HEAD`, `OPTIONS` and
+    /// `DELETE` without a body (idempotent, RFC 9110 9.2.2, and nothing to replay).
+    let isRetryable: Bool
+    var backend: Backend
+    /// Backends already tried, never chosen again for this request.
+    var tried: [Backend] = []
+    /// Backend attempts made so far, the first included.
+    var attempts = 0
+    var upstream: UpstreamHandler?
+    /// Whether the current connection carried earlier requests (a stale keep-alive connection
+    /// failing says nothing about the backend's health).
+    var reusedConnection = false
+    /// Request parts received before the upstream connection was ready.
+    var pending: [HTTPClientRequestPart] = []
+    var requestEnded = false
+    var requestSent = false
+    var responseStarted = false
+    var responseEnded = false
+    var status = 0
+    var rxBytes = 0
+    var txBytes = 0
+    var firstByte: NIODeadline?
+    var responseTimer: Scheduled<Void>?
+    var upstreamKeepAlive = true
+    var clientKeepAlive: Bool
+    var isUpgrade = false
+
+    init(request: HTTPRequestHead, routing: Routing, backend: Backend, now: NIODeadline) {
+        self.request = request
+        self.routing = routing
+        self.backend = backend
+        self.start = now
+        self.wallClockStart = TraceRecord.wallClockNow()
+        self.clientKeepAlive = request.isKeepAlive
+        let bodiless = !request.headers.isChunked && (request.headers.first(name: "content-length").map { $0 == "0" } ?? true)
+        switch request.method {
+        case .GET, .HEAD, .OPTIONS, .DELETE: self.isRetryable = bodiless
+        default: self.isRetryable = false
+        }
+    }
+}

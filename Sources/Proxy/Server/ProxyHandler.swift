@@ -1,0 +1,580 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Proxies the requests of one client connection (or one HTTP/2 stream) to backends.
+///
+/// All work happens on the connection's event loop: the backend connection is taken from this
+/// loop's ``UpstreamPool``, body parts are passed on as the `ByteBuffer`s the decoder produced,
+/// and reads on either side are held while the other side cannot take more (see ``read(context:)``
+/// and ``UpstreamHandler``), so no body is ever buffered whole.
+///
+/// The proxy answers `/v1/health` itself (any method, sidekick's health endpoint): 200 when a
+/// site has a backend online, else 502.
+final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamDelegate {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// The proxy's own endpoint, answered on every listener.
+    static let healthPath = "/v1/health"
+
+    private enum State {
+        /// Waiting for a request head.
+        case idle
+        /// Answering by itself once the request has been read.
+        case local(LocalResponse)
+        case proxying(Exchange)
+        /// The connection is being closed; anything more the client sends is ignored.
+        case closing
+        /// Bytes are tunnelled; this handler is leaving the pipeline.
+        case tunnel
+    }
+
+    private struct LocalResponse {
+        var request: HTTPRequestHead
+        var status: HTTPResponseStatus
+        var body: String
+        var headers: HTTPHeaders
+        var isInternal: Bool
+        var start: NIODeadline
+        var wallClockStart: Int64
+    }
+
+    private let runtime: ProxyRuntime
+    /// `http` or `https`, for `X-Forwarded-Proto`.
+    private let scheme: String
+    /// Whether this is an HTTP/1 connection whose pipeline can turn into a tunnel.
+    private let supportsUpgrade: Bool
+    private var context: ChannelHandlerContext?
+    private var pool: UpstreamPool?
+    private var state: State = .idle
+    private var readHeld = false
+    private var generator = SplitMix64()
+    private var scratch = ChoiceScratch()
+    private var clientIP: String?
+    /// Closes the connection when no request head arrives in time (header read or idle timeout).
+    private var waitTimer: Scheduled<Void>?
+
+    init(runtime: ProxyRuntime, scheme: String, supportsUpgrade: Bool) {
+        self.runtime = runtime
+        self.scheme = scheme
+        self.supportsUpgrade = supportsUpgrade
+    }
+
+    // MARK: Client side
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        pool = runtime.pools.pool(for: context.eventLoop)
+        clientIP = context.channel.remoteAddress?.ipAddress
+        armWaitTimer(runtime.routing.limits.headerReadTimeout)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        waitTimer?.cancel()
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            startRequest(head, context: context)
+        case .body(let buffer):
+            guard case .proxying(let exchange) = state else { return }
+            exchange.rxBytes += buffer.readableBytes
+            forward(.body(.byteBuffer(buffer)), exchange: exchange)
+        case .end(let trailers):
+            switch state {
+            case .proxying(let exchange):
+                exchange.requestEnded = true
+                forward(.end(trailers), exchange: exchange)
+            case .local(let response):
+                sendLocal(response, keepAlive: response.request.isKeepAlive)
+            case .idle, .closing, .tunnel:
+                break
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = state {
+            exchange.upstream?.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, case .proxying(let exchange) = state {
+            exchange.upstream?.resumeReading()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        waitTimer?.cancel()
+        if case .proxying(let exchange) = state, !exchange.responseEnded {
+            // The client went away: release what the request holds. This is never the
+            // backend's fault, so its health is left alone.
+            exchange.responseTimer?.cancel()
+            exchange.responseEnded = true
+            if let upstream = exchange.upstream {
+                exchange.upstream = nil
+                upstream.close()
+            }
+            // 499: nginx's code for a request the client gave up on.
+            let status = exchange.responseStarted ? exchange.status : 499
+            finishAttempt(exchange, status: status, failed: false)
+            trace(exchange, status: status)
+        }
+        state = .closing
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        runtime.logger.debug("client connection error", metadata: ["error": "\(error)"])
+        state = .closing
+        context.close(promise: nil)
+    }
+
+    /// Holds the channel's next read while the request body cannot go anywhere: the backend
+    /// connection is not ready or not writable. Reads resume in ``resumeClientReads()``.
+    func read(context: ChannelHandlerContext) {
+        if canReadFromClient {
+            context.read()
+        } else {
+            readHeld = true
+        }
+    }
+
+    private var canReadFromClient: Bool {
+        guard case .proxying(let exchange) = state, !exchange.requestEnded else { return true }
+        return exchange.upstream?.isWritable ?? false
+    }
+
+    private func resumeClientReads() {
+        guard readHeld, canReadFromClient, let context else { return }
+        readHeld = false
+        context.read()
+    }
+
+    private func armWaitTimer(_ timeout: TimeAmount) {
+        waitTimer?.cancel()
+        guard let context else { return }
+        waitTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
+            guard let self, case .idle = self.state else { return }
+            self.state = .closing
+            self.context?.close(promise: nil)
+        }
+    }
+
+    // MARK: Requests
+
+    private func startRequest(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        waitTimer?.cancel()
+        waitTimer = nil
+        let routing = runtime.routing
+        let now = NIODeadline.now()
+        if head.uri == Self.healthPath || head.uri.hasPrefix(Self.healthPath + "?") {
+            let online = routing.hasOnlineBackend
+            state = .local(
+                LocalResponse(
+                    request: head,
+                    status: online ? .ok : .badGateway,
+                    body: "",
+                    headers: [:],
+                    isInternal: true,
+                    start: now,
+                    wallClockStart: TraceRecord.wallClockNow()
+                )
+            )
+            return
+        }
+        guard let backend = routing.choose(excluding: [], scratch: &scratch, using: &generator) else {
+            state = .local(
+                LocalResponse(
+                    request: head,
+                    status: .badGateway,
+                    body: "no backend online\n",
+                    headers: ["retry-after": String(routing.retryAfterSeconds)],
+                    isInternal: false,
+                    start: now,
+                    wallClockStart: TraceRecord.wallClockNow()
+                )
+            )
+            return
+        }
+        let exchange = Exchange(request: head, routing: routing, backend: backend, now: now)
+        exchange.pending.append(.head(head))
+        state = .proxying(exchange)
+        dispatch(exchange, to: backend)
+    }
+
+    private func forward(_ part: HTTPClientRequestPart, exchange: Exchange) {
+        guard let upstream = exchange.upstream else {
+            exchange.pending.append(part)
+            return
+        }
+        upstream.write(part)
+        if case .end = part {
+            requestSent(exchange)
+        }
+    }
+
+    /// Sends the request to `backend` on a pooled or new connection.
+    private func dispatch(_ exchange: Exchange, to backend: Backend) {
+        exchange.backend = backend
+        exchange.tried.append(backend)
+        exchange.attempts += 1
+        backend.requestStarted()
+        pool?.acquire(backend, settings: exchange.routing.upstream) { [self] result in
+            self.connected(exchange, backend: backend, result: result)
+        }
+    }
+
+    private func connected(_ exchange: Exchange, backend: Backend, result: Result<UpstreamHandler, any Error>) {
+        guard case .proxying(let current) = state, current === exchange, exchange.backend === backend else {
+            // The client left or the request was answered while connecting; the connection is
+            // clean, nothing was sent on it.
+            if case .success(let upstream) = result {
+                pool?.release(upstream, settings: exchange.routing.upstream)
+            }
+            return
+        }
+        let upstream: UpstreamHandler
+        switch result {
+        case .failure(let error):
+            runtime.logger.debug("backend connection failed", metadata: ["backend": "\(backend.endpoint)", "error": "\(error)"])
+            attemptFailed(exchange, markDown: true)
+            return
+        case .success(let handler):
+            upstream = handler
+        }
+        exchange.upstream = upstream
+        exchange.reusedConnection = upstream.requestCount > 0
+        upstream.requestCount += 1
+        upstream.delegate = self
+        let forwarded = ForwardedRequest(clientIP: clientIP, scheme: scheme)
+        var sentEnd = false
+        for part in exchange.pending {
+            switch part {
+            case .head(let head):
+                upstream.write(.head(forwarded.head(for: head)))
+            case .body:
+                upstream.write(part)
+            case .end:
+                upstream.write(part)
+                sentEnd = true
+            }
+        }
+        exchange.pending.removeAll()
+        upstream.flush()
+        if sentEnd {
+            requestSent(exchange)
+        }
+        resumeClientReads()
+    }
+
+    private func requestSent(_ exchange: Exchange) {
+        exchange.requestSent = true
+        guard !exchange.responseStarted, let context else { return }
+        exchange.responseTimer = context.eventLoop.assumeIsolated().scheduleTask(in: exchange.routing.upstream.responseTimeout) {
+            [weak self, weak exchange] in
+            guard let self, let exchange else { return }
+            self.responseTimedOut(exchange)
+        }
+    }
+
+    private func responseTimedOut(_ exchange: Exchange) {
+        guard case .proxying(let current) = state, current === exchange, !exchange.responseStarted else { return }
+        if let upstream = exchange.upstream {
+            exchange.upstream = nil
+            upstream.close()
+        }
+        finishAttempt(exchange, status: 504, failed: true)
+        respondWithError(exchange, status: .gatewayTimeout, body: "backend did not respond in time\n")
+    }
+
+    /// The backend failed before sending a response byte: retry elsewhere when that is safe,
+    /// else answer 502.
+    private func attemptFailed(_ exchange: Exchange, markDown: Bool) {
+        exchange.responseTimer?.cancel()
+        let backend = exchange.backend
+        finishAttempt(exchange, status: 502, failed: true)
+        if markDown {
+            runtime.proxyFailed(backend)
+        } else {
+            // A keep-alive connection the backend had closed: the backend may be fine, so it
+            // stays a candidate for the retry.
+            exchange.tried.removeAll { $0 === backend }
+        }
+        if exchange.isRetryable, exchange.attempts <= exchange.routing.retryAttempts,
+            let next = exchange.routing.choose(excluding: exchange.tried, scratch: &scratch, using: &generator)
+        {
+            runtime.retries.increment()
+            exchange.requestSent = false
+            exchange.pending = [.head(exchange.request)]
+            if exchange.requestEnded { exchange.pending.append(.end(nil)) }
+            dispatch(exchange, to: next)
+            return
+        }
+        respondWithError(exchange, status: .badGateway, body: "backend unavailable\n")
+    }
+
+    /// Ends the exchange's current backend attempt in the backend's counters.
+    private func finishAttempt(_ exchange: Exchange, status: Int, failed: Bool) {
+        exchange.backend.requestFinished(
+            status: status,
+            latency: .now() - exchange.start,
+            failed: failed,
+            rx: exchange.rxBytes,
+            tx: exchange.txBytes
+        )
+    }
+
+    private func respondWithError(_ exchange: Exchange, status: HTTPResponseStatus, body: String) {
+        exchange.responseEnded = true
+        trace(exchange, status: Int(status.code))
+        let response = LocalResponse(
+            request: exchange.request,
+            status: status,
+            body: body,
+            headers: [:],
+            isInternal: false,
+            start: exchange.start,
+            wallClockStart: exchange.wallClockStart
+        )
+        // Unread request body bytes would be taken for the next request: close instead.
+        sendLocal(response, keepAlive: exchange.clientKeepAlive && exchange.requestEnded, traced: true)
+    }
+
+    private func sendLocal(_ response: LocalResponse, keepAlive: Bool, traced: Bool = false) {
+        guard let context else { return }
+        var headers = response.headers
+        headers.add(name: "content-length", value: String(response.body.utf8.count))
+        if !response.body.isEmpty {
+            headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+        }
+        if !keepAlive {
+            headers.add(name: "connection", value: "close")
+        } else if !response.request.version.supportsChunking {
+            headers.add(name: "connection", value: "keep-alive")
+        }
+        let head = HTTPResponseHead(version: response.request.version, status: response.status, headers: headers)
+        if !traced {
+            let record = TraceRecord(
+                time: response.wallClockStart,
+                client: clientIP ?? "",
+                method: response.request.method.rawValue,
+                path: Self.path(of: response.request.uri),
+                query: Self.query(of: response.request.uri),
+                status: Int(response.status.code),
+                rx: 0,
+                tx: response.body.utf8.count,
+                latency: .now() - response.start,
+                timeToFirstByte: nil,
+                backend: "",
+                site: ""
+            )
+            runtime.trace(record, filter: runtime.routing.trace, isInternal: response.isInternal)
+        }
+        state = keepAlive ? .idle : .closing
+        if keepAlive {
+            armWaitTimer(runtime.routing.limits.idleTimeout)
+        }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if !response.body.isEmpty, response.request.method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: response.body)))), promise: nil)
+        }
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+        resumeClientReads()
+    }
+
+    // MARK: Backend side
+
+    var downstreamIsWritable: Bool {
+        context?.channel.isWritable ?? false
+    }
+
+    func upstreamReceived(_ part: HTTPClientResponsePart) {
+        guard case .proxying(let exchange) = state, let context else { return }
+        switch part {
+        case .head(let head):
+            if head.status.code < 200, head.status != .switchingProtocols {
+                // 100 Continue (the answer to `Expect: 100-continue`) and other interim
+                // responses pass through; the final response follows (RFC 9110 15.2).
+                var interim = head
+                interim.headers.removeHopByHopFields()
+                interim.version = exchange.request.version
+                context.write(wrapOutboundOut(.head(interim)), promise: nil)
+                return
+            }
+            exchange.responseTimer?.cancel()
+            exchange.responseTimer = nil
+            exchange.responseStarted = true
+            exchange.status = Int(head.status.code)
+            exchange.firstByte = .now()
+            exchange.upstreamKeepAlive = head.isKeepAlive
+            if head.status == .switchingProtocols {
+                if supportsUpgrade, exchange.request.headers.upgradeProtocol != nil {
+                    exchange.isUpgrade = true
+                } else {
+                    // A switch nobody asked for cannot be honoured on this connection.
+                    attemptFailedAfterBadResponse(exchange)
+                    return
+                }
+            }
+            if ForwardedRequest.requiresClose(head, request: exchange.request) {
+                exchange.clientKeepAlive = false
+            }
+            let forwarded = ForwardedRequest.responseHead(for: head, request: exchange.request, keepAlive: exchange.clientKeepAlive)
+            context.write(wrapOutboundOut(.head(forwarded)), promise: nil)
+        case .body(let buffer):
+            exchange.txBytes += buffer.readableBytes
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        case .end(let trailers):
+            if exchange.isUpgrade {
+                startTunnel(exchange)
+            } else {
+                finishExchange(exchange, trailers: trailers)
+            }
+        }
+    }
+
+    private func attemptFailedAfterBadResponse(_ exchange: Exchange) {
+        let upstream = exchange.upstream
+        exchange.upstream = nil
+        upstream?.close()
+        finishAttempt(exchange, status: 502, failed: true)
+        respondWithError(exchange, status: .badGateway, body: "backend switched protocols unasked\n")
+    }
+
+    private func finishExchange(_ exchange: Exchange, trailers: HTTPHeaders?) {
+        guard let context else { return }
+        exchange.responseEnded = true
+        if let upstream = exchange.upstream {
+            exchange.upstream = nil
+            if exchange.upstreamKeepAlive, exchange.requestSent {
+                pool?.release(upstream, settings: exchange.routing.upstream)
+            } else {
+                upstream.close()
+            }
+        }
+        finishAttempt(exchange, status: exchange.status, failed: false)
+        trace(exchange, status: exchange.status)
+        // A response that ended before the request body did leaves unread bytes on the
+        // connection, which must not be parsed as the next request.
+        let keepAlive = exchange.clientKeepAlive && exchange.requestEnded
+        state = keepAlive ? .idle : .closing
+        if keepAlive {
+            armWaitTimer(exchange.routing.limits.idleTimeout)
+        }
+        let written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
+        if !keepAlive {
+            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+        resumeClientReads()
+    }
+
+    func upstreamReadComplete() {
+        context?.flush()
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        if isWritable {
+            resumeClientReads()
+        }
+    }
+
+    func upstreamClosed(error: (any Error)?) {
+        guard case .proxying(let exchange) = state, let context else { return }
+        exchange.upstream = nil
+        if !exchange.responseStarted {
+            runtime.logger.debug(
+                "backend closed before responding",
+                metadata: ["backend": "\(exchange.backend.endpoint)", "error": "\(error.map { "\($0)" } ?? "eof")"]
+            )
+            attemptFailed(exchange, markDown: !exchange.reusedConnection)
+        } else if !exchange.responseEnded {
+            // Mid-response nothing can be said to the client but a truncated message.
+            exchange.responseEnded = true
+            finishAttempt(exchange, status: exchange.status, failed: true)
+            trace(exchange, status: exchange.status)
+            state = .closing
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Upgrade
+
+    /// After a `101 Switching Protocols` both connections carry raw bytes: the HTTP handlers
+    /// leave both pipelines and a ``TunnelHandler`` pair copies bytes each way. The decoders are
+    /// removed last and hand on what they had read past the HTTP message.
+    private func startTunnel(_ exchange: Exchange) {
+        guard let context, let upstream = exchange.upstream, let upstreamChannel = upstream.channel else {
+            state = .closing
+            context?.close(promise: nil)
+            return
+        }
+        exchange.upstream = nil
+        exchange.responseEnded = true
+        upstream.delegate = nil
+        finishAttempt(exchange, status: exchange.status, failed: false)
+        trace(exchange, status: exchange.status)
+        state = .tunnel
+        waitTimer?.cancel()
+        context.flush()
+        let (clientSide, backendSide) = TunnelHandler.pair()
+        do {
+            let backendPipeline = upstreamChannel.pipeline.syncOperations
+            try backendPipeline.addHandler(backendSide)
+            backendPipeline.removeHandler(upstream, promise: nil)
+            backendPipeline.removeHandler(try backendPipeline.handler(type: HTTPRequestEncoder.self), promise: nil)
+            backendPipeline.removeHandler(try backendPipeline.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
+
+            let clientPipeline = context.pipeline.syncOperations
+            try clientPipeline.addHandler(clientSide)
+            clientPipeline.removeHandler(try clientPipeline.handler(type: HTTPServerPipelineHandler.self), promise: nil)
+            clientPipeline.removeHandler(try clientPipeline.handler(type: HTTPServerProtocolErrorHandler.self), promise: nil)
+            clientPipeline.removeHandler(try clientPipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
+            clientPipeline.removeHandler(context: context, promise: nil)
+            clientPipeline.removeHandler(try clientPipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
+        } catch {
+            runtime.logger.debug("switching to a tunnel failed", metadata: ["error": "\(error)"])
+            upstreamChannel.close(promise: nil)
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Trace
+
+    private func trace(_ exchange: Exchange, status: Int) {
+        guard exchange.routing.trace != nil else { return }
+        let record = TraceRecord(
+            time: exchange.wallClockStart,
+            client: clientIP ?? "",
+            method: exchange.request.method.rawValue,
+            path: Self.path(of: exchange.request.uri),
+            query: Self.query(of: exchange.request.uri),
+            status: status,
+            rx: exchange.rxBytes,
+            tx: exchange.txBytes,
+            latency: .now() - exchange.start,
+            timeToFirstByte: exchange.firstByte.map { $0 - exchange.start },
+            backend: exchange.backend.endpoint.description,
+            site: exchange.backend.siteName
+        )
+        runtime.trace(record, filter: exchange.routing.trace, isInternal: false)
+    }
+
+    static func path(of uri: String) -> String {
+        uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri
+    }
+
+    static func query(of uri: String) -> String {
+        uri.firstIndex(of: "?").map { String(uri[uri.index(after: $0)...]) } ?? ""
+    }
+}

@@ -1,0 +1,372 @@
+import Logging
+import Metrics
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// A sidekick-style load balancer: accepts HTTP on every configured listener and proxies each
+/// request to an online backend of the first site that has one.
+///
+/// Lifecycle: ``start()`` binds the listeners and starts health checks; ``run()`` waits until
+/// ``shutdown(grace:)`` has finished; ``reconfigure(_:)`` changes sites, balancing, health and
+/// listeners in place. Everything runs on the event loops of the group passed in.
+public final class ProxyServer: Sendable {
+    private enum Lifecycle {
+        case created
+        case starting
+        case running
+        case stopping
+        case stopped
+    }
+
+    private struct Listening {
+        var listener: ProxyConfiguration.Listener
+        var channel: any Channel
+    }
+
+    private struct State {
+        var lifecycle: Lifecycle = .created
+        var configuration: ProxyConfiguration
+        var listeners: [Listening] = []
+        var runtimeError: ProxyServerError?
+        var shutdown: EventLoopFuture<Void>?
+    }
+
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let metricsFactory: any MetricsFactory
+    private let runtime: ProxyRuntime
+    private let connections = ClientConnections()
+    private let state: NIOLockedValueBox<State>
+    /// Completed once shutdown has finished; ``run()`` waits for it.
+    private let stopped: EventLoopPromise<Void>
+    /// Serialises ``start()``, ``reconfigure(_:)`` and ``shutdown(grace:)``.
+    private let control = ControlLock()
+
+    /// Creates a proxy; nothing is bound until ``start()``.
+    ///
+    /// - Parameters:
+    ///   - configuration: validated here; an invalid one makes ``start()`` throw.
+    ///   - eventLoopGroup: the daemon's shared group; the proxy creates no threads of its own.
+    ///   - metricsFactory: the factory every metric is created on (names without prefix, such as
+    ///     `requests_total`).
+    ///   - traceSink: where trace lines go when tracing is enabled; standard error by default.
+    public init(
+        configuration: ProxyConfiguration,
+        eventLoopGroup: any EventLoopGroup,
+        logger: Logger,
+        metricsFactory: any MetricsFactory,
+        traceSink: any TraceSink = StandardErrorTraceSink()
+    ) {
+        self.group = eventLoopGroup
+        self.logger = logger
+        self.metricsFactory = metricsFactory
+        let health = HealthChecker(eventLoop: eventLoopGroup.next(), logger: logger)
+        let empty = Routing(
+            sites: [],
+            policy: configuration.balance,
+            retryAttempts: 0,
+            upstream: UpstreamSettings(connectTimeout: .seconds(10), idleTimeout: .seconds(15), maxIdlePerBackend: 0, responseTimeout: .seconds(60)),
+            retryAfterSeconds: 5,
+            trace: nil,
+            limits: ConnectionLimits(maxHeaderBytes: 65_536, headerReadTimeout: .seconds(30), idleTimeout: .seconds(120), maxConnections: 1)
+        )
+        self.runtime = ProxyRuntime(routing: empty, health: health, logger: logger, metricsFactory: metricsFactory, traceSink: traceSink)
+        self.state = NIOLockedValueBox(State(configuration: configuration))
+        self.stopped = eventLoopGroup.any().makePromise(of: Void.self)
+    }
+
+    /// The addresses the listeners are bound to, in configuration order; with port 0 this is
+    /// where the system's chosen port shows.
+    public var localAddresses: [SocketAddress] {
+        state.withLockedValue { $0.listeners.compactMap(\.channel.localAddress) }
+    }
+
+    /// Validates the configuration, starts the health checks and binds every listener.
+    ///
+    /// Returns once every listener accepts connections. Backends start offline and are checked
+    /// at once, so requests made right after this returns may get 502 until the first checks pass.
+    /// - Throws: ``ProxyConfigurationError`` or ``ProxyServerError`` (naming the address that
+    ///   could not be bound); nothing is left running then.
+    public func start() async throws {
+        try await control.withLock {
+            let configuration = try state.withLockedValue { state in
+                guard state.lifecycle == .created else { throw ProxyServerError.alreadyStarted }
+                state.lifecycle = .starting
+                return state.configuration
+            }
+            do {
+                try await apply(configuration, previous: nil)
+                let failed = state.withLockedValue { state -> Bool in
+                    if state.lifecycle == .starting {
+                        state.lifecycle = .running
+                        return false
+                    }
+                    return true
+                }
+                if failed { throw ProxyServerError.notRunning }
+            } catch {
+                let listeners = state.withLockedValue { state in
+                    state.lifecycle = .stopped
+                    defer { state.listeners = [] }
+                    return state.listeners
+                }
+                for listening in listeners {
+                    try? await listening.channel.close()
+                }
+                try? await runtime.health.stop().get()
+                stopped.succeed()
+                throw error
+            }
+        }
+    }
+
+    /// Waits until ``shutdown(grace:)`` has completed.
+    ///
+    /// - Throws: ``ProxyServerError/listenerFailed(address:)`` when a listener stopped by itself,
+    ///   after the proxy has shut down because of it.
+    public func run() async throws {
+        try await stopped.futureResult.get()
+        if let error = state.withLockedValue({ $0.runtimeError }) {
+            throw error
+        }
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish for up to `grace`, then
+    /// closes what is left. Keep-alive connections close after their current response. Safe to
+    /// call more than once and before ``start()``; every call returns once shutdown is done.
+    public func shutdown(grace: Duration) async {
+        let (listeners, alreadyStopping) = state.withLockedValue { state -> ([Listening], Bool) in
+            switch state.lifecycle {
+            case .stopping, .stopped:
+                return ([], true)
+            case .created, .starting, .running:
+                state.lifecycle = .stopping
+                defer { state.listeners = [] }
+                return (state.listeners, false)
+            }
+        }
+        if alreadyStopping {
+            try? await stopped.futureResult.get()
+            return
+        }
+        for listening in listeners {
+            try? await listening.channel.close()
+        }
+        await connections.quiesce(grace: TimeAmount(grace), on: group.any())
+        try? await runtime.health.stop().get()
+        for closed in runtime.pools.closeAll() {
+            try? await closed.get()
+        }
+        state.withLockedValue { $0.lifecycle = .stopped }
+        logger.info("proxy stopped")
+        stopped.succeed()
+    }
+
+    /// Applies a new configuration without dropping traffic.
+    ///
+    /// New requests use the new sites, balance policy, retry, trace and limits at once;
+    /// requests in flight finish as they started. Backends present before and after (same site
+    /// name and URL) keep their health, statistics and pooled connections; new ones start
+    /// offline and are checked at once. Listeners that changed are rebound, the others keep
+    /// their connections.
+    /// - Throws: ``ProxyConfigurationError`` or ``ProxyServerError``; on error the previous
+    ///   configuration stays in force, except listeners already rebound.
+    public func reconfigure(_ configuration: ProxyConfiguration) async throws {
+        try await control.withLock {
+            let previous = try state.withLockedValue { state in
+                guard state.lifecycle == .running else { throw ProxyServerError.notRunning }
+                return state.configuration
+            }
+            try await apply(configuration, previous: previous)
+            state.withLockedValue { $0.configuration = configuration }
+        }
+    }
+
+    /// Every site and backend with health, calls, failures, downtime, latency and load.
+    public func status() -> ProxyStatus {
+        let routing = runtime.routing
+        let now = NIODeadline.now()
+        return ProxyStatus(
+            sites: routing.sites.map { site in
+                ProxyStatus.Site(name: site.name, backends: site.backends.map { $0.status(now: now) })
+            }
+        )
+    }
+
+    // MARK: Applying a configuration
+
+    private func apply(_ configuration: ProxyConfiguration, previous: ProxyConfiguration?) async throws {
+        let resolved = try configuration.validate()
+        let upstreamTLS: NIOSSLContext?
+        if resolved.contains(where: { $0.backends.contains { $0.scheme == .https } }) {
+            do {
+                upstreamTLS = try configuration.upstream.tls.makeContext()
+            } catch {
+                throw ProxyServerError.tls(reason: "upstream: \(error)")
+            }
+        } else {
+            upstreamTLS = nil
+        }
+        let routing = makeRouting(configuration, resolved: resolved, tlsContext: upstreamTLS)
+        try await runtime.health.configure(
+            targets: healthTargets(routing, configuration: configuration),
+            settings: HealthChecker.Settings(
+                interval: TimeAmount(configuration.health.interval),
+                timeout: TimeAmount(configuration.health.timeout),
+                optimistic: configuration.health.optimistic,
+                tlsContext: upstreamTLS
+            )
+        ).get()
+        runtime.install(routing)
+        try await rebindListeners(configuration.listeners, previous: previous?.listeners ?? [])
+    }
+
+    private func makeRouting(_ configuration: ProxyConfiguration, resolved: [ResolvedSite], tlsContext: NIOSSLContext?) -> Routing {
+        var known: [BackendKey: Backend] = [:]
+        for site in runtime.routing.sites {
+            for backend in site.backends { known[backend.key] = backend }
+        }
+        let now = NIODeadline.now()
+        let sites = resolved.map { site in
+            Routing.Site(
+                name: site.name,
+                backends: site.backends.map { endpoint in
+                    let key = BackendKey(site: site.name, endpoint: endpoint)
+                    return known[key]
+                        ?? Backend(
+                            key: key,
+                            metrics: BackendMetrics(site: site.name, backend: endpoint.description, factory: metricsFactory),
+                            now: now
+                        )
+                }
+            )
+        }
+        let intervalSeconds = Int(configuration.health.interval.components.seconds)
+        return Routing(
+            sites: sites,
+            policy: configuration.balance,
+            retryAttempts: configuration.retry.attempts,
+            upstream: UpstreamSettings(
+                connectTimeout: TimeAmount(configuration.upstream.connectTimeout),
+                idleTimeout: TimeAmount(configuration.upstream.idleTimeout),
+                maxIdlePerBackend: configuration.upstream.maxIdlePerBackend,
+                responseTimeout: TimeAmount(configuration.upstream.responseTimeout),
+                tlsContext: tlsContext
+            ),
+            retryAfterSeconds: max(1, intervalSeconds),
+            trace: configuration.trace.enabled ? TraceFilter(configuration.trace) : nil,
+            limits: ConnectionLimits(
+                maxHeaderBytes: configuration.limits.maxHeaderBytes,
+                headerReadTimeout: TimeAmount(configuration.limits.headerReadTimeout),
+                idleTimeout: TimeAmount(configuration.limits.idleTimeout),
+                maxConnections: configuration.limits.maxConnections
+            )
+        )
+    }
+
+    /// The health check of each backend; the last site uses `readPath` when set, as sidekick
+    /// checks a failover site for read readiness.
+    private func healthTargets(_ routing: Routing, configuration: ProxyConfiguration) -> [HealthChecker.Target] {
+        routing.sites.enumerated().flatMap { position, site in
+            let isLast = position == routing.sites.count - 1 && routing.sites.count > 1
+            let path = isLast ? (configuration.health.readPath ?? configuration.health.path) : configuration.health.path
+            return site.backends.map { HealthChecker.Target(backend: $0, path: path, port: configuration.health.port) }
+        }
+    }
+
+    // MARK: Listeners
+
+    private func rebindListeners(_ wanted: [ProxyConfiguration.Listener], previous: [ProxyConfiguration.Listener]) async throws {
+        // Listeners no longer wanted leave the state first, so closing them is not taken for a failure.
+        let removed = state.withLockedValue { state -> [Listening] in
+            let removed = state.listeners.filter { !wanted.contains($0.listener) }
+            state.listeners.removeAll { !wanted.contains($0.listener) }
+            return removed
+        }
+        for listening in removed {
+            try? await listening.channel.close()
+        }
+        let kept = state.withLockedValue { $0.listeners }
+        var bound: [Listening] = []
+        do {
+            for listener in wanted where !kept.contains(where: { $0.listener == listener }) {
+                bound.append(Listening(listener: listener, channel: try await bind(listener)))
+            }
+        } catch {
+            for listening in bound {
+                try? await listening.channel.close()
+            }
+            throw error
+        }
+        state.withLockedValue { state in
+            let all = state.listeners + bound
+            state.listeners = wanted.compactMap { listener in all.first { $0.listener == listener } }
+        }
+    }
+
+    private func bind(_ listener: ProxyConfiguration.Listener) async throws -> any Channel {
+        let certificate: ServerCertificate?
+        if let tls = listener.tls {
+            do {
+                certificate = try ServerCertificate(tls, logger: logger)
+            } catch {
+                throw ProxyServerError.tls(reason: "\(tls.certificatePath): \(error)")
+            }
+        } else {
+            certificate = nil
+        }
+        let runtime = self.runtime
+        let connections = self.connections
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                guard connections.admit(channel, limit: runtime.routing.limits.maxConnections) else {
+                    return channel.eventLoop.makeFailedFuture(ProxyServerError.tooManyConnections)
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    try ClientPipeline.configure(channel, runtime: runtime, certificate: certificate)
+                }
+            }
+        let hosts = listener.host.isEmpty ? ["::", "0.0.0.0"] : [listener.host]
+        var lastError: (any Error)?
+        for host in hosts {
+            do {
+                let channel = try await bootstrap.bind(host: host, port: listener.port).get()
+                logger.info("proxy listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? host)"])
+                watch(channel, address: "\(listener.host):\(listener.port)")
+                if let certificate {
+                    let interval = TimeAmount(certificate.tls.reloadInterval)
+                    let reload = channel.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+                        certificate.reloadIfChanged()
+                    }
+                    channel.closeFuture.whenComplete { _ in reload.cancel() }
+                }
+                return channel
+            } catch {
+                lastError = error
+            }
+        }
+        throw ProxyServerError.bindFailed(address: "\(listener.host):\(listener.port)", reason: "\(lastError.map { "\($0)" } ?? "unknown")")
+    }
+
+    /// A listener closing while the proxy runs (not by reconfiguration) is a runtime failure:
+    /// the proxy shuts down and ``run()`` throws.
+    private func watch(_ channel: any Channel, address: String) {
+        channel.closeFuture.whenComplete { [self] _ in
+            let unexpected = state.withLockedValue { state -> Bool in
+                guard state.lifecycle == .running, state.listeners.contains(where: { $0.channel === channel }) else { return false }
+                state.runtimeError = .listenerFailed(address: address)
+                return true
+            }
+            if unexpected {
+                logger.error("listener closed unexpectedly", metadata: ["address": "\(address)"])
+                Task { await self.shutdown(grace: .seconds(10)) }
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import NIOCore
+import NIOHTTP1
+
+/// The last handler of a connection to a backend: hands response parts to the request using
+/// the connection and holds back reads while the client cannot keep up.
+///
+/// Backpressure: the channel keeps `autoRead` on, and this handler swallows the `read` the
+/// channel issues after each read burst while the client's channel is not writable, replaying it
+/// when the client drains (the technique of NIO's `BackPressureHandler`). A slow client thus
+/// slows the backend through TCP flow control instead of filling the proxy's memory.
+final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    let backend: Backend
+    /// The request using the connection; `nil` while the connection idles in the pool.
+    weak var delegate: (any UpstreamDelegate)?
+    /// Told when an idle connection closes, so the pool forgets it.
+    weak var pool: UpstreamPool?
+    var idleTimeout: Scheduled<Void>?
+    /// Requests sent on this connection, to tell a fresh connection from a reused one.
+    var requestCount = 0
+    private var context: ChannelHandlerContext?
+    private var readHeld = false
+    private var firstError: (any Error)?
+    private(set) var isActive = false
+
+    init(backend: Backend) {
+        self.backend = backend
+    }
+
+    var channel: (any Channel)? { context?.channel }
+
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        isActive = context.channel.isActive
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        isActive = true
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isActive = false
+        idleTimeout?.cancel()
+        idleTimeout = nil
+        if let delegate {
+            self.delegate = nil
+            delegate.upstreamClosed(error: firstError)
+        } else {
+            pool?.forget(self)
+        }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let delegate else {
+            // A backend must not send anything on an idle connection (RFC 9112 9.3.2 only allows
+            // it to close); the connection cannot be trusted any more.
+            context.close(promise: nil)
+            return
+        }
+        delegate.upstreamReceived(unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        delegate?.upstreamReadComplete()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        delegate?.upstreamWritabilityChanged(isWritable: context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if firstError == nil { firstError = error }
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if let delegate, !delegate.downstreamIsWritable {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Replays a held read once the client can take more bytes.
+    func resumeReading() {
+        guard readHeld, let context else { return }
+        readHeld = false
+        context.read()
+    }
+
+    func write(_ part: HTTPClientRequestPart) {
+        context?.write(wrapOutboundOut(part), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    func close() {
+        delegate = nil
+        context?.close(promise: nil)
+    }
+}

@@ -1,0 +1,26 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The ``UpstreamPool`` of each event loop, created on first use.
+final class UpstreamPools: Sendable {
+    private let pools = NIOLockedValueBox<[ObjectIdentifier: NIOLoopBound<UpstreamPool>]>([:])
+
+    /// The pool of `eventLoop`; call on that event loop.
+    func pool(for eventLoop: any EventLoop) -> UpstreamPool {
+        eventLoop.preconditionInEventLoop()
+        return pools.withLockedValue { pools in
+            if let pool = pools[ObjectIdentifier(eventLoop)] { return pool.value }
+            let pool = UpstreamPool(eventLoop: eventLoop)
+            pools[ObjectIdentifier(eventLoop)] = NIOLoopBound(pool, eventLoop: eventLoop)
+            return pool
+        }
+    }
+
+    /// Closes the idle connections of every pool, each on its own event loop.
+    func closeAll() -> [EventLoopFuture<Void>] {
+        let all = pools.withLockedValue { Array($0.values) }
+        return all.map { bound in
+            bound.eventLoop.submit { bound.value.close() }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import NIOCore
+import NIOHTTP1
+import Testing
+
+@testable import Proxy
+
+@Suite struct ProxyStreamingTests {
+    @Test func uploadStreamsThroughWithChunkedFraming() async throws {
+        let backend = try await TestBackend.start(name: "a")
+        let proxy = try await ProxyHarness.start(sites: [[backend]])
+        let client = try await TestClient.connect(port: proxy.port)
+        let body = ByteBuffer(repeating: UInt8(ascii: "u"), count: 8 * 1024 * 1024)
+        let counted = try await client.send(.POST, "/count", body: body)
+        #expect(counted.text == "\(8 * 1024 * 1024)")
+
+        let echoed = try await client.send(
+            .PUT,
+            "/echo",
+            headers: ["transfer-encoding": "chunked"],
+            body: ByteBuffer(string: "hello, backend"),
+            trailers: ["x-checksum": "abc"]
+        )
+        #expect(echoed.status == .ok)
+        #expect(echoed.text == "hello, backend")
+        #expect(echoed.head.headers["transfer-encoding"] == ["chunked"])
+        #expect(backend.requests.last?.headers["transfer-encoding"] == ["chunked"])
+        await client.close()
+        await proxy.stop()
+        await backend.stop()
+    }
+
+    /// 64 MiB to a client that stops reading: the backend must be held back by the proxy
+    /// instead of the proxy buffering the body.
+    @Test func slowClientHoldsBackTheBackend() async throws {
+        let backend = try await TestBackend.start(name: "a")
+        let proxy = try await ProxyHarness.start(sites: [[backend]])
+        let total = 64 * 1024 * 1024
+        let client = try await RawClient.connect(port: proxy.port, autoRead: false, receiveBuffer: 64 * 1024)
+        try await client.write("GET /large?bytes=\(total) HTTP/1.1\r\nHost: t\r\n\r\n")
+        for _ in 0..<8 { client.read() }
+        try await eventually { client.count > 0 }
+        // Wait until the backend is stalled: its written count stops moving.
+        var last = -1
+        try await eventually(within: .seconds(20)) {
+            let now = backend.largeBytesWritten
+            defer { last = now }
+            try await Task.sleep(for: .milliseconds(150))
+            return now == last && now == backend.largeBytesWritten
+        }
+        // Socket buffers on both hops hold a few MiB at most; the rest must not have been read.
+        #expect(backend.largeBytesWritten < 24 * 1024 * 1024, "backend wrote \(backend.largeBytesWritten) bytes to a stalled client")
+        #expect(client.count < 4 * 1024 * 1024)
+        try await client.readFreely()
+        try await eventually(within: .seconds(30)) { client.count >= total }
+        #expect(client.text.hasPrefix("HTTP/1.1 200 OK"))
+        #expect(backend.largeBytesWritten == total)
+        await client.close()
+        await proxy.stop()
+        await backend.stop()
+    }
+
+    @Test func largeResponseArrivesWhole() async throws {
+        let backend = try await TestBackend.start(name: "a")
+        let proxy = try await ProxyHarness.start(sites: [[backend]])
+        let response = try await TestClient.get(port: proxy.port, "/large?bytes=\(3 * 1024 * 1024 + 17)")
+        #expect(response.body.readableBytes == 3 * 1024 * 1024 + 17)
+        #expect(response.head.headers["content-length"] == ["\(3 * 1024 * 1024 + 17)"])
+        await proxy.stop()
+        await backend.stop()
+    }
+
+    @Test func headResponseHasNoBody() async throws {
+        let backend = try await TestBackend.start(name: "a")
+        let proxy = try await ProxyHarness.start(sites: [[backend]])
+        let client = try await TestClient.connect(port: proxy.port)
+        let head = try await client.send(.HEAD, "/large?bytes=100")
+        #expect(head.status == .ok)
+        #expect(head.body.readableBytes == 0)
+        // The connection is still in sync for the next request.
+        #expect(try await client.send(.GET, "/").text.hasPrefix("a"))
+        await client.close()
+        await proxy.stop()
+        await backend.stop()
+    }
+
+    @Test func upgradeIsTunnelledBothWays() async throws {
+        let backend = try await TestBackend.start(name: "ws")
+        let proxy = try await ProxyHarness.start(sites: [[backend]])
+        let client = try await RawClient.connect(port: proxy.port)
+        try await client.write("GET /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: k\r\n\r\n")
+        try await eventually { client.text.contains("\r\n\r\n") }
+        #expect(client.text.hasPrefix("HTTP/1.1 101 Switching Protocols"))
+        #expect(client.text.lowercased().contains("upgrade: websocket"))
+        let headerLength = client.count
+        try await client.write("ping-1")
+        try await eventually { client.count >= headerLength + 6 }
+        try await client.write("ping-2 with more bytes")
+        try await eventually { client.count >= headerLength + 6 + 22 }
+        #expect(client.text.hasSuffix("ping-1ping-2 with more bytes"))
+        #expect(backend.requests.last?.headers["upgrade"] == ["websocket"])
+        await client.close()
+        await proxy.stop()
+        await backend.stop()
+    }
+
+    @Test func expectContinueIsPassedThrough() async throws {
+        let backend = try await TestBackend.start(name: "a")
+        let proxy = try await ProxyHarness.start(sites: [[backend]])
+        let client = try await RawClient.connect(port: proxy.port)
+        try await client.write("PUT /count HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        // NIO's server pipeline in the backend answers 100 Continue itself only when asked to;
+        // either way the body sent next must reach the backend and the final answer come back.
+        try await client.write("12345")
+        try await eventually { client.text.contains("\r\n\r\n5") }
+        #expect(client.text.contains("HTTP/1.1 200 OK"))
+        #expect(backend.requests.last?.headers["expect"] == ["100-continue"])
+        await client.close()
+        await proxy.stop()
+        await backend.stop()
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+/// A throwaway CA and server certificates for 127.0.0.1, made with `openssl` in a temporary
+/// directory at test time.
+struct TestCertificates {
+    let directory: URL
+
+    var caPath: String { path("ca.pem") }
+    var certificatePath: String { path("server.pem") }
+    var keyPath: String { path("server.key") }
+    var encryptedKeyPath: String { path("server-encrypted.key") }
+    static let keyPassword = "correct horse"
+
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    static func make() throws -> TestCertificates {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outrider-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let certificates = TestCertificates(directory: directory)
+        try certificates.run(
+            """
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=outrider-test-ca
+            printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext
+            """
+        )
+        try certificates.issue(name: "server", commonName: "first")
+        try certificates.run(
+            "openssl pkey -in server.key -aes256 -passout 'pass:\(keyPassword)' -out server-encrypted.key"
+        )
+        return certificates
+    }
+
+    /// Issues `<name>.pem` and `<name>.key` signed by the test CA.
+    func issue(name: String, commonName: String) throws {
+        try run(
+            """
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout \(name).key.new -out \(name).csr -subj /CN=\(commonName)
+            openssl x509 -req -in \(name).csr -CA ca.pem -CAkey ca.key -CAcreateserial -out \(name).pem.new -days 2 -extfile san.ext
+            mv \(name).key.new \(name).key
+            mv \(name).pem.new \(name).pem
+            """
+        )
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private struct CommandFailed: Error {
+        var output: String
+    }
+
+    private func run(_ script: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-e", "-c", script]
+        process.currentDirectoryURL = directory
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        process.waitUntilExit()
+        if process.terminationStatus != 0 {
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw CommandFailed(output: text)
+        }
+    }
+}
