@@ -192,9 +192,10 @@ if mount -t proc proc "$root/proc" 2>/dev/null; then mounted=yes; fi
 in_root apt-get update -qq >"$work/apt-update.log" 2>&1 || abort "apt-get update in the root" "$(tail -20 "$work/apt-update.log")"
 
 # Install ----------------------------------------------------------------------------------------------
-cp "$deb" "$next_deb" "$root/tmp/"
-deb_in_root="/tmp/$(basename "$deb")"
-next_in_root="/tmp/$(basename "$next_deb")"
+# Not /tmp: systemd-nspawn mounts an empty tmpfs there.
+cp "$deb" "$next_deb" "$root/var/tmp/"
+deb_in_root="/var/tmp/$(basename "$deb")"
+next_in_root="/var/tmp/$(basename "$next_deb")"
 
 say "apt-get install $deb_in_root"
 if in_root apt-get install -y --no-install-recommends "$deb_in_root" >"$work/install.log" 2>&1; then
@@ -359,6 +360,32 @@ else
     [ "$(unit_property ActiveState)" = inactive ] && [ "$(unit_property Result)" = success ] \
         && pass "stopped cleanly in ${stopped_after}s (Result=success, within TimeoutStopSec)" \
         || fail "stopped cleanly" "ActiveState=$(unit_property ActiveState) Result=$(unit_property Result)"
+    # The maintainer scripts where systemd runs: dpkg starts, restarts and stops the daemon.
+    dpkg_in_container() { in_container DEBIAN_FRONTEND=noninteractive dpkg --force-confdef --force-confold "$@" >>"$work/container-dpkg.log" 2>&1; }
+    if dpkg_in_container -i "$deb_in_root" && [ "$(unit_property ActiveState)" = active ]; then
+        pass "reinstalling with systemd running starts the stopped daemon"
+    else
+        fail "reinstalling with systemd running starts the stopped daemon" "$(tail -10 "$work/container-dpkg.log")"
+    fi
+    main_pid=$(unit_property MainPID)
+    if dpkg_in_container -i "$deb_in_root" && [ "$(unit_property ActiveState)" = active ] \
+        && [ "$(unit_property MainPID)" != "$main_pid" ]; then
+        pass "upgrading with systemd running restarts the daemon"
+    else
+        fail "upgrading with systemd running restarts the daemon" "$(tail -10 "$work/container-dpkg.log")"
+    fi
+    if dpkg_in_container --remove outrider && [ "$(unit_property ActiveState)" != active ] \
+        && ! in_container pgrep -x outrider >/dev/null; then
+        pass "removing with systemd running stops the daemon first"
+    else
+        fail "removing with systemd running stops the daemon first" "$(tail -10 "$work/container-dpkg.log")"
+    fi
+    if dpkg_in_container -i "$deb_in_root" && [ "$(unit_property ActiveState)" = active ]; then
+        pass "installing again with systemd running starts the daemon"
+    else
+        fail "installing again with systemd running starts the daemon" "$(tail -10 "$work/container-dpkg.log")"
+    fi
+
     say "journal of outrider.service in the booted root:"
     in_container journalctl --unit=outrider --no-pager --output=short 2>&1 | tail -25 | sed 's/^/    /'
     poweroff_root
