@@ -10,7 +10,7 @@ build:
 test:
 	$(SWIFT) build --build-tests
 	rm -f .build/xunit*.xml
-	$(SWIFT) test --skip-build --parallel --disable-swift-testing --xunit-output .build/xunit.xml; \
+	$(SWIFT) test --skip-build --parallel --xunit-output .build/xunit.xml; \
 	  status=$$?; python3 scripts/test-summary.py '.build/xunit*.xml' && exit $$status
 
 release:

@@ -27,6 +27,7 @@ actor RunningDaemon {
     private var configuration: OutriderConfiguration
     private let catalog: RoleCatalog
     private let overrides: Overrides
+    private let options: Options
     private let output: LogOutput
     private let logger: Logger
     private let host: RoleHost
@@ -43,6 +44,7 @@ actor RunningDaemon {
         configuration: OutriderConfiguration,
         catalog: RoleCatalog,
         overrides: Overrides,
+        options: Options,
         output: LogOutput,
         host: RoleHost,
         registry: PrometheusCollectorRegistry,
@@ -51,6 +53,7 @@ actor RunningDaemon {
         self.configuration = configuration
         self.catalog = catalog
         self.overrides = overrides
+        self.options = options
         self.output = output
         self.host = host
         self.registry = registry
@@ -61,11 +64,20 @@ actor RunningDaemon {
         lastReloadSuccess.record(Date().timeIntervalSince1970)
     }
 
-    /// Runs the daemon to completion and returns the process exit status.
+    /// How this run differs from `outrider run` with a file.
+    struct Options: Sendable {
+        /// Whether the admin listener runs; `outrider sidekick` leaves it off unless asked.
+        var admin = true
+        /// Whether SIGHUP re-reads the file; a configuration built from flags has none.
+        var reloadable = true
+        /// Services to run beside the roles, such as sidekick's console.
+        var extraServices: @Sendable (RoleHost) -> [any Service] = { _ in [] }
+    }
+
+    /// Runs the daemon with the file at `configPath` to completion and returns the process exit status.
     static func run(configPath: String, overrides: Overrides, catalog: RoleCatalog) async -> ExitStatus {
         let output = LogOutput(level: overrides.logLevel ?? .info, format: overrides.logFormat ?? .text)
         LoggingSystem.bootstrap { label in OutriderLogHandler(label: label, output: output) }
-
         let configuration: OutriderConfiguration
         do {
             configuration = try OutriderConfiguration.load(path: configPath, catalog: catalog)
@@ -73,6 +85,17 @@ actor RunningDaemon {
             for diagnostic in error.diagnostics { output.write(diagnostic.description) }
             return .configError
         }
+        return await run(configuration: configuration, overrides: overrides, catalog: catalog, output: output, options: Options())
+    }
+
+    /// Runs the daemon with a configuration already validated, to completion.
+    static func run(
+        configuration: OutriderConfiguration,
+        overrides: Overrides,
+        catalog: RoleCatalog,
+        output: LogOutput,
+        options: Options
+    ) async -> ExitStatus {
         output.update(
             level: overrides.logLevel ?? configuration.logLevel,
             format: overrides.logFormat ?? LogOutput.Format(rawValue: configuration.logFormat.rawValue) ?? .text
@@ -100,6 +123,7 @@ actor RunningDaemon {
             configuration: configuration,
             catalog: catalog,
             overrides: overrides,
+            options: options,
             output: output,
             host: host,
             registry: registry,
@@ -117,12 +141,14 @@ actor RunningDaemon {
             status: { [weak self] in await self?.statusDocument() ?? .null },
             routes: routes
         )
-        let admin: AdminListener
-        do {
-            admin = try await AdminListener.bind(configuration.adminListen, endpoints: endpoints, eventLoopGroup: eventLoopGroup, logger: logger)
-        } catch {
-            output.write("outrider: \(error)")
-            return .startFailure
+        var admin: AdminListener?
+        if options.admin {
+            do {
+                admin = try await AdminListener.bind(configuration.adminListen, endpoints: endpoints, eventLoopGroup: eventLoopGroup, logger: logger)
+            } catch {
+                output.write("outrider: \(error)")
+                return .startFailure
+            }
         }
         self.admin = admin
 
@@ -131,12 +157,15 @@ actor RunningDaemon {
             roleServices = try await host.start(configuration.roles)
         } catch {
             output.write("outrider: \(error)")
-            await admin.stop()
+            await admin?.stop()
+            self.admin = nil
             return .startFailure
         }
 
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: admin)] + roleServices + [.init(service: ReloadSignals(daemon: self, host: host))],
+            services: (admin.map { [.init(service: $0)] } ?? []) + roleServices
+                + options.extraServices(host).map { .init(service: $0) }
+                + [.init(service: ReloadSignals(daemon: self, host: host))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: logger
@@ -145,7 +174,7 @@ actor RunningDaemon {
         let group = ServiceGroup(configuration: groupConfiguration)
         await host.setServiceSink { service in await group.addServiceUnlessShutdown(service) }
 
-        let adminAddress = await admin.localAddress.map(Self.hostAndPort) ?? configuration.adminListen.description
+        let adminAddress = await admin?.localAddress.map(Self.hostAndPort) ?? "off"
         logger.info("outrider started", metadata: [
             "version": "\(OutriderVersion.number)",
             "admin": "\(adminAddress)",
@@ -166,6 +195,10 @@ actor RunningDaemon {
 
     /// Re-reads the file. An invalid file changes nothing; a valid one is applied role by role.
     func reload() async {
+        guard options.reloadable else {
+            logger.notice("SIGHUP ignored: this configuration comes from the command line, not a file")
+            return
+        }
         // MONOTONIC_USEC lets systemd 253+ match the reload to its request (Type=notify-reload).
         notifier?.reloading()
         defer { notifier?.notify("READY=1") }

@@ -25,6 +25,26 @@ public struct OutriderConfiguration: Sendable, Equatable {
 
     public static let defaultPath = "/etc/outrider/outrider.yaml"
 
+    public init(
+        path: String,
+        nodeName: String = OutriderConfiguration.hostName(),
+        adminListen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 9901),
+        logLevel: Logger.Level = .info,
+        logFormat: LogFormat = .text,
+        eventLoopThreads: Int = System.coreCount,
+        shutdownGrace: Duration = .seconds(10),
+        roles: [RoleDeclaration]
+    ) {
+        self.path = path
+        self.nodeName = nodeName
+        self.adminListen = adminListen
+        self.logLevel = logLevel
+        self.logFormat = logFormat
+        self.eventLoopThreads = eventLoopThreads
+        self.shutdownGrace = shutdownGrace
+        self.roles = roles
+    }
+
     /// Reads and validates a file, reporting every problem found.
     public static func load(
         path: String,
@@ -138,7 +158,8 @@ public struct OutriderConfiguration: Sendable, Equatable {
     /// The role declarations that are enabled.
     public var enabledRoles: [RoleDeclaration] { roles.filter(\.enabled) }
 
-    static func hostName() -> String {
+    /// This machine's host name, the default `node.name`.
+    public static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -82,10 +82,3 @@ struct ForwardedRequest {
         return request.method != .HEAD && code >= 200 && code != 204 && code != 304
     }
 }
-
-extension HTTPVersion {
-    /// HTTP/1.1 and later frame bodies with chunked transfer coding and keep connections alive by default.
-    var supportsChunking: Bool {
-        major > 1 || (major == 1 && minor >= 1)
-    }
-}

@@ -42,6 +42,13 @@ final class HealthChecker: Sendable {
         }
     }
 
+    /// Completes once every backend in `keys` has been checked at least once, or after `limit`.
+    func firstChecks(of keys: [BackendKey], limit: TimeAmount) -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit { [state] in
+            state.value.firstChecks(of: Set(keys), limit: limit)
+        }
+    }
+
     func stop() -> EventLoopFuture<Void> {
         eventLoop.submit { [state] in
             state.value.stop()
@@ -60,6 +67,9 @@ extension HealthChecker {
         var timer: Scheduled<Void>?
         var generator = SplitMix64()
         var stopped = false
+        /// Backends with at least one completed check.
+        var checkedOnce: Set<BackendKey> = []
+        var firstCheckWaiters: [(keys: Set<BackendKey>, promise: EventLoopPromise<Void>)] = []
 
         init(eventLoop: any EventLoop, logger: Logger) {
             self.eventLoop = eventLoop
@@ -86,10 +96,21 @@ extension HealthChecker {
             arm()
         }
 
+        func firstChecks(of keys: Set<BackendKey>, limit: TimeAmount) -> EventLoopFuture<Void> {
+            guard !stopped, !keys.isSubset(of: checkedOnce) else { return eventLoop.makeSucceededVoidFuture() }
+            let promise = eventLoop.makePromise(of: Void.self)
+            firstCheckWaiters.append((keys, promise))
+            let deadline = eventLoop.scheduleTask(in: limit) { promise.succeed() }
+            promise.futureResult.whenComplete { _ in deadline.cancel() }
+            return promise.futureResult
+        }
+
         func stop() {
             stopped = true
             timer?.cancel()
             timer = nil
+            for waiter in firstCheckWaiters { waiter.promise.succeed() }
+            firstCheckWaiters = []
         }
 
         private func tick() {
@@ -116,12 +137,16 @@ extension HealthChecker {
             if !healthy {
                 targets[key]?.backend.metrics.healthCheckFailures.increment()
             }
+            checkedOnce.insert(key)
             if let transition = schedule!.checkCompleted(key, healthy: healthy, now: .now(), using: &generator) {
                 apply(transition)
             } else if healthy, let backend = targets[key]?.backend, !backend.isOnline {
                 // Taken offline by the data path before the failure reached the schedule.
                 backend.setOnline(true, now: .now())
             }
+            let ready = firstCheckWaiters.filter { $0.keys.isSubset(of: checkedOnce) }
+            firstCheckWaiters.removeAll { $0.keys.isSubset(of: checkedOnce) }
+            for waiter in ready { waiter.promise.succeed() }
             arm()
         }
 

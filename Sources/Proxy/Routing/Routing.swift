@@ -83,9 +83,3 @@ final class Routing: Sendable {
         return nil
     }
 }
-
-/// Buffers reused across choices by one connection handler.
-struct ChoiceScratch {
-    var loads: [BackendLoad] = []
-    var positions: [Int] = []
-}

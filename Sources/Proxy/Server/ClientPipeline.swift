@@ -40,25 +40,35 @@ enum ClientPipeline {
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
         var encoderConfiguration = HTTPResponseEncoder.Configuration()
         encoderConfiguration.automaticallySetFramingHeaders = false
+        let requestStart = RequestStartObserver()
+        try pipeline.addHandler(requestStart)
         try pipeline.addHandler(HTTPResponseEncoder(configuration: encoderConfiguration))
         try pipeline.addHandler(
             ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits))
         )
         try pipeline.addHandler(HTTPServerPipelineHandler())
         try pipeline.addHandler(HTTPServerProtocolErrorHandler())
-        try pipeline.addHandler(ProxyHandler(runtime: runtime, scheme: scheme, supportsUpgrade: true))
+        try pipeline.addHandler(ProxyHandler(runtime: runtime, scheme: scheme, supportsUpgrade: true, requestStart: requestStart))
     }
 
     /// HTTP/2: each stream is translated to HTTP/1 parts and proxied like an HTTP/1.1 request
     /// to the HTTP/1.1 backends. Flow control windows give each stream the same backpressure
-    /// as a TCP connection.
+    /// as a TCP connection. NIO's connection management handler closes idle connections after
+    /// `limits.idle_timeout` and, on shutdown, sends GOAWAY and closes once streams are done
+    /// (RFC 9113 6.8).
     static func configureHTTP2(_ pipeline: ChannelPipeline.SynchronousOperations, runtime: ProxyRuntime) throws {
+        let limits = runtime.routing.limits
+        let management = NIOHTTP2ServerConnectionManagementHandler(
+            eventLoop: pipeline.eventLoop,
+            configuration: .init(maxIdleTime: limits.idleTimeout, maxAge: nil, maxGraceTime: nil, keepalive: nil)
+        )
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
         connection.maximumRecentlyResetStreams = 64
         _ = try pipeline.configureHTTP2Pipeline(
             mode: .server,
             connectionConfiguration: connection,
-            streamConfiguration: NIOHTTP2Handler.StreamConfiguration()
+            streamConfiguration: NIOHTTP2Handler.StreamConfiguration(),
+            streamDelegate: management.http2StreamDelegate
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
                 let streamPipeline = stream.pipeline.syncOperations
@@ -66,5 +76,6 @@ enum ClientPipeline {
                 try streamPipeline.addHandler(ProxyHandler(runtime: runtime, scheme: "https", supportsUpgrade: false))
             }
         }
+        try pipeline.addHandler(management)
     }
 }

@@ -7,10 +7,3 @@ struct ConnectionLimits: Sendable {
     var idleTimeout: TimeAmount
     var maxConnections: Int
 }
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}

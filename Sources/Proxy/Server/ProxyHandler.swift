@@ -55,11 +55,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private var clientIP: String?
     /// Closes the connection when no request head arrives in time (header read or idle timeout).
     private var waitTimer: Scheduled<Void>?
+    /// Reports the first byte of the next request on an HTTP/1 connection.
+    private let requestStart: RequestStartObserver?
 
-    init(runtime: ProxyRuntime, scheme: String, supportsUpgrade: Bool) {
+    init(runtime: ProxyRuntime, scheme: String, supportsUpgrade: Bool, requestStart: RequestStartObserver? = nil) {
         self.runtime = runtime
         self.scheme = scheme
         self.supportsUpgrade = supportsUpgrade
+        self.requestStart = requestStart
     }
 
     // MARK: Client side
@@ -73,12 +76,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     func handlerRemoved(context: ChannelHandlerContext) {
         waitTimer?.cancel()
+        requestStart?.onBytes = nil
         self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            // A request pipelined behind one whose answer closes the connection is not served.
+            guard case .idle = state else { return }
             startRequest(head, context: context)
         case .body(let buffer):
             guard case .proxying(let exchange) = state else { return }
@@ -131,9 +137,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         context.fireChannelInactive()
     }
 
+    /// Closes the connection; ``channelInactive(context:)`` then releases the request in flight.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         runtime.logger.debug("client connection error", metadata: ["error": "\(error)"])
-        state = .closing
         context.close(promise: nil)
     }
 
@@ -158,6 +164,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         context.read()
     }
 
+    /// Waits for the next request on a kept-alive connection: `idle_timeout` until its first
+    /// byte, then `header_read_timeout` for the rest of its head.
+    private func awaitNextRequest(_ limits: ConnectionLimits) {
+        armWaitTimer(limits.idleTimeout)
+        requestStart?.onBytes = { [weak self] in
+            guard let self, case .idle = self.state else { return }
+            self.armWaitTimer(limits.headerReadTimeout)
+        }
+    }
+
     private func armWaitTimer(_ timeout: TimeAmount) {
         waitTimer?.cancel()
         guard let context else { return }
@@ -173,6 +189,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private func startRequest(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         waitTimer?.cancel()
         waitTimer = nil
+        requestStart?.onBytes = nil
         let routing = runtime.routing
         let now = NIODeadline.now()
         if head.uri == Self.healthPath || head.uri.hasPrefix(Self.healthPath + "?") {
@@ -304,9 +321,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         if markDown {
             runtime.proxyFailed(backend)
         } else {
-            // A keep-alive connection the backend had closed: the backend may be fine, so it
-            // stays a candidate for the retry.
+            // A keep-alive connection the backend had closed (RFC 9112 9.3.1 allows a server to
+            // close an idle connection at any time): the backend may be fine, so it stays a
+            // candidate, and the attempt does not count. Each such failure uses up one pooled
+            // connection, so this cannot go on for ever.
             exchange.tried.removeAll { $0 === backend }
+            exchange.attempts -= 1
         }
         if exchange.isRetryable, exchange.attempts <= exchange.routing.retryAttempts,
             let next = exchange.routing.choose(excluding: exchange.tried, scratch: &scratch, using: &generator)
@@ -380,7 +400,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         }
         state = keepAlive ? .idle : .closing
         if keepAlive {
-            armWaitTimer(runtime.routing.limits.idleTimeout)
+            awaitNextRequest(runtime.routing.limits)
         }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if !response.body.isEmpty, response.request.method != .HEAD {
@@ -470,7 +490,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         let keepAlive = exchange.clientKeepAlive && exchange.requestEnded
         state = keepAlive ? .idle : .closing
         if keepAlive {
-            armWaitTimer(exchange.routing.limits.idleTimeout)
+            awaitNextRequest(exchange.routing.limits)
         }
         let written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
         if !keepAlive {

@@ -24,6 +24,16 @@ public final class ProxyServer: Sendable {
     private struct Listening {
         var listener: ProxyConfiguration.Listener
         var channel: any Channel
+
+        /// Whether this bound listener already is `wanted`: the same settings, or (when not
+        /// `exactly`) a port-0 listener whose chosen port is now asked for explicitly.
+        func serves(_ wanted: ProxyConfiguration.Listener, exactly: Bool) -> Bool {
+            if exactly { return listener == wanted }
+            guard listener.port == 0, let port = channel.localAddress?.port else { return false }
+            var resolved = listener
+            resolved.port = port
+            return resolved == wanted
+        }
     }
 
     private struct State {
@@ -87,7 +97,8 @@ public final class ProxyServer: Sendable {
     /// Validates the configuration, starts the health checks and binds every listener.
     ///
     /// Returns once every listener accepts connections. Backends start offline and are checked
-    /// at once, so requests made right after this returns may get 502 until the first checks pass.
+    /// at once; this waits for those first checks (at most the health timeout, capped at 2 s),
+    /// so healthy backends are online when it returns.
     /// - Throws: ``ProxyConfigurationError`` or ``ProxyServerError`` (naming the address that
     ///   could not be bound); nothing is left running then.
     public func start() async throws {
@@ -98,7 +109,7 @@ public final class ProxyServer: Sendable {
                 return state.configuration
             }
             do {
-                try await apply(configuration, previous: nil)
+                try await apply(configuration)
                 let failed = state.withLockedValue { state -> Bool in
                     if state.lifecycle == .starting {
                         state.lifecycle = .running
@@ -176,11 +187,10 @@ public final class ProxyServer: Sendable {
     ///   configuration stays in force, except listeners already rebound.
     public func reconfigure(_ configuration: ProxyConfiguration) async throws {
         try await control.withLock {
-            let previous = try state.withLockedValue { state in
+            try state.withLockedValue { state in
                 guard state.lifecycle == .running else { throw ProxyServerError.notRunning }
-                return state.configuration
             }
-            try await apply(configuration, previous: previous)
+            try await apply(configuration)
             state.withLockedValue { $0.configuration = configuration }
         }
     }
@@ -198,7 +208,7 @@ public final class ProxyServer: Sendable {
 
     // MARK: Applying a configuration
 
-    private func apply(_ configuration: ProxyConfiguration, previous: ProxyConfiguration?) async throws {
+    private func apply(_ configuration: ProxyConfiguration) async throws {
         let resolved = try configuration.validate()
         let upstreamTLS: NIOSSLContext?
         if resolved.contains(where: { $0.backends.contains { $0.scheme == .https } }) {
@@ -220,8 +230,13 @@ public final class ProxyServer: Sendable {
                 tlsContext: upstreamTLS
             )
         ).get()
+        // New backends start offline; give their first check a moment so that a start or a
+        // reconfiguration does not answer 502 while healthy backends are still being probed.
+        let newKeys = routing.sites.flatMap { $0.backends.map(\.key) }
+        let limit = min(TimeAmount(configuration.health.timeout), .seconds(2))
+        try await runtime.health.firstChecks(of: newKeys, limit: limit).get()
         runtime.install(routing)
-        try await rebindListeners(configuration.listeners, previous: previous?.listeners ?? [])
+        try await rebindListeners(configuration.listeners)
     }
 
     private func makeRouting(_ configuration: ProxyConfiguration, resolved: [ResolvedSite], tlsContext: NIOSSLContext?) -> Routing {
@@ -279,31 +294,42 @@ public final class ProxyServer: Sendable {
 
     // MARK: Listeners
 
-    private func rebindListeners(_ wanted: [ProxyConfiguration.Listener], previous: [ProxyConfiguration.Listener]) async throws {
-        // Listeners no longer wanted leave the state first, so closing them is not taken for a failure.
-        let removed = state.withLockedValue { state -> [Listening] in
-            let removed = state.listeners.filter { !wanted.contains($0.listener) }
-            state.listeners.removeAll { !wanted.contains($0.listener) }
-            return removed
+    /// Keeps bound listeners that are still wanted, closes the others, binds the new ones.
+    /// Each bound listener serves at most one wanted entry: identical settings, or a port-0
+    /// listener whose chosen port is now asked for explicitly.
+    private func rebindListeners(_ wanted: [ProxyConfiguration.Listener]) async throws {
+        let (assigned, removed) = state.withLockedValue { state -> ([Int: Listening], [Listening]) in
+            var available = state.listeners
+            var assigned: [Int: Listening] = [:]
+            // Explicit ports first, so a port-0 listener goes to the entry naming its port
+            // rather than to another port-0 entry.
+            for (exact, explicitPorts) in [(true, true), (false, true), (true, false)] {
+                for (index, listener) in wanted.enumerated() where assigned[index] == nil && (listener.port != 0) == explicitPorts {
+                    if let match = available.firstIndex(where: { $0.serves(listener, exactly: exact) }) {
+                        assigned[index] = available.remove(at: match)
+                    }
+                }
+            }
+            // Listeners no longer wanted leave the state first, so closing them is not taken for a failure.
+            state.listeners.removeAll { listening in available.contains { $0.channel === listening.channel } }
+            return (assigned, available)
         }
         for listening in removed {
             try? await listening.channel.close()
         }
-        let kept = state.withLockedValue { $0.listeners }
-        var bound: [Listening] = []
+        var bound: [Int: Listening] = [:]
         do {
-            for listener in wanted where !kept.contains(where: { $0.listener == listener }) {
-                bound.append(Listening(listener: listener, channel: try await bind(listener)))
+            for (index, listener) in wanted.enumerated() where assigned[index] == nil {
+                bound[index] = Listening(listener: listener, channel: try await bind(listener))
             }
         } catch {
-            for listening in bound {
+            for listening in bound.values {
                 try? await listening.channel.close()
             }
             throw error
         }
         state.withLockedValue { state in
-            let all = state.listeners + bound
-            state.listeners = wanted.compactMap { listener in all.first { $0.listener == listener } }
+            state.listeners = wanted.indices.compactMap { assigned[$0] ?? bound[$0] }
         }
     }
 

@@ -82,8 +82,6 @@ final class UpstreamPool {
         }
     }
 
-    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
-
     private func connect(_ backend: Backend, settings: UpstreamSettings) -> EventLoopFuture<any Channel> {
         let endpoint = backend.endpoint
         let tlsContext = endpoint.scheme == .https ? settings.tlsContext : nil
@@ -107,12 +105,5 @@ final class UpstreamPool {
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port)
-    }
-}
-
-extension BackendEndpoint {
-    /// Whether the host is an IP literal, which TLS must not send as SNI (RFC 6066 3).
-    var isIPAddress: Bool {
-        (try? SocketAddress(ipAddress: host, port: 0)) != nil
     }
 }

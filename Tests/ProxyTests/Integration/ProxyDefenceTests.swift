@@ -60,6 +60,23 @@ import Testing
         await backend.stop()
     }
 
+    @Test func slowHeaderOnKeptAliveConnectionIsCutOff() async throws {
+        let backend = try await TestBackend.start(name: "a")
+        var configuration = ProxyHarness.configuration(sites: [[backend]])
+        configuration.limits.headerReadTimeout = .milliseconds(200)
+        configuration.limits.idleTimeout = .seconds(120)
+        let proxy = try await ProxyHarness.start(configuration)
+        let client = try await RawClient.connect(port: proxy.port)
+        try await client.write("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        try await eventually { client.text.hasSuffix("x-hop=") }
+        try await client.write("GET / HTTP/1.1\r\nHost: t\r\n")
+        // Cut off by the header timeout, not left for the two-minute idle timeout.
+        try await eventually { client.isClosed }
+        #expect(backend.requests.count == 1)
+        await proxy.stop()
+        await backend.stop()
+    }
+
     @Test func idleKeepAliveConnectionIsClosed() async throws {
         let backend = try await TestBackend.start(name: "a")
         var configuration = ProxyHarness.configuration(sites: [[backend]])
@@ -88,6 +105,35 @@ import Testing
             (try? await TestClient.get(port: proxy.port, "/").status) == .ok
         }
         await second.close()
+        await proxy.stop()
+        await backend.stop()
+    }
+}
+
+@Suite struct ProxyPipeliningTests {
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        let backend = try await TestBackend.start(name: "a")
+        let proxy = try await ProxyHarness.start(sites: [[backend]])
+        let client = try await RawClient.connect(port: proxy.port)
+        try await client.write("GET /slow?ms=50 HTTP/1.1\r\nHost: t\r\n\r\nGET /status?code=201 HTTP/1.1\r\nHost: t\r\n\r\n")
+        try await eventually { client.text.contains("201 Created") }
+        let text = client.text
+        #expect(text.hasPrefix("HTTP/1.1 200 OK"))
+        #expect(backend.requests.map(\.uri) == ["/slow?ms=50", "/status?code=201"])
+        await client.close()
+        await proxy.stop()
+        await backend.stop()
+    }
+
+    @Test func requestPipelinedBehindCloseIsNotServed() async throws {
+        let backend = try await TestBackend.start(name: "a")
+        let proxy = try await ProxyHarness.start(sites: [[backend]])
+        let client = try await RawClient.connect(port: proxy.port)
+        try await client.write("GET /first HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\nGET /second HTTP/1.1\r\nHost: t\r\n\r\n")
+        try await eventually { client.isClosed }
+        #expect(client.text.hasPrefix("HTTP/1.1 200 OK"))
+        #expect(client.text.lowercased().contains("connection: close"))
+        #expect(backend.requests.map(\.uri) == ["/first"])
         await proxy.stop()
         await backend.stop()
     }

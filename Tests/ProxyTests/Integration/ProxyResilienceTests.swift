@@ -136,6 +136,43 @@ import Testing
         await new.stop()
     }
 
+    @Test func reconfigureRebindsChangedListenersOnly() async throws {
+        let backend = try await TestBackend.start(name: "a")
+        let proxy = try await ProxyHarness.start(sites: [[backend]])
+        let firstPort = proxy.port
+        let kept = try await TestClient.connect(port: firstPort)
+        #expect(try await kept.send(.GET, "/").status == .ok)
+
+        var configuration = ProxyHarness.configuration(sites: [[backend]])
+        configuration.listeners = [.init(host: "127.0.0.1", port: firstPort), .init(host: "127.0.0.1", port: 0)]
+        try await proxy.server.reconfigure(configuration)
+        let addresses = proxy.server.localAddresses
+        #expect(addresses.count == 2)
+        #expect(addresses[0].port == firstPort)
+        #expect(try await TestClient.get(port: addresses[1].port!, "/").status == .ok)
+        // The unchanged listener kept its connections.
+        #expect(try await kept.send(.GET, "/").status == .ok)
+
+        configuration.listeners = [.init(host: "127.0.0.1", port: addresses[1].port!)]
+        try await proxy.server.reconfigure(configuration)
+        #expect(proxy.server.localAddresses.map(\.port) == [addresses[1].port])
+        await #expect(throws: (any Error).self) { try await TestClient.get(port: firstPort, "/") }
+        await kept.close()
+        await proxy.stop()
+        await backend.stop()
+    }
+
+    @Test func invalidReconfigurationKeepsTheRunningOne() async throws {
+        let backend = try await TestBackend.start(name: "a")
+        let proxy = try await ProxyHarness.start(sites: [[backend]])
+        var configuration = ProxyHarness.configuration(sites: [[backend]])
+        configuration.sites = [.init(pools: ["http://b{1...2}:9000", "http://c:9000"])]
+        await #expect(throws: ProxyConfigurationError.self) { try await proxy.server.reconfigure(configuration) }
+        #expect(try await TestClient.get(port: proxy.port, "/").status == .ok)
+        await proxy.stop()
+        await backend.stop()
+    }
+
     @Test func startFailsNamingTheAddress() async throws {
         let backend = try await TestBackend.start(name: "a")
         let proxy = try await ProxyHarness.start(sites: [[backend]])

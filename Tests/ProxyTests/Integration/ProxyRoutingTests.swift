@@ -56,6 +56,18 @@ import Testing
         for backend in backends { await backend.stop() }
     }
 
+    @Test func startWaitsForTheFirstHealthChecks() async throws {
+        let healthy = try await TestBackend.start(name: "healthy")
+        let sick = try await TestBackend.start(name: "sick")
+        sick.healthStatus = .serviceUnavailable
+        let proxy = try await ProxyHarness.start(ProxyHarness.configuration(sites: [[healthy, sick]]), waitForBackends: false)
+        #expect(proxy.server.status().sites[0].backends.map(\.status) == ["online", "offline"])
+        #expect(try await TestClient.get(port: proxy.port, "/").text.hasPrefix("healthy"))
+        await proxy.stop()
+        await healthy.stop()
+        await sick.stop()
+    }
+
     @Test func healthEndpointAndNoBackendOnline() async throws {
         let backend = try await TestBackend.start(name: "a")
         let proxy = try await ProxyHarness.start(sites: [[backend]])

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -24,6 +25,11 @@ import Testing
         #expect(echoed.text == "hello, backend")
         #expect(echoed.head.headers["transfer-encoding"] == ["chunked"])
         #expect(backend.requests.last?.headers["transfer-encoding"] == ["chunked"])
+        #expect(backend.requestTrailers.last?["x-checksum"] == ["abc"])
+
+        let trailed = try await client.send(.GET, "/trailers")
+        #expect(trailed.text == "part one, part two")
+        #expect(trailed.trailers?["x-digest"] == ["abc123"])
         await client.close()
         await proxy.stop()
         await backend.stop()
@@ -57,6 +63,35 @@ import Testing
         await client.close()
         await proxy.stop()
         await backend.stop()
+    }
+
+    /// A backend that stops reading an upload must stop the proxy reading from the client.
+    @Test func stalledBackendHoldsBackTheClient() async throws {
+        let backend = try await TestBackend.start(name: "a")
+        let proxy = try await ProxyHarness.start(sites: [[backend]])
+        let client = try await RawClient.connect(port: proxy.port)
+        let chunk = 1024 * 1024
+        let total = 64
+        try await client.write("PUT /stall HTTP/1.1\r\nHost: t\r\nContent-Length: \(total * chunk)\r\n\r\n")
+        let written = NIOLockedValueBox(0)
+        let upload = Task {
+            for _ in 0..<total {
+                try await client.write(ByteBuffer(repeating: UInt8(ascii: "p"), count: chunk))
+                written.withLockedValue { $0 += 1 }
+            }
+        }
+        var last = -1
+        try await eventually(within: .seconds(20)) {
+            let now = written.withLockedValue { $0 }
+            defer { last = now }
+            try await Task.sleep(for: .milliseconds(150))
+            return now == last && now == written.withLockedValue { $0 }
+        }
+        #expect(written.withLockedValue { $0 } < 24, "the proxy accepted \(written.withLockedValue { $0 }) MiB for a stalled backend")
+        upload.cancel()
+        await client.close()
+        await proxy.stop()
+        await backend.kill()
     }
 
     @Test func largeResponseArrivesWhole() async throws {
@@ -108,12 +143,50 @@ import Testing
         let proxy = try await ProxyHarness.start(sites: [[backend]])
         let client = try await RawClient.connect(port: proxy.port)
         try await client.write("PUT /count HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
-        // NIO's server pipeline in the backend answers 100 Continue itself only when asked to;
-        // either way the body sent next must reach the backend and the final answer come back.
+        // The client waits for the backend's interim answer before sending the body.
+        try await eventually { client.text.hasPrefix("HTTP/1.1 100 Continue\r\n") }
         try await client.write("12345")
-        try await eventually { client.text.contains("\r\n\r\n5") }
+        try await eventually { client.text.hasSuffix("\r\n\r\n5") }
         #expect(client.text.contains("HTTP/1.1 200 OK"))
         #expect(backend.requests.last?.headers["expect"] == ["100-continue"])
+        await client.close()
+        await proxy.stop()
+        await backend.stop()
+    }
+
+    @Test func upstreamConnectionsAreReusedAndClosedWhenIdle() async throws {
+        let backend = try await TestBackend.start(name: "a")
+        var configuration = ProxyHarness.configuration(sites: [[backend]])
+        configuration.health.interval = .seconds(30)
+        configuration.upstream.idleTimeout = .milliseconds(300)
+        let proxy = try await ProxyHarness.start(configuration)
+        let before = backend.connectionCount
+        let client = try await TestClient.connect(port: proxy.port)
+        for _ in 0..<20 {
+            #expect(try await client.send(.GET, "/").status == .ok)
+        }
+        // One pooled keep-alive connection carried all twenty requests.
+        #expect(backend.connectionCount == before + 1)
+        try await eventually { backend.openConnectionCount == 0 }
+        #expect(try await client.send(.GET, "/").status == .ok)
+        #expect(backend.connectionCount == before + 2)
+        await client.close()
+        await proxy.stop()
+        await backend.stop()
+    }
+
+    @Test func maxIdleZeroClosesAfterEachRequest() async throws {
+        let backend = try await TestBackend.start(name: "a")
+        var configuration = ProxyHarness.configuration(sites: [[backend]])
+        configuration.health.interval = .seconds(30)
+        configuration.upstream.maxIdlePerBackend = 0
+        let proxy = try await ProxyHarness.start(configuration)
+        let before = backend.connectionCount
+        let client = try await TestClient.connect(port: proxy.port)
+        for _ in 0..<3 {
+            #expect(try await client.send(.GET, "/").status == .ok)
+        }
+        #expect(backend.connectionCount == before + 3)
         await client.close()
         await proxy.stop()
         await backend.stop()

@@ -115,6 +115,52 @@ import Testing
         await backend.stop()
     }
 
+    @Test func shutdownClosesIdleHTTP2Connections() async throws {
+        let certificates = try TestCertificates.make()
+        defer { certificates.remove() }
+        let backend = try await TestBackend.start(name: "a")
+        let proxy = try await tlsProxy(certificates, backends: [backend])
+        let client = try await HTTP2TestClient.connect(port: proxy.port, tls: try clientContext(certificates, alpn: ["h2"]))
+        #expect(try await client.get(["/"]).map(\.status) == [.ok])
+        let shutdown = Task { await proxy.server.shutdown(grace: .seconds(120)) }
+        // GOAWAY and close well before the grace period would force it.
+        try await eventually { !client.channel.isActive }
+        await shutdown.value
+        await backend.stop()
+    }
+
+    @Test(arguments: [true, false])
+    func clientCertificateForBackendsThatRequireOne(presentCertificate: Bool) async throws {
+        let certificates = try TestCertificates.make()
+        defer { certificates.remove() }
+        try certificates.issue(name: "client", commonName: "outrider-proxy")
+        var serverConfiguration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificates.certificatePath).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: certificates.keyPath, format: .pem))
+        )
+        serverConfiguration.certificateVerification = .noHostnameVerification
+        serverConfiguration.trustRoots = .file(certificates.caPath)
+        let backend = try await TestBackend.start(name: "mtls", tls: try NIOSSLContext(configuration: serverConfiguration))
+        var configuration = ProxyHarness.configuration(sites: [[backend]])
+        configuration.upstream.tls.caPath = certificates.caPath
+        if presentCertificate {
+            configuration.upstream.tls.certificatePath = certificates.path("client.pem")
+            configuration.upstream.tls.keyPath = certificates.path("client.key")
+        }
+        let proxy = try await ProxyHarness.start(configuration, waitForBackends: presentCertificate)
+        if presentCertificate {
+            #expect(try await TestClient.get(port: proxy.port, "/").text.hasPrefix("mtls"))
+        } else {
+            try await eventually {
+                let failures = try? proxy.metrics.expectCounter("health_check_failures_total", [("site", "site1"), ("backend", backend.url)])
+                return (failures?.totalValue ?? 0) >= 2
+            }
+            #expect(proxy.onlineCount() == 0)
+        }
+        await proxy.stop()
+        await backend.stop()
+    }
+
     @Test(arguments: ["ca", "insecure", "untrusted"])
     func httpsBackends(mode: String) async throws {
         let certificates = try TestCertificates.make()
@@ -148,10 +194,17 @@ import Testing
 }
 
 /// An HTTP/2 client over TLS that sends GET requests on concurrent streams of one connection.
-enum HTTP2TestClient {
-    static func get(port: Int, tls: NIOSSLContext, paths: [String]) async throws -> [TestResponse] {
-        let group = MultiThreadedEventLoopGroup.singleton
-        let channel = try await ClientBootstrap(group: group)
+final class HTTP2TestClient: Sendable {
+    let channel: any Channel
+    private let multiplexer: NIOHTTP2Handler.StreamMultiplexer
+
+    private init(channel: any Channel, multiplexer: NIOHTTP2Handler.StreamMultiplexer) {
+        self.channel = channel
+        self.multiplexer = multiplexer
+    }
+
+    static func connect(port: Int, tls: NIOSSLContext) async throws -> HTTP2TestClient {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
@@ -166,9 +219,14 @@ enum HTTP2TestClient {
                 streamConfiguration: .init()
             ) { $0.eventLoop.makeSucceededVoidFuture() }
         }.get()
+        return HTTP2TestClient(channel: channel, multiplexer: multiplexer)
+    }
+
+    func get(_ paths: [String]) async throws -> [TestResponse] {
         var futures: [EventLoopFuture<TestResponse>] = []
         for path in paths {
             let promise = channel.eventLoop.makePromise(of: TestResponse.self)
+            let multiplexer = self.multiplexer
             let stream = try await channel.eventLoop.flatSubmit {
                 multiplexer.createStreamChannel { stream in
                     stream.eventLoop.makeCompletedFuture {
@@ -186,8 +244,13 @@ enum HTTP2TestClient {
         for future in futures {
             responses.append(try await future.get())
         }
-        try? await channel.close()
         return responses
+    }
+
+    static func get(port: Int, tls: NIOSSLContext, paths: [String]) async throws -> [TestResponse] {
+        let client = try await connect(port: port, tls: tls)
+        defer { client.channel.close(promise: nil) }
+        return try await client.get(paths)
     }
 }
 

@@ -20,6 +20,7 @@ final class TestBackend: Sendable {
         var requests: [HTTPRequestHead] = []
         var largeBytesWritten = 0
         var connections: [any Channel] = []
+        var requestTrailers: [HTTPHeaders] = []
     }
 
     var port: Int { channel.localAddress!.port! }
@@ -34,6 +35,15 @@ final class TestBackend: Sendable {
     var requests: [HTTPRequestHead] { state.withLockedValue { $0.requests } }
 
     var largeBytesWritten: Int { state.withLockedValue { $0.largeBytesWritten } }
+
+    /// Trailers of the requests that had some.
+    var requestTrailers: [HTTPHeaders] { state.withLockedValue { $0.requestTrailers } }
+
+    /// Connections accepted so far, health checks included.
+    var connectionCount: Int { state.withLockedValue { $0.connections.count } }
+
+    /// Connections accepted and still open.
+    var openConnectionCount: Int { state.withLockedValue { $0.connections.filter(\.isActive).count } }
 
     private let scheme: String
 
@@ -110,6 +120,9 @@ private final class TestBackendHandler: ChannelInboundHandler, RemovableChannelH
             if path != "/health" {
                 state.withLockedValue { $0.requests.append(head) }
             }
+            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+            }
             switch path {
             case "/echo":
                 echoing = true
@@ -118,6 +131,9 @@ private final class TestBackendHandler: ChannelInboundHandler, RemovableChannelH
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             case "/close":
                 context.close(promise: nil)
+            case "/stall":
+                // Stops reading: the request body piles up in front of this backend.
+                try? context.channel.syncOptions?.setOption(.autoRead, value: false)
             default:
                 break
             }
@@ -126,7 +142,10 @@ private final class TestBackendHandler: ChannelInboundHandler, RemovableChannelH
             if echoing {
                 context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             }
-        case .end:
+        case .end(let trailers):
+            if let trailers {
+                state.withLockedValue { $0.requestTrailers.append(trailers) }
+            }
             guard let head else { return }
             respond(to: head, context: context)
         }
@@ -145,6 +164,12 @@ private final class TestBackendHandler: ChannelInboundHandler, RemovableChannelH
         case "/echo":
             echoing = false
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        case "/trailers":
+            let headers = HTTPHeaders([("transfer-encoding", "chunked"), ("trailer", "x-digest")])
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "part one, ")))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "part two")))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(["x-digest": "abc123"])), promise: nil)
         case "/count":
             send(status: .ok, body: "\(bodyBytes)", context: context)
         case "/large":
@@ -177,7 +202,7 @@ private final class TestBackendHandler: ChannelInboundHandler, RemovableChannelH
             if let decoder = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
                 pipeline.removeHandler(decoder, promise: nil)
             }
-        case "/ws", "/close":
+        case "/ws", "/close", "/stall":
             break
         default:
             var body = name

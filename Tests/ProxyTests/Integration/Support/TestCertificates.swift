@@ -47,22 +47,25 @@ struct TestCertificates {
     }
 
     private struct CommandFailed: Error {
+        var status: Int32
         var output: String
     }
 
+    /// Foundation's `Process` can miss a child's exit on Linux when tests start processes in
+    /// parallel, leaving `waitUntilExit` polling for ever; `posix_spawn` and `waitpid` cannot.
     private func run(_ script: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-e", "-c", script]
-        process.currentDirectoryURL = directory
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        process.waitUntilExit()
-        if process.terminationStatus != 0 {
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw CommandFailed(output: text)
+        let log = path("command.log")
+        let command = "cd '\(directory.path)' && ( \(script) ) > '\(log)' 2>&1"
+        var pid: pid_t = 0
+        let arguments = ["/bin/sh", "-e", "-c", command]
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let spawned = posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ)
+        guard spawned == 0 else { throw CommandFailed(status: spawned, output: "posix_spawn failed") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        if status != 0 {
+            throw CommandFailed(status: status, output: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
         }
     }
 }

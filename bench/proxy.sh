@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Side-by-side proxy benchmark on loopback: nginx (proxy_pass with upstream keepalive), HAProxy and outrider,
+# one worker thread each, in front of the same nginx static-file backend, loaded by wrk.
+#
+#   bench/proxy.sh [DURATION_SECONDS]
+#
+# Prints requests/s, p50 and p99 latency per proxy and the ratios of outrider to the others, then outrider's
+# resident memory holding 1,000 idle keep-alive connections. The proxy under test runs on CPU 1; the backend and
+# wrk share CPU 0, the same for every proxy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-10}"
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "bench/proxy.sh needs $1 (apt-get install $2)" >&2; exit 1; }; }
+need nginx nginx-light; need haproxy haproxy; need wrk wrk; need taskset util-linux
+
+outrider="${OUTRIDER:-$PWD/.build-release/release/outrider}"
+if [ -z "${OUTRIDER:-}" ]; then
+    swift build -c release --static-swift-stdlib --scratch-path .build-release --product outrider >/dev/null
+fi
+
+work="$(mktemp -d)"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+backend=18600; via_nginx=18601; via_haproxy=18602; via_outrider=18603; admin=18604
+mkdir -p "$work/www" "$work/logs"
+head -c 1024 /dev/urandom > "$work/www/1k.bin"
+head -c $((1024 * 1024)) /dev/urandom > "$work/www/1m.bin"
+echo ok > "$work/www/health"
+
+cat > "$work/backend.conf" <<CONF
+worker_processes 1;
+daemon off;
+error_log $work/logs/backend.err warn;
+pid $work/backend.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    server { listen 127.0.0.1:$backend; root $work/www; }
+}
+CONF
+
+cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+error_log $work/logs/nginx.err warn;
+pid $work/nginx.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    upstream backend { server 127.0.0.1:$backend; keepalive 128; }
+    server {
+        listen 127.0.0.1:$via_nginx;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_buffering on;
+        }
+    }
+}
+CONF
+
+cat > "$work/haproxy.cfg" <<CONF
+global
+    nbthread 1
+    maxconn 8192
+defaults
+    mode http
+    timeout connect 10s
+    timeout client 60s
+    timeout server 60s
+    option http-keep-alive
+    option forwardfor
+    http-reuse always
+frontend front
+    bind 127.0.0.1:$via_haproxy
+    default_backend back
+backend back
+    server b1 127.0.0.1:$backend
+CONF
+
+cat > "$work/outrider.yaml" <<CONF
+admin:
+  listen: 127.0.0.1:$admin
+log:
+  level: error
+event_loop:
+  threads: 1
+roles:
+  proxy:
+    listen: ["127.0.0.1:$via_outrider"]
+    sites:
+      - pools: ["http://127.0.0.1:$backend"]
+    health:
+      path: /health
+    limits:
+      max_connections: 20000
+CONF
+
+taskset -c 0 nginx -p "$work" -c "$work/backend.conf" & pids+=($!)
+taskset -c 1 nginx -p "$work" -c "$work/nginx.conf" & pids+=($!)
+taskset -c 1 haproxy -f "$work/haproxy.cfg" -q & pids+=($!)
+taskset -c 1 "$outrider" run --config "$work/outrider.yaml" 2>"$work/logs/outrider.err" & pids+=($!)
+outrider_pid=$!
+
+for port in $backend $via_nginx $via_haproxy $via_outrider; do
+    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/1k.bin" -o /dev/null && break; sleep 0.1; done
+    curl -fs "http://127.0.0.1:$port/1k.bin" -o /dev/null || { echo "port $port does not serve" >&2; exit 1; }
+done
+
+# wrk's summary in one line: requests/s p50 p99 (latencies in ms) non2xx/socket errors.
+measure() {
+    local url="$1" connections="$2"
+    taskset -c 0 wrk -t1 -c"$connections" -d"${duration}s" --latency "$url" > "$work/wrk.out" 2>&1
+    python3 - "$work/wrk.out" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def ms(v):
+    n, unit = re.match(r"([\d.]+)(\w+)", v).groups()
+    return float(n) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+p50 = ms(re.search(r"50%\s+(\S+)", text).group(1))
+p99 = ms(re.search(r"99%\s+(\S+)", text).group(1))
+errors = sum(int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|Socket errors: connect|read|write|timeout)\D*(\d+)", text))
+print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errors}")
+PY
+}
+
+report() {
+    local title="$1" path="$2" connections="$3"
+    echo
+    echo "== $title: GET $path, $connections connections, ${duration}s, wrk -t1"
+    printf "%-10s %12s %10s %10s %8s\n" proxy "requests/s" "p50 ms" "p99 ms" errors
+    declare -A rps p50 p99
+    for name in nginx haproxy outrider; do
+        case $name in nginx) port=$via_nginx;; haproxy) port=$via_haproxy;; outrider) port=$via_outrider;; esac
+        read -r r a b e < <(measure "http://127.0.0.1:$port$path" "$connections")
+        rps[$name]=$r; p50[$name]=$a; p99[$name]=$b
+        printf "%-10s %12s %10s %10s %8s\n" "$name" "$r" "$a" "$b" "$e"
+    done
+    python3 - "${rps[nginx]}" "${rps[haproxy]}" "${rps[outrider]}" "${p99[nginx]}" "${p99[haproxy]}" "${p99[outrider]}" <<'PY'
+import sys
+n, h, o, pn, ph, po = map(float, sys.argv[1:])
+best = max(n, h)
+best_p99 = pn if n >= h else ph
+print(f"ratios: outrider/nginx requests {o/n:.2f}x, outrider/haproxy requests {o/h:.2f}x, "
+      f"outrider/faster requests {o/best:.2f}x, p99 outrider/faster {po/best_p99:.2f}x")
+PY
+}
+
+report "1 KiB responses" /1k.bin 64
+report "1 MiB responses" /1m.bin 16
+
+echo
+echo "== 1,000 idle keep-alive connections to outrider"
+python3 - "$via_outrider" "$outrider_pid" <<'PY'
+import socket, sys, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+def rss():
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:")) / 1024
+before = rss()
+conns = []
+for _ in range(1000):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /1k.bin HTTP/1.1\r\nHost: bench\r\n\r\n")
+    conns.append(s)
+for s in conns:
+    data = b""
+    while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < 1024:
+        data += s.recv(65536)
+time.sleep(1)
+after = rss()
+print(f"resident memory: {before:.1f} MiB before, {after:.1f} MiB with 1000 idle keep-alive connections (target < 64 MiB)")
+for s in conns:
+    s.close()
+PY
