@@ -20,6 +20,7 @@ if [ -z "${OUTRIDER:-}" ]; then
 fi
 
 work="$(mktemp -d)"
+chmod 755 "$work"   # nginx workers run as nobody and must read the files
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
@@ -130,7 +131,10 @@ def ms(v):
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 p50 = ms(re.search(r"50%\s+(\S+)", text).group(1))
 p99 = ms(re.search(r"99%\s+(\S+)", text).group(1))
-errors = sum(int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|Socket errors: connect|read|write|timeout)\D*(\d+)", text))
+errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", text))
+socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+if socket:
+    errors += sum(int(n) for n in socket.groups())
 print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errors}")
 PY
 }

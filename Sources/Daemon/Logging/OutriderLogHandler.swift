@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Plugins
 
 /// A swift-log handler writing one line per message to standard error, as text or JSON.
 ///
@@ -55,19 +56,7 @@ struct OutriderLogHandler: LogHandler {
     }
 
     static func json(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        JSONValue.quoted(text)
     }
 
     static func timestamp() -> String {
