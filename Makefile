@@ -24,3 +24,14 @@ version:
 
 clean:
 	rm -rf .build
+
+.PHONY: deb package-test
+
+# dist/outrider_<version>-<revision>_<arch>.deb; DEB_REVISION defaults to 1.
+deb:
+	bash packaging/build-deb.sh
+
+# Builds the .deb, checks it with lintian and systemd-analyze, then installs, upgrades and purges it in a
+# throw-away Debian 12 root. Needs root.
+package-test:
+	bash packaging/package-test.sh

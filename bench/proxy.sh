@@ -20,8 +20,7 @@ if [ -z "${OUTRIDER:-}" ]; then
 fi
 
 work="$(mktemp -d)"
-# nginx workers run as nobody when started as root: they must be able to read the files served.
-chmod 755 "$work"
+chmod 755 "$work"   # nginx workers run as nobody and must read the files
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
@@ -132,9 +131,10 @@ def ms(v):
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 p50 = ms(re.search(r"50%\s+(\S+)", text).group(1))
 p99 = ms(re.search(r"99%\s+(\S+)", text).group(1))
-non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sockets.groups())) if sockets else 0)
+errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", text))
+socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+if socket:
+    errors += sum(int(n) for n in socket.groups())
 print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errors}")
 PY
 }

@@ -201,6 +201,20 @@ final class RoleHostTests: XCTestCase {
         }
     }
 
+    func testDrainingIsVisibleAndRefusesReloads() async throws {
+        let fixture = Fixture()
+        let host = makeHost(fixture)
+        let services = try await host.start(try fixture.configuration("roles:\n  plain: {}\n").roles)
+        try await withRunningGroup(host, services) {
+            XCTAssertFalse(host.isDraining)
+            await host.beginDraining()
+            XCTAssertTrue(host.isDraining)
+            let outcome = await host.reload(try fixture.configuration("roles:\n  provider: {}\n").roles, shutdownGrace: .seconds(1))
+            XCTAssertEqual(outcome.failures, ["the daemon is stopping"])
+            XCTAssertTrue(fixture.log.matching("start provider").isEmpty)
+        }
+    }
+
     func testAdminRoutesFollowTheRoleLifetime() async throws {
         let fixture = Fixture()
         let host = makeHost(fixture)

@@ -135,6 +135,9 @@ actor RunningDaemon {
     }
 
     private func serve(eventLoopGroup: any EventLoopGroup, routes: AdminRouteTable) async -> ExitStatus {
+        // Trapped before anything is announced, so that a reload right after READY=1 cannot kill the process
+        // with SIGHUP's default action.
+        let reloadSignals = await UnixSignalsSequence(trapping: .sighup)
         let endpoints = AdminServer.Endpoints(
             metrics: { [registry] in registry.emitToString() + (ProcessMetrics.current()?.exposition ?? "") },
             healthy: { [host] in !host.isDraining },
@@ -165,7 +168,7 @@ actor RunningDaemon {
         var groupConfiguration = ServiceGroupConfiguration(
             services: (admin.map { [.init(service: $0)] } ?? []) + roleServices
                 + options.extraServices(host).map { .init(service: $0) }
-                + [.init(service: ReloadSignals(daemon: self, host: host))],
+                + [.init(service: ReloadSignals(daemon: self, host: host, signals: reloadSignals))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [],
             logger: logger
@@ -186,9 +189,8 @@ actor RunningDaemon {
         } catch {
             logger.error("stopped with an error", metadata: ["error": "\(error)"])
         }
-        // The admin server's quiescing helper completes a promise on the event loop when it is released, so it
-        // must go before the event loop group shuts down.
         self.admin = nil
+        await host.setServiceSink(nil)
         logger.info("outrider stopped")
         return .clean
     }
@@ -199,7 +201,8 @@ actor RunningDaemon {
             logger.notice("SIGHUP ignored: this configuration comes from the command line, not a file")
             return
         }
-        notifier?.notify("RELOADING=1")
+        // MONOTONIC_USEC lets systemd 253+ match the reload to its request (Type=notify-reload).
+        notifier?.reloading()
         defer { notifier?.notify("READY=1") }
         logger.info("reloading configuration", metadata: ["path": "\(configuration.path)"])
         let next: OutriderConfiguration
@@ -295,9 +298,9 @@ actor RunningDaemon {
 struct ReloadSignals: Service {
     let daemon: RunningDaemon
     let host: RoleHost
+    let signals: UnixSignalsSequence
 
     func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
         await withGracefulShutdownHandler {
             await cancelWhenGracefulShutdown {
                 for await _ in signals {

@@ -1,6 +1,6 @@
 import Logging
 import NIOCore
-import NIOExtras
+import Synchronization
 import NIOHTTP1
 import NIOPosix
 
@@ -36,11 +36,26 @@ public final class AdminServer: Sendable {
     static let maximumBodySize = 1 << 20
 
     private let channel: any Channel
-    private let quiescing: ServerQuiescingHelper
+    private let connections: Connections
 
-    private init(channel: any Channel, quiescing: ServerQuiescingHelper) {
+    /// The open client connections, closed when the server stops. Admin requests are short, so stopping does
+    /// not wait for idle keep-alive connections to be used again.
+    final class Connections: Sendable {
+        private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+        func add(_ channel: any Channel) {
+            open.withLock { $0[ObjectIdentifier(channel)] = channel }
+            channel.closeFuture.whenComplete { [weak self] _ in
+                _ = self?.open.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+            }
+        }
+
+        var all: [any Channel] { open.withLock { Array($0.values) } }
+    }
+
+    private init(channel: any Channel, connections: Connections) {
         self.channel = channel
-        self.quiescing = quiescing
+        self.connections = connections
     }
 
     /// Binds the listener; the error names the address when it is in use.
@@ -51,24 +66,20 @@ public final class AdminServer: Sendable {
         eventLoopGroup: any EventLoopGroup,
         logger: Logger
     ) async throws -> AdminServer {
-        let quiescing = ServerQuiescingHelper(group: eventLoopGroup)
+        let connections = Connections()
         let bootstrap = ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
-                }
-            }
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                connections.add(channel)
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(AdminRequestHandler(endpoints: endpoints, logger: logger))
                 }
             }
         do {
             let channel = try await bootstrap.bind(host: host, port: port).get()
-            return AdminServer(channel: channel, quiescing: quiescing)
+            return AdminServer(channel: channel, connections: connections)
         } catch {
             throw BindFailure(what: "admin.listen", address: "\(host):\(port)", error: error)
         }
@@ -77,14 +88,12 @@ public final class AdminServer: Sendable {
     /// The bound address; the port is the real one when 0 was asked for.
     public var localAddress: SocketAddress? { channel.localAddress }
 
-    /// Stops accepting and closes connections once their current request is answered.
+    /// Stops accepting, then closes the open connections.
     public func stop() async {
-        let promise = channel.eventLoop.makePromise(of: Void.self)
-        quiescing.initiateShutdown(promise: promise)
-        try? await promise.futureResult.get()
-        // The helper reports completion once the connections are gone, which can be before the listening
-        // socket itself has finished closing.
-        try? await channel.closeFuture.get()
+        try? await channel.close()
+        for connection in connections.all {
+            try? await connection.close()
+        }
     }
 }
 

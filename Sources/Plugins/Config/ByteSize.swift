@@ -12,15 +12,10 @@ public struct ByteSize: Sendable, Hashable, Comparable, ConfigDecodable, CustomS
     }
 
     public init(from value: ConfigValue, in decoder: ConfigDecoder) throws {
-        let text = try value.scalar(expecting: "a size such as 64KiB")
-        do {
-            self = try Self.parse(text)
-        } catch {
-            throw ConfigDiagnostic(error.message, at: value.location)
-        }
+        self = try value.parsed(expecting: "a size such as 64KiB", with: Self.parse)
     }
 
-    public struct ParseError: Error, Sendable, Equatable {
+    public struct ParseError: ConfigSyntaxError, Sendable, Equatable {
         public var message: String
     }
 

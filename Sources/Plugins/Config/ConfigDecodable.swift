@@ -16,6 +16,26 @@ extension ConfigValue {
     }
 }
 
+/// The error of a value-syntax parser (durations, sizes, addresses): one message saying what is wrong.
+public protocol ConfigSyntaxError: Error {
+    var message: String { get }
+}
+
+extension ConfigValue {
+    /// The scalar parsed by `parse`, with a parse failure turned into a diagnostic at this value.
+    public func parsed<Value, Failure: ConfigSyntaxError>(
+        expecting what: String,
+        with parse: (String) throws(Failure) -> Value
+    ) throws -> Value {
+        let text = try scalar(expecting: what)
+        do {
+            return try parse(text)
+        } catch {
+            throw ConfigDiagnostic(error.message, at: location)
+        }
+    }
+}
+
 extension String: ConfigDecodable {
     public init(from value: ConfigValue, in decoder: ConfigDecoder) throws {
         self = try value.scalar(expecting: "a string")

@@ -9,15 +9,10 @@ public struct ConfigDuration: Sendable, Hashable, ConfigDecodable, CustomStringC
     }
 
     public init(from value: ConfigValue, in decoder: ConfigDecoder) throws {
-        let text = try value.scalar(expecting: "a duration such as 5s")
-        do {
-            self.init(try Self.parse(text))
-        } catch {
-            throw ConfigDiagnostic(error.message, at: value.location)
-        }
+        self.init(try value.parsed(expecting: "a duration such as 5s", with: Self.parse))
     }
 
-    public struct ParseError: Error, Sendable, Equatable {
+    public struct ParseError: ConfigSyntaxError, Sendable, Equatable {
         public var message: String
     }
 

@@ -10,15 +10,10 @@ public struct ListenAddress: Sendable, Hashable, ConfigDecodable, CustomStringCo
     }
 
     public init(from value: ConfigValue, in decoder: ConfigDecoder) throws {
-        let text = try value.scalar(expecting: "an address such as 127.0.0.1:8080")
-        do {
-            self = try Self.parse(text)
-        } catch {
-            throw ConfigDiagnostic(error.message, at: value.location)
-        }
+        self = try value.parsed(expecting: "an address such as 127.0.0.1:8080", with: Self.parse)
     }
 
-    public struct ParseError: Error, Sendable, Equatable {
+    public struct ParseError: ConfigSyntaxError, Sendable, Equatable {
         public var message: String
     }
 

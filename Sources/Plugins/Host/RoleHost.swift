@@ -77,7 +77,7 @@ public actor RoleHost {
     public nonisolated var isDraining: Bool { draining.load(ordering: .relaxed) }
 
     /// Where services started by later reloads go: the daemon's `ServiceGroup`.
-    public func setServiceSink(_ sink: @escaping @Sendable (ServiceGroupConfiguration.ServiceConfiguration) async -> Void) {
+    public func setServiceSink(_ sink: (@Sendable (ServiceGroupConfiguration.ServiceConfiguration) async -> Void)?) {
         serviceSink = sink
     }
 
