@@ -59,6 +59,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private var responseTimer: ConnectionTimer?
     /// Reports the first byte of the next request on an HTTP/1 connection.
     private let requestStart: RequestStartObserver?
+    /// The header-read timeout of the routing table the last response was sent under.
+    private var headerReadTimeout = TimeAmount.seconds(30)
     /// Parts of requests a client pipelined behind the one being answered (RFC 9112 9.3.2),
     /// handled in order once it is; reads stop while any wait.
     private var queued = CircularBuffer<HTTPServerRequestPart>()
@@ -89,6 +91,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             self?.responseTimedOut()
         }
         waitTimer?.arm(in: runtime.routing.limits.headerReadTimeout)
+        requestStart?.onBytes = { [weak self] in
+            guard let self, case .idle = self.state else { return }
+            self.waitTimer?.arm(in: self.headerReadTimeout)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -285,17 +291,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// byte, then `header_read_timeout` for the rest of its head.
     private func awaitNextRequest(_ limits: ConnectionLimits) {
         waitTimer?.arm(in: limits.idleTimeout)
-        requestStart?.onBytes = { [weak self] in
-            guard let self, case .idle = self.state else { return }
-            self.waitTimer?.arm(in: limits.headerReadTimeout)
-        }
+        headerReadTimeout = limits.headerReadTimeout
+        requestStart?.isArmed = true
     }
 
     // MARK: Requests
 
     private func startRequest(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         waitTimer?.disarm()
-        requestStart?.onBytes = nil
+        requestStart?.isArmed = false
         let routing = runtime.routing
         let now = NIODeadline.now()
         if head.uri == Self.healthPath || head.uri.hasPrefix(Self.healthPath + "?") {

@@ -7,13 +7,16 @@ final class RequestStartObserver: ChannelInboundHandler, RemovableChannelHandler
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
-    /// Called once on the next read, then cleared; set while the connection waits for a request.
+    /// Called on the first read after ``isArmed`` was set, which it clears.
     var onBytes: (() -> Void)?
+    /// Set while the connection waits for a request; a flag rather than a new closure per
+    /// request, so waiting allocates nothing.
+    var isArmed = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if let onBytes {
-            self.onBytes = nil
-            onBytes()
+        if isArmed {
+            isArmed = false
+            onBytes?()
         }
         context.fireChannelRead(data)
     }
