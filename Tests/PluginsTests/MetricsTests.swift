@@ -25,6 +25,13 @@ final class MetricsTests: XCTestCase {
     }
 
     func testProcessMetricsFromProc() throws {
+        // A fresh test process may not have used one clock tick of CPU yet: spend some, bounded in time.
+        let deadline = Date().addingTimeInterval(2)
+        var spin = 0
+        while (ProcessMetrics.current()?.cpuSeconds ?? 0) == 0, Date() < deadline {
+            for value in 0..<100_000 { spin &+= value }
+        }
+        withExtendedLifetime(spin) {}
         let metrics = try XCTUnwrap(ProcessMetrics.current())
         XCTAssertGreaterThan(metrics.residentMemoryBytes, 1 << 20)
         XCTAssertGreaterThanOrEqual(metrics.virtualMemoryBytes, metrics.residentMemoryBytes)
