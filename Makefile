@@ -11,7 +11,7 @@ test:
 	$(SWIFT) build --build-tests
 	rm -f .build/xunit*.xml
 	$(SWIFT) test --skip-build --parallel --xunit-output .build/xunit.xml; \
-	  status=$$?; python3 scripts/test-summary.py '.build/xunit*.xml' && exit $$status
+	  status=$$?; python3 .ci/test-summary.py '.build/xunit*.xml' && exit $$status
 
 release:
 	$(SWIFT) build -c release --static-swift-stdlib
