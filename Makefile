@@ -1,5 +1,7 @@
 SWIFT ?= swift
 CONFIG ?= etc/outrider/outrider.yaml
+# A suite that stalls fails after this long instead of holding the build; a full run takes well under a minute.
+TEST_TIMEOUT ?= 20m
 VERSION := $(shell sed -n 's/.*static let number = "\(.*\)".*/\1/p' Sources/Daemon/OutriderVersion.swift)
 
 .PHONY: build test release run clean version
@@ -10,7 +12,7 @@ build:
 test:
 	$(SWIFT) build --build-tests
 	rm -f .build/xunit*.xml
-	$(SWIFT) test --skip-build --parallel --xunit-output .build/xunit.xml; \
+	timeout $(TEST_TIMEOUT) $(SWIFT) test --skip-build --parallel --xunit-output .build/xunit.xml; \
 	  status=$$?; python3 .ci/test-summary.py '.build/xunit*.xml' && exit $$status
 
 release:

@@ -65,6 +65,11 @@ final class TestClient: Sendable {
         let channel = self.channel
         return try await channel.eventLoop.flatSubmit {
             let promise = channel.eventLoop.makePromise(of: TestResponse.self)
+            // A proxy that neither answers nor closes fails the test instead of stalling the suite.
+            let deadline = channel.eventLoop.scheduleTask(in: .seconds(20)) {
+                promise.fail(NoResponse(method: method, uri: uri))
+            }
+            promise.futureResult.whenComplete { _ in deadline.cancel() }
             handler.value.expect(promise)
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
             if let body {
@@ -92,6 +97,13 @@ final class TestClient: Sendable {
         defer { Task { await client.close() } }
         return try await client.send(method, uri, headers: headers)
     }
+}
+
+/// No response within the test client's wait.
+struct NoResponse: Error, CustomStringConvertible {
+    var method: HTTPMethod
+    var uri: String
+    var description: String { "no response to \(method) \(uri) within 20 seconds" }
 }
 
 private final class TestClientHandler: ChannelInboundHandler, RemovableChannelHandler {
