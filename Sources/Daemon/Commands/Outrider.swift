@@ -1,4 +1,5 @@
 import ArgumentParser
+import Plugins
 
 @main
 struct Outrider: AsyncParsableCommand {
@@ -16,5 +17,5 @@ struct Outrider: AsyncParsableCommand {
 /// `--config`, shared by the commands that read the file.
 struct ConfigOption: ParsableArguments {
     @Option(name: .shortAndLong, help: "The configuration file.", completion: .file(extensions: ["yaml", "yml"]))
-    var config: String = "/etc/outrider/outrider.yaml"
+    var config: String = OutriderConfiguration.defaultPath
 }

@@ -62,8 +62,6 @@ public final class ConfigMapping {
         self.decoder = decoder
     }
 
-    public var keys: [String] { entries.map(\.key) }
-
     /// The raw value under `key`, marking it as known.
     public func value(_ key: String) -> ConfigValue? {
         consumed.insert(key)

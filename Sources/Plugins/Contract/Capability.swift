@@ -37,9 +37,6 @@ public struct Capabilities: Sendable {
         offers[key.name]?.value as? Value
     }
 
-    /// Names of the capabilities present.
-    public var names: [String] { offers.keys.sorted() }
-
     /// Which provider instance stands behind each of `names`: equal fingerprints mean nothing a user sees changed.
     func fingerprint(of names: [String]) -> [String: Int] {
         var result: [String: Int] = [:]

@@ -18,8 +18,6 @@ final class Completion: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    var isComplete: Bool { state.withLock { $0.done } }
-
     func wait() async {
         await withCheckedContinuation { continuation in
             let resumeNow = state.withLock { state -> Bool in

@@ -368,7 +368,4 @@ public actor RoleHost {
         }
         return reports
     }
-
-    /// The capabilities currently offered, for tests and the status document.
-    public var offeredCapabilities: Capabilities { capabilities }
 }

@@ -15,8 +15,7 @@ public struct ProxyRolePlugin: RolePlugin {
 
     public func summary(of settings: ProxyConfiguration) -> String {
         let listen = settings.listeners.map { listener in
-            (listener.host.contains(":") ? "[\(listener.host)]:\(listener.port)" : "\(listener.host):\(listener.port)")
-                + (listener.tls == nil ? "" : " (TLS)")
+            ListenAddress(host: listener.host, port: listener.port).description + (listener.tls == nil ? "" : " (TLS)")
         }
         let sites = (try? settings.resolvedSites()) ?? []
         let described = sites.map { "\($0.name): \($0.backends.count) backend\($0.backends.count == 1 ? "" : "s")" }
