@@ -16,7 +16,7 @@ need nginx nginx-light; need haproxy haproxy; need wrk wrk; need taskset util-li
 
 outrider="${OUTRIDER:-$PWD/.build-release/release/outrider}"
 if [ -z "${OUTRIDER:-}" ]; then
-    swift build -c release --static-swift-stdlib --scratch-path .build-release --product outrider >/dev/null
+    make -s release >/dev/null
 fi
 
 work="$(mktemp -d)"

@@ -2,5 +2,5 @@
 # Builds the release binary and measures start-to-listening time and idle memory with the default config.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --static-swift-stdlib --scratch-path .build-release --product outrider >/dev/null
+make -s release >/dev/null
 python3 bench/startup.py --binary .build-release/release/outrider "$@"

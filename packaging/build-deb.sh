@@ -46,11 +46,9 @@ fi
 [ -f etc/outrider/outrider.yaml ] || die "etc/outrider/outrider.yaml is missing: it becomes the package's /etc/outrider/outrider.yaml"
 
 if [ -z "$binary" ]; then
-    note "release build (static Swift standard library) in .build-release"
-    # Full RELRO, as Debian's hardening flags ask of every binary (the default gives only partial RELRO).
-    swift build -c release --static-swift-stdlib --scratch-path .build-release --product outrider \
-        -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now
-    binary="$(swift build -c release --static-swift-stdlib --scratch-path .build-release --show-bin-path)/outrider"
+    note "release build (make release) in .build-release"
+    make -s release
+    binary="$repo/.build-release/release/outrider"
 fi
 [ -x "$binary" ] || die "no executable at $binary"
 

@@ -109,7 +109,7 @@ arch=$(dpkg --print-architecture)
 
 # The upgrade: the same binary as a later version, whose default configuration differs from the first's, so
 # dpkg has to choose between the local edit and the new default.
-binary="$(swift build -c release --static-swift-stdlib --scratch-path .build-release --show-bin-path)/outrider"
+binary="$repo/.build-release/release/outrider"
 next_deb=$(bash packaging/build-deb.sh --version "$next_version" --binary "$binary" --out "$work/next" 2>>"$work/build.log" | tail -1) \
     || abort "building the upgrade package $next_version" "$(tail -30 "$work/build.log")"
 dpkg-deb -R "$next_deb" "$work/next/tree"

@@ -1,72 +1,166 @@
+import NIOCore
 import NIOHTTP1
 
-/// Builds the request head sent to a backend from the one a client sent.
+/// The request head sent to a backend, and the response head sent back to the client.
 ///
-/// Like sidekick (Go's `httputil.ReverseProxy` plus its director): hop-by-hop fields go, the
-/// client's `Host` stays, and the client is described in `X-Forwarded-For` (appended to any list
-/// already there), `X-Real-IP`, `X-Forwarded-Host` and `X-Forwarded-Proto`. Framing and upgrade
-/// fields that belong to this hop are set again: `Transfer-Encoding: chunked` when the client's
-/// body was chunked, and `Connection: upgrade` with `Upgrade` when the client asked to switch
-/// protocols (RFC 9110 7.8), so WebSocket handshakes reach the backend.
+/// Like sidekick (Go's `httputil.ReverseProxy` plus its director): hop-by-hop fields go (see
+/// ``HopByHopFields``), the client's `Host` stays, and the client is described in
+/// `X-Forwarded-For` (appended to any list already there), `X-Real-IP`, `X-Forwarded-Host` and
+/// `X-Forwarded-Proto`. Framing and upgrade fields that belong to this hop are set again:
+/// `Transfer-Encoding: chunked` when the client's body was chunked, and `Connection: upgrade`
+/// with `Upgrade` when the client asked to switch protocols (RFC 9110 7.8), so WebSocket
+/// handshakes reach the backend.
+///
+/// Heads are written as bytes, the fields filtered on the way, because this runs twice for
+/// every request; ``responseHead(for:request:keepAlive:)`` gives the same response as a value
+/// for HTTP/2 streams, whose codec does the encoding.
 struct ForwardedRequest {
     /// The client's IP address as text, if known.
     var clientIP: String?
     /// `http` or `https`: how the client reached the proxy.
     var scheme: String
 
-    func head(for request: HTTPRequestHead) -> HTTPRequestHead {
-        var head = request
-        let chunked = request.headers.isChunked
-        let upgrade = request.headers.upgradeProtocol
-        head.headers.removeHopByHopFields()
+    /// Writes the head sent to the backend for `request`, always as HTTP/1.1 since the backend
+    /// connection is kept alive by the proxy whatever the client asked for.
+    ///
+    /// - Returns: whether the body that follows must be sent chunked: the client's was, or it
+    ///   is a `POST`, `PUT` or `PATCH` without `Content-Length` (an HTTP/2 stream's body of
+    ///   unknown length), framed the way NIO's request encoder frames such a body.
+    func write(_ request: HTTPRequestHead, into buffer: inout ByteBuffer) -> Bool {
+        let headers = request.headers
+        let hopByHop = HopByHopFields(of: headers)
+        let upgrade = headers.upgradeProtocol
+        let host = headers.first(name: "host")
+        var priorForwardedFor: String?
+        var hasContentLength = false
+        buffer.writeRequestLine(method: request.method, uri: request.uri, version: .http1_1)
+        for (name, value) in headers where !hopByHop.excludes(name) {
+            if clientIP != nil {
+                if HopByHopFields.equalsIgnoringCase(name, "x-forwarded-for") {
+                    priorForwardedFor = priorForwardedFor ?? value
+                    continue
+                }
+                if HopByHopFields.equalsIgnoringCase(name, "x-real-ip") { continue }
+            }
+            if host != nil, HopByHopFields.equalsIgnoringCase(name, "x-forwarded-host") { continue }
+            if HopByHopFields.equalsIgnoringCase(name, "x-forwarded-proto") { continue }
+            if HopByHopFields.equalsIgnoringCase(name, "content-length") { hasContentLength = true }
+            buffer.writeField(name: name, value: value)
+        }
+        let chunked: Bool
+        switch request.method {
+        case .POST, .PUT, .PATCH: chunked = !hasContentLength
+        default: chunked = !hasContentLength && headers.isChunked
+        }
         if chunked {
-            head.headers.add(name: "transfer-encoding", value: "chunked")
+            buffer.writeField(name: "transfer-encoding", value: "chunked")
         }
         if let upgrade {
-            head.headers.add(name: "connection", value: "upgrade")
-            head.headers.add(name: "upgrade", value: upgrade)
+            buffer.writeField(name: "connection", value: "upgrade")
+            buffer.writeField(name: "upgrade", value: upgrade)
+        }
+        if hopByHop.acceptsTrailers {
+            buffer.writeField(name: "te", value: "trailers")
         }
         if let clientIP {
-            if let prior = head.headers.first(name: "x-forwarded-for") {
-                head.headers.replaceOrAdd(name: "x-forwarded-for", value: "\(prior), \(clientIP)")
-            } else {
-                head.headers.add(name: "x-forwarded-for", value: clientIP)
-            }
-            head.headers.replaceOrAdd(name: "x-real-ip", value: clientIP)
+            buffer.writeField(name: "x-forwarded-for", value: priorForwardedFor.map { "\($0), \(clientIP)" } ?? clientIP)
+            buffer.writeField(name: "x-real-ip", value: clientIP)
         }
-        if let host = request.headers.first(name: "host") {
-            head.headers.replaceOrAdd(name: "x-forwarded-host", value: host)
+        if let host {
+            buffer.writeField(name: "x-forwarded-host", value: host)
         }
-        head.headers.replaceOrAdd(name: "x-forwarded-proto", value: scheme)
-        // The backend connection is kept alive by the proxy whatever the client asked for.
-        head.version = .http1_1
-        return head
+        buffer.writeField(name: "x-forwarded-proto", value: scheme)
+        buffer.writeStaticString("\r\n")
+        return chunked
     }
 
-    /// The response head sent to the client from the one the backend sent.
+    /// What the proxy adds to a response head on its way to the client.
     ///
-    /// The client connection's encoder does not add framing fields, so they are set here:
+    /// The client side writes no framing fields of its own, so they are set here:
     /// `Content-Length` passes through; a body without one is chunked for HTTP/1.1 clients
     /// and delimited by closing the connection for HTTP/1.0 ones (see ``requiresClose``).
     /// Responses without a body (to `HEAD`, 1xx, 204, 304; RFC 9112 6.3) get no chunked framing.
+    private struct ResponseFields {
+        var chunked = false
+        var upgrade: String?
+        var connection: String?
+
+        init(response: HTTPResponseHead, request: HTTPRequestHead, keepAlive: Bool, hasContentLength: Bool) {
+            chunked = hasBody(response, request: request) && !hasContentLength && request.version.supportsChunking
+            upgrade = response.status == .switchingProtocols ? response.headers.first(name: "upgrade") : nil
+            if upgrade == nil {
+                if !keepAlive {
+                    connection = "close"
+                } else if !request.version.supportsChunking {
+                    connection = "keep-alive"
+                }
+            }
+        }
+
+        func write(into buffer: inout ByteBuffer) {
+            if chunked {
+                buffer.writeField(name: "transfer-encoding", value: "chunked")
+            }
+            if let upgrade {
+                buffer.writeField(name: "connection", value: "upgrade")
+                buffer.writeField(name: "upgrade", value: upgrade)
+            } else if let connection {
+                buffer.writeField(name: "connection", value: connection)
+            }
+        }
+
+        func add(to headers: inout HTTPHeaders) {
+            if chunked {
+                headers.add(name: "transfer-encoding", value: "chunked")
+            }
+            if let upgrade {
+                headers.add(name: "connection", value: "upgrade")
+                headers.add(name: "upgrade", value: upgrade)
+            } else if let connection {
+                headers.add(name: "connection", value: connection)
+            }
+        }
+    }
+
+    /// Writes the response head sent to an HTTP/1 client from the one the backend sent.
     ///
     /// - Parameter keepAlive: whether the client connection stays open after this response.
+    /// - Returns: whether the body that follows must be sent chunked.
+    static func writeResponseHead(
+        for response: HTTPResponseHead,
+        request: HTTPRequestHead,
+        keepAlive: Bool,
+        into buffer: inout ByteBuffer
+    ) -> Bool {
+        let hopByHop = HopByHopFields(of: response.headers)
+        var hasContentLength = false
+        buffer.writeStatusLine(version: request.version, status: response.status)
+        for (name, value) in response.headers where !hopByHop.excludes(name) {
+            if HopByHopFields.equalsIgnoringCase(name, "content-length") { hasContentLength = true }
+            buffer.writeField(name: name, value: value)
+        }
+        if hopByHop.acceptsTrailers {
+            buffer.writeField(name: "te", value: "trailers")
+        }
+        let fields = ResponseFields(response: response, request: request, keepAlive: keepAlive, hasContentLength: hasContentLength)
+        fields.write(into: &buffer)
+        buffer.writeStaticString("\r\n")
+        return fields.chunked
+    }
+
+    /// The response head sent to the client from the one the backend sent, as a value: what
+    /// ``writeResponseHead(for:request:keepAlive:into:)`` writes.
     static func responseHead(for response: HTTPResponseHead, request: HTTPRequestHead, keepAlive: Bool) -> HTTPResponseHead {
         var head = response
-        let upgrade = response.status == .switchingProtocols ? response.headers.first(name: "upgrade") : nil
         head.headers.removeHopByHopFields()
         head.version = request.version
-        if hasBody(response, request: request), !head.headers.contains(name: "content-length"), request.version.supportsChunking {
-            head.headers.add(name: "transfer-encoding", value: "chunked")
-        }
-        if let upgrade {
-            head.headers.add(name: "connection", value: "upgrade")
-            head.headers.add(name: "upgrade", value: upgrade)
-        } else if !keepAlive {
-            head.headers.add(name: "connection", value: "close")
-        } else if !request.version.supportsChunking {
-            head.headers.add(name: "connection", value: "keep-alive")
-        }
+        let fields = ResponseFields(
+            response: response,
+            request: request,
+            keepAlive: keepAlive,
+            hasContentLength: head.headers.contains(name: "content-length")
+        )
+        fields.add(to: &head.headers)
         return head
     }
 

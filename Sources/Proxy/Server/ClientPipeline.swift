@@ -27,26 +27,23 @@ enum ClientPipeline {
         try pipeline.addHandler(negotiation)
     }
 
-    /// HTTP/1.1, one request at a time: ``ProxyHandler`` queues pipelined requests and answers
-    /// unparseable ones with 400 and closes.
+    /// HTTP/1.1, one request at a time: ``ProxyHandler`` queues pipelined requests, answers
+    /// unparseable ones with 400 and closes, and encodes responses itself (see
+    /// ``ForwardedRequest``), so there is no response encoder.
     ///
-    /// Framing headers of responses are set by ``ForwardedRequest``, not the encoder; the
-    /// decoder keeps bytes read past an upgrade request so a tunnel loses none; header size is
-    /// limited by `limits.max_header_bytes`.
+    /// The decoder keeps bytes read past an upgrade request so a tunnel loses none; header size
+    /// is limited by `limits.max_header_bytes`.
     static func configureHTTP1(_ pipeline: ChannelPipeline.SynchronousOperations, runtime: ProxyRuntime, scheme: String) throws {
         let limits = runtime.routing.limits
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-        var encoderConfiguration = HTTPResponseEncoder.Configuration()
-        encoderConfiguration.automaticallySetFramingHeaders = false
         let requestStart = RequestStartObserver()
         try pipeline.addHandler(requestStart)
-        try pipeline.addHandler(HTTPResponseEncoder(configuration: encoderConfiguration))
         try pipeline.addHandler(
             ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits))
         )
-        try pipeline.addHandler(ProxyHandler(runtime: runtime, scheme: scheme, supportsUpgrade: true, requestStart: requestStart))
+        try pipeline.addHandler(ProxyHandler(runtime: runtime, scheme: scheme, clientProtocol: .http1, requestStart: requestStart))
     }
 
     /// HTTP/2: each stream is translated to HTTP/1 parts and proxied like an HTTP/1.1 request
@@ -71,7 +68,7 @@ enum ClientPipeline {
             stream.eventLoop.makeCompletedFuture {
                 let streamPipeline = stream.pipeline.syncOperations
                 try streamPipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                try streamPipeline.addHandler(ProxyHandler(runtime: runtime, scheme: "https", supportsUpgrade: false))
+                try streamPipeline.addHandler(ProxyHandler(runtime: runtime, scheme: "https", clientProtocol: .http2Stream))
             }
         }
         try pipeline.addHandler(management)

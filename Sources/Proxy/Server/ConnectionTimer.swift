@@ -7,9 +7,12 @@ import NIOCore
 /// request. Instead one task stays scheduled: arming only moves the deadline (or schedules
 /// earlier when the new deadline comes first), and a task that fires before the current
 /// deadline re-schedules itself for it.
+///
+/// `onExpiry` usually refers to the timer's owner, which refers to the timer: ``cancel()``
+/// drops it, and owners cancel when their connection goes away.
 final class ConnectionTimer {
     private let eventLoop: any EventLoop
-    private let onExpiry: () -> Void
+    private var onExpiry: (() -> Void)?
     private var deadline: NIODeadline?
     private var scheduled: Scheduled<Void>?
     private var scheduledFor: NIODeadline?
@@ -32,8 +35,10 @@ final class ConnectionTimer {
         deadline = nil
     }
 
-    /// Forgets the deadline and cancels the task, when the connection goes away.
+    /// Forgets the deadline and cancels the task, when the connection goes away; the timer
+    /// does nothing from then on.
     func cancel() {
+        onExpiry = nil
         deadline = nil
         scheduled?.cancel()
         scheduled = nil
@@ -43,8 +48,8 @@ final class ConnectionTimer {
     private func schedule(at deadline: NIODeadline) {
         scheduled?.cancel()
         scheduledFor = deadline
-        scheduled = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-            self?.fired()
+        scheduled = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            fired()
         }
     }
 
@@ -56,7 +61,7 @@ final class ConnectionTimer {
             schedule(at: deadline)
         } else {
             self.deadline = nil
-            onExpiry()
+            onExpiry?()
         }
     }
 }

@@ -11,10 +11,23 @@ import NIOHTTP1
 ///
 /// The proxy answers `/v1/health` itself (any method, sidekick's health endpoint): 200 when a
 /// site has a backend online, else 502.
+///
+/// On an HTTP/1 connection the handler encodes responses itself (see ``ForwardedRequest``),
+/// so a backend's head is written to the client once, filtered on the way; on an HTTP/2
+/// stream it hands response parts to the stream's codec.
 final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, UpstreamDelegate {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
+
+    /// How the client connection carries requests.
+    enum ClientProtocol {
+        /// An HTTP/1 connection: responses are written as bytes, and the connection can turn
+        /// into a tunnel.
+        case http1
+        /// One stream of an HTTP/2 connection.
+        case http2Stream
+    }
 
     /// The proxy's own endpoint, answered on every listener.
     static let healthPath = "/v1/health"
@@ -42,11 +55,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     private let runtime: ProxyRuntime
-    /// `http` or `https`, for `X-Forwarded-Proto`.
-    private let scheme: String
-    /// Whether this is an HTTP/1 connection whose pipeline can turn into a tunnel.
-    private let supportsUpgrade: Bool
+    private let clientProtocol: ClientProtocol
+    /// How requests from this client are forwarded.
+    private var forwarding: ForwardedRequest
     private var context: ChannelHandlerContext?
+    /// Whether the HTTP/1 response being written has a chunked body.
+    private var chunkedResponse = false
+    /// Whether something was written to the client since the last flush.
+    private var hasUnflushedWrites = false
     private var pool: UpstreamPool?
     private var state: State = .idle
     private var readHeld = false
@@ -69,10 +85,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// client sent something unparseable behind its request.
     private var closeAfterResponse = false
 
-    init(runtime: ProxyRuntime, scheme: String, supportsUpgrade: Bool, requestStart: RequestStartObserver? = nil) {
+    /// - Parameter scheme: `http` or `https`, for `X-Forwarded-Proto`.
+    init(runtime: ProxyRuntime, scheme: String, clientProtocol: ClientProtocol, requestStart: RequestStartObserver? = nil) {
         self.runtime = runtime
-        self.scheme = scheme
-        self.supportsUpgrade = supportsUpgrade
+        self.clientProtocol = clientProtocol
+        self.forwarding = ForwardedRequest(clientIP: nil, scheme: scheme)
         self.requestStart = requestStart
     }
 
@@ -82,18 +99,21 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         self.context = context
         pool = runtime.pools.pool(for: context.eventLoop)
         clientIP = context.channel.remoteAddress?.ipAddress
-        waitTimer = ConnectionTimer(eventLoop: context.eventLoop) { [weak self] in
-            guard let self, case .idle = self.state else { return }
-            self.state = .closing
+        forwarding.clientIP = clientIP
+        // The closures below refer to this handler strongly (a weakly referenced object pays
+        // for every retain and release); handlerRemoved(context:) drops them.
+        waitTimer = ConnectionTimer(eventLoop: context.eventLoop) { [self] in
+            guard case .idle = state else { return }
+            state = .closing
             self.context?.close(promise: nil)
         }
-        responseTimer = ConnectionTimer(eventLoop: context.eventLoop) { [weak self] in
-            self?.responseTimedOut()
+        responseTimer = ConnectionTimer(eventLoop: context.eventLoop) { [self] in
+            responseTimedOut()
         }
         waitTimer?.arm(in: runtime.routing.limits.headerReadTimeout)
-        requestStart?.onBytes = { [weak self] in
-            guard let self, case .idle = self.state else { return }
-            self.waitTimer?.arm(in: self.headerReadTimeout)
+        requestStart?.onBytes = { [self] in
+            guard case .idle = state else { return }
+            waitTimer?.arm(in: headerReadTimeout)
         }
     }
 
@@ -101,6 +121,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         waitTimer?.cancel()
         responseTimer?.cancel()
         requestStart?.onBytes = nil
+        if case .proxying(let exchange) = state, let upstream = exchange.upstream {
+            exchange.upstream = nil
+            upstream.close()
+        }
         self.context = nil
     }
 
@@ -192,10 +216,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                 status: .badRequest,
                 headers: ["connection": "close", "content-length": "0"]
             )
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
+            writeHead(head, context: context)
+            writeEndAndClose(nil, context: context)
         case .proxying(let exchange) where unparseable && exchange.requestEnded:
             closeAfterResponse = true
         case .proxying(let exchange) where unparseable:
@@ -332,7 +354,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             return
         }
         let exchange = Exchange(request: head, routing: routing, backend: backend, now: now)
-        exchange.pending.append(.head(head))
         state = .proxying(exchange)
         dispatch(exchange, to: backend)
     }
@@ -354,8 +375,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         exchange.tried.append(backend)
         exchange.attempts += 1
         backend.requestStarted()
-        pool?.acquire(backend, settings: exchange.routing.upstream) { [self] result in
-            self.connected(exchange, backend: backend, result: result)
+        guard let pool else { return }
+        if let idle = pool.takeIdle(backend) {
+            connected(exchange, backend: backend, result: .success(idle))
+        } else {
+            pool.connect(backend, settings: exchange.routing.upstream) { [self] result in
+                connected(exchange, backend: backend, result: result)
+            }
         }
     }
 
@@ -381,16 +407,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         exchange.reusedConnection = upstream.requestCount > 0
         upstream.requestCount += 1
         upstream.delegate = self
-        let forwarded = ForwardedRequest(clientIP: clientIP, scheme: scheme)
+        upstream.writeHead(exchange.request, forwarding: forwarding)
         var sentEnd = false
         for part in exchange.pending {
-            switch part {
-            case .head(let head):
-                upstream.write(.head(forwarded.head(for: head)))
-            case .body:
-                upstream.write(part)
-            case .end:
-                upstream.write(part)
+            upstream.write(part)
+            if case .end = part {
                 sentEnd = true
             }
         }
@@ -439,8 +460,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         {
             runtime.retries.increment()
             exchange.requestSent = false
-            exchange.pending = [.head(exchange.request)]
-            if exchange.requestEnded { exchange.pending.append(.end(nil)) }
+            exchange.pending = exchange.requestEnded ? [.end(nil)] : []
             dispatch(exchange, to: next)
             return
         }
@@ -509,17 +529,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         if keepAlive {
             awaitNextRequest(runtime.routing.limits)
         }
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        writeHead(head, context: context)
         if !response.body.isEmpty, response.request.method != .HEAD {
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: response.body)))), promise: nil)
+            writeBody(ByteBuffer(string: response.body), context: context)
         }
         if keepAlive {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            writeEnd(nil, context: context)
             drainQueue()
         } else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
+            writeEndAndClose(nil, context: context)
         }
         resumeClientReads()
     }
@@ -540,7 +558,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                 var interim = head
                 interim.headers.removeHopByHopFields()
                 interim.version = exchange.request.version
-                context.write(wrapOutboundOut(.head(interim)), promise: nil)
+                writeHead(interim, context: context)
                 return
             }
             responseTimer?.disarm()
@@ -549,7 +567,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             exchange.firstByte = .now()
             exchange.upstreamKeepAlive = head.isKeepAlive
             if head.status == .switchingProtocols {
-                if supportsUpgrade, exchange.request.headers.upgradeProtocol != nil {
+                if clientProtocol == .http1, exchange.request.headers.upgradeProtocol != nil {
                     exchange.isUpgrade = true
                 } else {
                     // A switch nobody asked for cannot be honoured on this connection.
@@ -560,11 +578,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             if ForwardedRequest.requiresClose(head, request: exchange.request) {
                 exchange.clientKeepAlive = false
             }
-            let forwarded = ForwardedRequest.responseHead(for: head, request: exchange.request, keepAlive: exchange.clientKeepAlive)
-            context.write(wrapOutboundOut(.head(forwarded)), promise: nil)
+            writeForwardedHead(head, exchange: exchange, context: context)
         case .body(let buffer):
             exchange.txBytes += buffer.readableBytes
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            writeBody(buffer, context: context)
         case .end(let trailers):
             if exchange.isUpgrade {
                 startTunnel(exchange)
@@ -601,18 +618,18 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         state = keepAlive ? .idle : .closing
         if keepAlive {
             awaitNextRequest(exchange.routing.limits)
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            writeEnd(trailers, context: context)
             drainQueue()
         } else {
-            context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
+            writeEndAndClose(trailers, context: context)
         }
         resumeClientReads()
     }
 
     func upstreamReadComplete() {
-        context?.flush()
+        guard hasUnflushedWrites, let context else { return }
+        hasUnflushedWrites = false
+        context.flush()
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
@@ -665,12 +682,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             let backendPipeline = upstreamChannel.pipeline.syncOperations
             try backendPipeline.addHandler(backendSide)
             backendPipeline.removeHandler(upstream, promise: nil)
-            backendPipeline.removeHandler(try backendPipeline.handler(type: HTTPRequestEncoder.self), promise: nil)
+            backendPipeline.removeHandler(try backendPipeline.handler(type: UpstreamRequestEncoder.self), promise: nil)
             backendPipeline.removeHandler(try backendPipeline.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
 
             let clientPipeline = context.pipeline.syncOperations
             try clientPipeline.addHandler(clientSide)
-            clientPipeline.removeHandler(try clientPipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
             clientPipeline.removeHandler(context: context, promise: nil)
             clientPipeline.removeHandler(try clientPipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
         } catch {
@@ -679,6 +695,92 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             context.close(promise: nil)
         }
     }
+
+    // MARK: Writing responses
+
+    /// Writes a response head as it is: the proxy's own answers and interim responses.
+    private func writeHead(_ head: HTTPResponseHead, context: ChannelHandlerContext) {
+        hasUnflushedWrites = true
+        switch clientProtocol {
+        case .http1:
+            if head.status.code >= 200 {
+                chunkedResponse = false
+            }
+            var buffer = context.channel.allocator.buffer(capacity: 256)
+            buffer.writeResponseHead(head)
+            context.write(NIOAny(buffer), promise: nil)
+        case .http2Stream:
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+        }
+    }
+
+    /// Writes the head of a backend's response, rewritten for the client.
+    private func writeForwardedHead(_ response: HTTPResponseHead, exchange: Exchange, context: ChannelHandlerContext) {
+        hasUnflushedWrites = true
+        switch clientProtocol {
+        case .http1:
+            var buffer = context.channel.allocator.buffer(capacity: 512)
+            chunkedResponse = ForwardedRequest.writeResponseHead(
+                for: response,
+                request: exchange.request,
+                keepAlive: exchange.clientKeepAlive,
+                into: &buffer
+            )
+            context.write(NIOAny(buffer), promise: nil)
+        case .http2Stream:
+            let head = ForwardedRequest.responseHead(for: response, request: exchange.request, keepAlive: exchange.clientKeepAlive)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+        }
+    }
+
+    private func writeBody(_ body: ByteBuffer, context: ChannelHandlerContext) {
+        hasUnflushedWrites = true
+        switch clientProtocol {
+        case .http1 where chunkedResponse:
+            // An empty chunk would end the body; there is nothing to send.
+            guard body.readableBytes > 0 else { return }
+            var size = context.channel.allocator.buffer(capacity: 18)
+            size.writeChunkSize(body.readableBytes)
+            context.write(NIOAny(size), promise: nil)
+            context.write(NIOAny(body), promise: nil)
+            context.write(NIOAny(Self.lineEnd), promise: nil)
+        case .http1:
+            context.write(NIOAny(body), promise: nil)
+        case .http2Stream:
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+    }
+
+    /// Ends the response and flushes it; `promise` completes once it is written.
+    private func writeEnd(_ trailers: HTTPHeaders?, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        hasUnflushedWrites = false
+        switch clientProtocol {
+        case .http1 where chunkedResponse:
+            chunkedResponse = false
+            var last = context.channel.allocator.buffer(capacity: 5)
+            last.writeLastChunk(trailers: trailers)
+            context.writeAndFlush(NIOAny(last), promise: promise)
+        case .http1:
+            if let promise {
+                context.writeAndFlush(NIOAny(ByteBuffer()), promise: promise)
+            } else {
+                context.flush()
+            }
+        case .http2Stream:
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: promise)
+        }
+    }
+
+    /// Ends the response and closes the connection once it is written.
+    private func writeEndAndClose(_ trailers: HTTPHeaders?, context: ChannelHandlerContext) {
+        let written = context.eventLoop.makePromise(of: Void.self)
+        writeEnd(trailers, context: context, promise: written)
+        written.futureResult.assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    private static let lineEnd = ByteBuffer(string: "\r\n")
 
     // MARK: Trace
 

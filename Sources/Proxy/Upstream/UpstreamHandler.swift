@@ -8,27 +8,36 @@ import NIOHTTP1
 /// channel issues after each read burst while the client's channel is not writable, replaying it
 /// when the client drains (the technique of NIO's `BackPressureHandler`). A slow client thus
 /// slows the backend through TCP flow control instead of filling the proxy's memory.
+///
+/// References between this handler, its request and its pool are strong and dropped
+/// explicitly (on release, close and removal): a weakly referenced object pays for every
+/// retain and release, and these are touched several times per request.
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
 
     let backend: Backend
+    /// Encodes what ``writeHead(_:forwarding:)`` and ``write(_:)`` send.
+    private let encoder: UpstreamRequestEncoder
     /// The request using the connection; `nil` while the connection idles in the pool.
-    weak var delegate: (any UpstreamDelegate)?
-    /// Told when an idle connection closes, so the pool forgets it.
-    weak var pool: UpstreamPool?
+    var delegate: (any UpstreamDelegate)?
+    /// The pool holding the connection while it idles, told when it closes.
+    var pool: UpstreamPool?
     /// Closes the connection after `upstream.idle_timeout` unused in the pool.
     private(set) var idleTimer: ConnectionTimer?
     /// Requests sent on this connection, to tell a fresh connection from a reused one.
     var requestCount = 0
     private var context: ChannelHandlerContext?
     private var readHeld = false
+    /// Whether something was written since the last flush.
+    private var hasUnflushedWrites = false
     private var firstError: (any Error)?
     private(set) var isActive = false
 
-    init(backend: Backend) {
+    init(backend: Backend, encoder: UpstreamRequestEncoder) {
         self.backend = backend
+        self.encoder = encoder
     }
 
     var channel: (any Channel)? { context?.channel }
@@ -38,15 +47,17 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         isActive = context.channel.isActive
-        idleTimer = ConnectionTimer(eventLoop: context.eventLoop) { [weak self] in
-            guard let self, self.delegate == nil else { return }
-            self.pool?.forget(self)
-            self.close()
+        idleTimer = ConnectionTimer(eventLoop: context.eventLoop) { [self] in
+            guard delegate == nil else { return }
+            pool?.forget(self)
+            close()
         }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         idleTimer?.cancel()
+        delegate = nil
+        pool = nil
         self.context = nil
     }
 
@@ -107,11 +118,25 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.read()
     }
 
+    /// Sends the head of a client's request, rewritten for the backend as `forwarding` says.
+    func writeHead(_ head: HTTPRequestHead, forwarding: ForwardedRequest) {
+        encoder.forwarding = forwarding
+        write(.head(head))
+    }
+
+    /// Sends a body part or the end of the request.
     func write(_ part: HTTPClientRequestPart) {
+        if case .end = part, !encoder.chunked {
+            // The end of a body framed by its length, or of no body, is nothing on the wire.
+            return
+        }
+        hasUnflushedWrites = true
         context?.write(wrapOutboundOut(part), promise: nil)
     }
 
     func flush() {
+        guard hasUnflushedWrites else { return }
+        hasUnflushedWrites = false
         context?.flush()
     }
 

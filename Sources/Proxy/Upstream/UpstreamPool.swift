@@ -12,29 +12,40 @@ import NIOSSL
 final class UpstreamPool {
     let eventLoop: any EventLoop
     /// Keyed by backend identity: a backend kept across reconfigurations is the same object.
-    private var idle: [ObjectIdentifier: [UpstreamHandler]] = [:]
+    private var idle: [ObjectIdentifier: IdleConnections] = [:]
     private var isClosed = false
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
     }
 
-    /// Hands `completion` a connection to `backend`: an idle one at once, or a new one once
-    /// connected. The connection's `requestCount` tells whether it was used before.
-    func acquire(
+    /// The connections to one backend waiting for a request; a class so taking one does not
+    /// write to the dictionary.
+    private final class IdleConnections {
+        var handlers: [UpstreamHandler] = []
+    }
+
+    /// An idle connection to `backend`, if one is open.
+    func takeIdle(_ backend: Backend) -> UpstreamHandler? {
+        eventLoop.preconditionInEventLoop()
+        guard let connections = idle[ObjectIdentifier(backend)] else { return nil }
+        while let handler = connections.handlers.popLast() {
+            handler.idleTimer?.disarm()
+            handler.pool = nil
+            if handler.isActive {
+                return handler
+            }
+        }
+        return nil
+    }
+
+    /// Hands `completion` a new connection to `backend` once connected.
+    func connect(
         _ backend: Backend,
         settings: UpstreamSettings,
         completion: @escaping (Result<UpstreamHandler, any Error>) -> Void
     ) {
         eventLoop.preconditionInEventLoop()
-        while let handler = idle[ObjectIdentifier(backend)]?.popLast() {
-            handler.idleTimer?.disarm()
-            handler.pool = nil
-            if handler.isActive {
-                completion(.success(handler))
-                return
-            }
-        }
         connect(backend, settings: settings).assumeIsolated().whenComplete { result in
             completion(
                 result.flatMap { channel in
@@ -48,28 +59,34 @@ final class UpstreamPool {
     func release(_ handler: UpstreamHandler, settings: UpstreamSettings) {
         handler.delegate = nil
         let key = ObjectIdentifier(handler.backend)
-        guard !isClosed, handler.isActive, (idle[key]?.count ?? 0) < settings.maxIdlePerBackend else {
+        let connections = idle[key] ?? IdleConnections()
+        guard !isClosed, handler.isActive, connections.handlers.count < settings.maxIdlePerBackend else {
             handler.close()
             return
         }
+        if idle[key] == nil {
+            idle[key] = connections
+        }
         handler.pool = self
         handler.idleTimer?.arm(in: settings.idleTimeout)
-        idle[key, default: []].append(handler)
+        connections.handlers.append(handler)
         // Keep reading so a backend closing the idle connection is noticed at once.
         handler.resumeReading()
     }
 
     /// Drops an idle connection that closed or timed out.
     func forget(_ handler: UpstreamHandler) {
-        let key = ObjectIdentifier(handler.backend)
-        guard let index = idle[key]?.firstIndex(where: { $0 === handler }) else { return }
-        idle[key]?.remove(at: index)
+        handler.pool = nil
+        guard let connections = idle[ObjectIdentifier(handler.backend)],
+            let index = connections.handlers.firstIndex(where: { $0 === handler })
+        else { return }
+        connections.handlers.remove(at: index)
     }
 
     /// Closes every idle connection and keeps none from now on.
     func close() {
         isClosed = true
-        let all = idle.values.flatMap { $0 }
+        let all = idle.values.flatMap(\.handlers)
         idle = [:]
         for handler in all {
             handler.pool = nil
@@ -90,13 +107,14 @@ final class UpstreamPool {
                         let hostname = endpoint.isIPAddress ? nil : endpoint.host
                         try pipeline.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: hostname))
                     }
-                    try pipeline.addHandler(HTTPRequestEncoder())
+                    let encoder = UpstreamRequestEncoder()
+                    try pipeline.addHandler(encoder)
                     try pipeline.addHandler(
                         ByteToMessageHandler(
                             HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)
                         )
                     )
-                    try pipeline.addHandler(UpstreamHandler(backend: backend))
+                    try pipeline.addHandler(UpstreamHandler(backend: backend, encoder: encoder))
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port)
