@@ -27,6 +27,11 @@ extension ByteBuffer {
         writeStaticString("\r\n")
     }
 
+    /// A status code's three digits.
+    mutating func writeStatusCode(_ code: Int) {
+        writeDecimal(code)
+    }
+
     /// `version code reason CRLF` (RFC 9112 4).
     mutating func writeStatusLine(version: HTTPVersion, status: HTTPResponseStatus) {
         writeHTTPVersion(version)

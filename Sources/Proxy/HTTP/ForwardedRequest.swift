@@ -85,9 +85,9 @@ struct ForwardedRequest {
         var upgrade: String?
         var connection: String?
 
-        init(response: HTTPResponseHead, request: HTTPRequestHead, keepAlive: Bool, hasContentLength: Bool) {
-            chunked = hasBody(response, request: request) && !hasContentLength && request.version.supportsChunking
-            upgrade = response.status == .switchingProtocols ? response.headers.first(name: "upgrade") : nil
+        init(statusCode: Int, upgrade: String?, request: HTTPRequestHead, keepAlive: Bool, hasContentLength: Bool) {
+            chunked = ForwardedRequest.hasBody(statusCode: statusCode, request: request) && !hasContentLength && request.version.supportsChunking
+            self.upgrade = statusCode == 101 ? upgrade : nil
             if upgrade == nil {
                 if !keepAlive {
                     connection = "close"
@@ -127,22 +127,33 @@ struct ForwardedRequest {
     /// - Parameter keepAlive: whether the client connection stays open after this response.
     /// - Returns: whether the body that follows must be sent chunked.
     static func writeResponseHead(
-        for response: HTTPResponseHead,
+        for response: ResponseHead,
         request: HTTPRequestHead,
         keepAlive: Bool,
         into buffer: inout ByteBuffer
     ) -> Bool {
-        let hopByHop = HopByHopFields(of: response.headers)
         var hasContentLength = false
-        buffer.writeStatusLine(version: request.version, status: response.status)
-        for (name, value) in response.headers where !hopByHop.excludes(name) {
-            if HopByHopFields.equalsIgnoringCase(name, "content-length") { hasContentLength = true }
-            buffer.writeField(name: name, value: value)
+        buffer.writeHTTPVersion(request.version)
+        buffer.writeStaticString(" ")
+        buffer.writeStatusCode(response.statusCode)
+        buffer.writeStaticString(" ")
+        buffer.writeImmutableBuffer(response.reasonPhrase)
+        buffer.writeStaticString("\r\n")
+        response.forEachField { name, line in
+            guard !response.isHopByHop(name) else { return }
+            if ASCII.equalsIgnoringCase(name, "content-length") { hasContentLength = true }
+            buffer.writeBytes(line)
         }
-        if hopByHop.acceptsTrailers {
+        if response.acceptsTrailers {
             buffer.writeField(name: "te", value: "trailers")
         }
-        let fields = ResponseFields(response: response, request: request, keepAlive: keepAlive, hasContentLength: hasContentLength)
+        let fields = ResponseFields(
+            statusCode: response.statusCode,
+            upgrade: response.upgrade,
+            request: request,
+            keepAlive: keepAlive,
+            hasContentLength: hasContentLength
+        )
         fields.write(into: &buffer)
         buffer.writeStaticString("\r\n")
         return fields.chunked
@@ -155,7 +166,8 @@ struct ForwardedRequest {
         head.headers.removeHopByHopFields()
         head.version = request.version
         let fields = ResponseFields(
-            response: response,
+            statusCode: Int(response.status.code),
+            upgrade: response.headers.first(name: "upgrade"),
             request: request,
             keepAlive: keepAlive,
             hasContentLength: head.headers.contains(name: "content-length")
@@ -166,13 +178,12 @@ struct ForwardedRequest {
 
     /// Whether the response's body can only be delimited by closing the client connection:
     /// it has a body of unknown length and the client speaks HTTP/1.0 (RFC 9112 6.3, rule 8).
-    static func requiresClose(_ response: HTTPResponseHead, request: HTTPRequestHead) -> Bool {
-        hasBody(response, request: request) && !response.headers.contains(name: "content-length")
+    static func requiresClose(_ response: ResponseHead, request: HTTPRequestHead) -> Bool {
+        hasBody(statusCode: response.statusCode, request: request) && response.contentLength == nil
             && !request.version.supportsChunking
     }
 
-    static func hasBody(_ response: HTTPResponseHead, request: HTTPRequestHead) -> Bool {
-        let code = response.status.code
-        return request.method != .HEAD && code >= 200 && code != 204 && code != 304
+    static func hasBody(statusCode code: Int, request: HTTPRequestHead) -> Bool {
+        request.method != .HEAD && code >= 200 && code != 204 && code != 304
     }
 }

@@ -68,6 +68,23 @@ struct HopByHopFields {
         }
     }
 
+    /// The position of the field name `bytes` in ``names``, compared without regard to case.
+    static func index(ofBytes bytes: UnsafeRawBufferPointer) -> Int? {
+        func index(_ position: Int, _ name: StaticString) -> Int? {
+            ASCII.equalsIgnoringCase(bytes, name) ? position : nil
+        }
+        switch bytes.count {
+        case 2: return index(5, "te")
+        case 7: return index(6, "trailer") ?? index(8, "upgrade")
+        case 10: return index(0, "connection") ?? index(2, "keep-alive")
+        case 16: return index(1, "proxy-connection")
+        case 17: return index(7, "transfer-encoding")
+        case 18: return index(3, "proxy-authenticate")
+        case 19: return index(4, "proxy-authorization")
+        default: return nil
+        }
+    }
+
     /// ASCII case-insensitive equality with a lower-case `lowercase`, without allocating.
     static func equalsIgnoringCase(_ text: some StringProtocol, _ lowercase: String) -> Bool {
         guard text.utf8.count == lowercase.utf8.count else { return false }

@@ -21,8 +21,8 @@ final class Exchange {
     /// Whether the current connection carried earlier requests (a stale keep-alive connection
     /// failing says nothing about the backend's health).
     var reusedConnection = false
-    /// Request parts received before the upstream connection was ready.
-    var pending: [HTTPClientRequestPart] = []
+    /// Request body parts received before the upstream connection was ready.
+    var pending: [RequestBodyPart] = []
     var requestEnded = false
     var requestSent = false
     var responseStarted = false

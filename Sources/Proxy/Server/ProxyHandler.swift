@@ -358,7 +358,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         dispatch(exchange, to: backend)
     }
 
-    private func forward(_ part: HTTPClientRequestPart, exchange: Exchange) {
+    private func forward(_ part: RequestBodyPart, exchange: Exchange) {
         guard let upstream = exchange.upstream else {
             exchange.pending.append(part)
             return
@@ -548,14 +548,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         context?.channel.isWritable ?? false
     }
 
-    func upstreamReceived(_ part: HTTPClientResponsePart) {
+    func upstreamReceived(_ part: ResponseParser.Part) {
         guard case .proxying(let exchange) = state, let context else { return }
         switch part {
         case .head(let head):
-            if head.status.code < 200, head.status != .switchingProtocols {
+            if head.isInterim {
                 // 100 Continue (the answer to `Expect: 100-continue`) and other interim
                 // responses pass through; the final response follows (RFC 9110 15.2).
-                var interim = head
+                var interim = head.httpResponseHead
                 interim.headers.removeHopByHopFields()
                 interim.version = exchange.request.version
                 writeHead(interim, context: context)
@@ -563,10 +563,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             }
             responseTimer?.disarm()
             exchange.responseStarted = true
-            exchange.status = Int(head.status.code)
+            exchange.status = head.statusCode
             exchange.firstByte = .now()
             exchange.upstreamKeepAlive = head.isKeepAlive
-            if head.status == .switchingProtocols {
+            if head.statusCode == 101 {
                 if clientProtocol == .http1, exchange.request.headers.upgradeProtocol != nil {
                     exchange.isUpgrade = true
                 } else {
@@ -679,16 +679,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         context.flush()
         let (clientSide, backendSide) = TunnelHandler.pair()
         do {
+            // Both tunnel ends are in place before the HTTP handlers leave, so the bytes each
+            // side read past the HTTP messages, handed on as the handlers go, reach the other.
             let backendPipeline = upstreamChannel.pipeline.syncOperations
-            try backendPipeline.addHandler(backendSide)
-            backendPipeline.removeHandler(upstream, promise: nil)
-            backendPipeline.removeHandler(try backendPipeline.handler(type: UpstreamRequestEncoder.self), promise: nil)
-            backendPipeline.removeHandler(try backendPipeline.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
-
             let clientPipeline = context.pipeline.syncOperations
+            try backendPipeline.addHandler(backendSide)
             try clientPipeline.addHandler(clientSide)
+            backendPipeline.removeHandler(upstream, promise: nil)
             clientPipeline.removeHandler(context: context, promise: nil)
             clientPipeline.removeHandler(try clientPipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
+            upstreamChannel.flush()
+            context.channel.flush()
         } catch {
             runtime.logger.debug("switching to a tunnel failed", metadata: ["error": "\(error)"])
             upstreamChannel.close(promise: nil)
@@ -715,7 +716,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     /// Writes the head of a backend's response, rewritten for the client.
-    private func writeForwardedHead(_ response: HTTPResponseHead, exchange: Exchange, context: ChannelHandlerContext) {
+    private func writeForwardedHead(_ response: ResponseHead, exchange: Exchange, context: ChannelHandlerContext) {
         hasUnflushedWrites = true
         switch clientProtocol {
         case .http1:
@@ -728,7 +729,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             )
             context.write(NIOAny(buffer), promise: nil)
         case .http2Stream:
-            let head = ForwardedRequest.responseHead(for: response, request: exchange.request, keepAlive: exchange.clientKeepAlive)
+            let head = ForwardedRequest.responseHead(
+                for: response.httpResponseHead,
+                request: exchange.request,
+                keepAlive: exchange.clientKeepAlive
+            )
             context.write(wrapOutboundOut(.head(head)), promise: nil)
         }
     }

@@ -5,7 +5,7 @@ import NIOHTTP1
 /// Both sides live on the same event loop (the upstream connection is made on the client
 /// connection's loop), so these are plain synchronous calls with no hop.
 protocol UpstreamDelegate: AnyObject {
-    func upstreamReceived(_ part: HTTPClientResponsePart)
+    func upstreamReceived(_ part: ResponseParser.Part)
     func upstreamReadComplete()
     func upstreamWritabilityChanged(isWritable: Bool)
     /// The connection closed or failed; `error` is the first error seen, if any.

@@ -1,8 +1,9 @@
 import NIOCore
 import NIOHTTP1
 
-/// The last handler of a connection to a backend: hands response parts to the request using
-/// the connection and holds back reads while the client cannot keep up.
+/// The only handler of a connection to a backend (behind TLS, if any): writes the requests
+/// (see ``UpstreamRequestEncoder``), reads the responses (see ``ResponseParser``), hands them
+/// to the request using the connection, and holds back reads while the client cannot keep up.
 ///
 /// Backpressure: the channel keeps `autoRead` on, and this handler swallows the `read` the
 /// channel issues after each read burst while the client's channel is not writable, replaying it
@@ -13,13 +14,11 @@ import NIOHTTP1
 /// explicitly (on release, close and removal): a weakly referenced object pays for every
 /// retain and release, and these are touched several times per request.
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
 
     let backend: Backend
-    /// Encodes what ``writeHead(_:forwarding:)`` and ``write(_:)`` send.
-    private let encoder: UpstreamRequestEncoder
     /// The request using the connection; `nil` while the connection idles in the pool.
     var delegate: (any UpstreamDelegate)?
     /// The pool holding the connection while it idles, told when it closes.
@@ -28,6 +27,11 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var idleTimer: ConnectionTimer?
     /// Requests sent on this connection, to tell a fresh connection from a reused one.
     var requestCount = 0
+    private var encoder = UpstreamRequestEncoder()
+    private var parser = ResponseParser()
+    /// Bytes read and not yet parsed: part of a head or chunk line, or, after a protocol
+    /// switch, the first bytes of the new protocol.
+    private var unparsed: ByteBuffer?
     private var context: ChannelHandlerContext?
     private var readHeld = false
     /// Whether something was written since the last flush.
@@ -35,9 +39,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var firstError: (any Error)?
     private(set) var isActive = false
 
-    init(backend: Backend, encoder: UpstreamRequestEncoder) {
+    init(backend: Backend) {
         self.backend = backend
-        self.encoder = encoder
     }
 
     var channel: (any Channel)? { context?.channel }
@@ -54,10 +57,15 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// Hands bytes read past a protocol switch to the handler that takes over the connection.
     func handlerRemoved(context: ChannelHandlerContext) {
         idleTimer?.cancel()
         delegate = nil
         pool = nil
+        if let unparsed, unparsed.readableBytes > 0 {
+            self.unparsed = nil
+            context.fireChannelRead(NIOAny(unparsed))
+        }
         self.context = nil
     }
 
@@ -70,6 +78,15 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         isActive = false
         idleTimer?.cancel()
         if let delegate {
+            do {
+                if let part = try parser.connectionClosed(leftover: unparsed?.readableBytes ?? 0) {
+                    delegate.upstreamReceived(part)
+                }
+            } catch {
+                if firstError == nil { firstError = error }
+            }
+        }
+        if let delegate = self.delegate {
             self.delegate = nil
             delegate.upstreamClosed(error: firstError)
         } else {
@@ -79,13 +96,32 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let delegate else {
-            // A backend must not send anything on an idle connection (RFC 9112 9.3.2 only allows
-            // it to close); the connection cannot be trusted any more.
-            context.close(promise: nil)
+        var buffer = unwrapInboundIn(data)
+        if var pending = unparsed {
+            unparsed = nil
+            pending.writeBuffer(&buffer)
+            buffer = pending
+        }
+        do {
+            while true {
+                let part = try parser.next(from: &buffer)
+                // Kept here before the part is handed on: after a protocol switch the handler
+                // leaves the pipeline and passes what remains to the tunnel.
+                unparsed = buffer.readableBytes > 0 ? buffer : nil
+                guard let part, let delegate else { break }
+                delegate.upstreamReceived(part)
+                guard self.context != nil else { return }
+            }
+        } catch {
+            errorCaught(context: context, error: error)
             return
         }
-        delegate.upstreamReceived(unwrapInboundIn(data))
+        if unparsed != nil, delegate == nil {
+            // A backend must not send anything on an idle connection (RFC 9112 9.3.2 only allows
+            // it to close), nor more than the response; the connection cannot be trusted any more.
+            unparsed = nil
+            close()
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -120,18 +156,29 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Sends the head of a client's request, rewritten for the backend as `forwarding` says.
     func writeHead(_ head: HTTPRequestHead, forwarding: ForwardedRequest) {
-        encoder.forwarding = forwarding
-        write(.head(head))
+        guard let context else { return }
+        parser.answersHead = head.method == .HEAD
+        write(.byteBuffer(encoder.head(head, forwarding: forwarding, allocator: context.channel.allocator)), context: context)
     }
 
     /// Sends a body part or the end of the request.
-    func write(_ part: HTTPClientRequestPart) {
-        if case .end = part, !encoder.chunked {
-            // The end of a body framed by its length, or of no body, is nothing on the wire.
-            return
+    func write(_ part: RequestBodyPart) {
+        guard let context else { return }
+        switch part {
+        case .body(let body):
+            for bytes in encoder.body(body, allocator: context.channel.allocator) {
+                write(bytes, context: context)
+            }
+        case .end(let trailers):
+            if let bytes = encoder.end(trailers, allocator: context.channel.allocator) {
+                write(.byteBuffer(bytes), context: context)
+            }
         }
+    }
+
+    private func write(_ bytes: IOData, context: ChannelHandlerContext) {
         hasUnflushedWrites = true
-        context?.write(wrapOutboundOut(part), promise: nil)
+        context.write(wrapOutboundOut(bytes), promise: nil)
     }
 
     func flush() {

@@ -107,14 +107,7 @@ final class UpstreamPool {
                         let hostname = endpoint.isIPAddress ? nil : endpoint.host
                         try pipeline.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: hostname))
                     }
-                    let encoder = UpstreamRequestEncoder()
-                    try pipeline.addHandler(encoder)
-                    try pipeline.addHandler(
-                        ByteToMessageHandler(
-                            HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .forward)
-                        )
-                    )
-                    try pipeline.addHandler(UpstreamHandler(backend: backend, encoder: encoder))
+                    try pipeline.addHandler(UpstreamHandler(backend: backend))
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port)

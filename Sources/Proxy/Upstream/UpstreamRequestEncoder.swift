@@ -1,52 +1,35 @@
 import NIOCore
 import NIOHTTP1
 
-/// Encodes the requests sent on a backend connection: each head as ``ForwardedRequest`` writes
-/// it, the body chunked when that says so (RFC 9112 7.1).
-///
-/// It sits between the socket (or TLS) and NIO's response decoder, which watches the request
-/// heads written through it to know which responses have no body (those to `HEAD`), so the
-/// proxy writes the client's own head and this handler rewrites it on the way out.
-final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = IOData
-
-    /// Who the next request head is forwarded for; set before the head is written.
-    var forwarding = ForwardedRequest(clientIP: nil, scheme: "http")
+/// The bytes of the requests sent on one backend connection: each head as
+/// ``ForwardedRequest`` writes it, the body chunked when that says so (RFC 9112 7.1).
+struct UpstreamRequestEncoder {
     /// Whether the body of the request being sent is chunked.
     private(set) var chunked = false
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
-        case .head(let head):
-            var buffer = context.channel.allocator.buffer(capacity: 512)
-            chunked = forwarding.write(head, into: &buffer)
-            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
-        case .body(let body):
-            guard chunked else {
-                context.write(wrapOutboundOut(body), promise: promise)
-                return
-            }
-            // An empty chunk would end the body; there is nothing to send.
-            guard body.readableBytes > 0 else {
-                promise?.succeed()
-                return
-            }
-            var size = context.channel.allocator.buffer(capacity: 18)
-            size.writeChunkSize(body.readableBytes)
-            context.write(wrapOutboundOut(.byteBuffer(size)), promise: nil)
-            context.write(wrapOutboundOut(body), promise: nil)
-            context.write(wrapOutboundOut(.byteBuffer(Self.lineEnd)), promise: promise)
-        case .end(let trailers):
-            if chunked {
-                chunked = false
-                var last = context.channel.allocator.buffer(capacity: 5)
-                last.writeLastChunk(trailers: trailers)
-                context.write(wrapOutboundOut(.byteBuffer(last)), promise: promise)
-            } else if let promise {
-                context.write(wrapOutboundOut(.byteBuffer(ByteBuffer())), promise: promise)
-            }
-        }
+    mutating func head(_ head: HTTPRequestHead, forwarding: ForwardedRequest, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 512)
+        chunked = forwarding.write(head, into: &buffer)
+        return buffer
+    }
+
+    /// What goes on the wire for a body part: the part itself, or, chunked, its size line, the
+    /// part and a line end; nothing for an empty part, which would end a chunked body.
+    func body(_ body: IOData, allocator: ByteBufferAllocator) -> [IOData] {
+        guard chunked else { return [body] }
+        guard body.readableBytes > 0 else { return [] }
+        var size = allocator.buffer(capacity: 18)
+        size.writeChunkSize(body.readableBytes)
+        return [.byteBuffer(size), body, .byteBuffer(Self.lineEnd)]
+    }
+
+    /// The end of a chunked body with its trailers; nothing for other bodies.
+    mutating func end(_ trailers: HTTPHeaders?, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        guard chunked else { return nil }
+        chunked = false
+        var last = allocator.buffer(capacity: 5)
+        last.writeLastChunk(trailers: trailers)
+        return last
     }
 
     private static let lineEnd = ByteBuffer(string: "\r\n")
