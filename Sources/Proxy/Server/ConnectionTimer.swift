@@ -23,8 +23,10 @@ final class ConnectionTimer {
         self.onExpiry = onExpiry
     }
 
-    func arm(in amount: TimeAmount) {
-        let deadline = eventLoop.now + amount
+    /// Sets the deadline `amount` from now; `now`, when the caller has just read the clock,
+    /// saves reading it again.
+    func arm(in amount: TimeAmount, now: NIODeadline? = nil) {
+        let deadline = (now ?? eventLoop.now) + amount
         self.deadline = deadline
         if let scheduledFor, scheduledFor <= deadline { return }
         schedule(at: deadline)

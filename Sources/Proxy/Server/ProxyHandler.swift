@@ -44,14 +44,33 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         case tunnel
     }
 
-    private struct LocalResponse {
-        var request: HTTPRequestHead
-        var status: HTTPResponseStatus
-        var body: String
-        var headers: HTTPHeaders
-        var isInternal: Bool
-        var start: NIODeadline
-        var wallClockStart: Int64
+    /// A class, so the state enum's payloads are single references and cheap to match.
+    private final class LocalResponse {
+        let request: HTTPRequestHead
+        let status: HTTPResponseStatus
+        let body: String
+        let headers: HTTPHeaders
+        let isInternal: Bool
+        let start: NIODeadline
+        let wallClockStart: Int64
+
+        init(
+            request: HTTPRequestHead,
+            status: HTTPResponseStatus,
+            body: String,
+            headers: HTTPHeaders,
+            isInternal: Bool,
+            start: NIODeadline,
+            wallClockStart: Int64
+        ) {
+            self.request = request
+            self.status = status
+            self.body = body
+            self.headers = headers
+            self.isInternal = isInternal
+            self.start = start
+            self.wallClockStart = wallClockStart
+        }
     }
 
     private let runtime: ProxyRuntime
@@ -311,8 +330,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     /// Waits for the next request on a kept-alive connection: `idle_timeout` until its first
     /// byte, then `header_read_timeout` for the rest of its head.
-    private func awaitNextRequest(_ limits: ConnectionLimits) {
-        waitTimer?.arm(in: limits.idleTimeout)
+    private func awaitNextRequest(_ limits: ConnectionLimits, now: NIODeadline? = nil) {
+        waitTimer?.arm(in: limits.idleTimeout, now: now)
         headerReadTimeout = limits.headerReadTimeout
         requestStart?.isArmed = true
     }
@@ -468,10 +487,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     /// Ends the exchange's current backend attempt in the backend's counters.
-    private func finishAttempt(_ exchange: Exchange, status: Int, failed: Bool) {
+    private func finishAttempt(_ exchange: Exchange, status: Int, failed: Bool, now: NIODeadline = .now()) {
         exchange.backend.requestFinished(
             status: status,
-            latency: .now() - exchange.start,
+            latency: now - exchange.start,
             failed: failed,
             rx: exchange.rxBytes,
             tx: exchange.txBytes
@@ -564,7 +583,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             responseTimer?.disarm()
             exchange.responseStarted = true
             exchange.status = head.statusCode
-            exchange.firstByte = .now()
+            if exchange.routing.trace != nil {
+                exchange.firstByte = .now()
+            }
             exchange.upstreamKeepAlive = head.isKeepAlive
             if head.statusCode == 101 {
                 if clientProtocol == .http1, exchange.request.headers.upgradeProtocol != nil {
@@ -602,22 +623,23 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private func finishExchange(_ exchange: Exchange, trailers: HTTPHeaders?) {
         guard let context else { return }
         exchange.responseEnded = true
+        let now = NIODeadline.now()
         if let upstream = exchange.upstream {
             exchange.upstream = nil
             if exchange.upstreamKeepAlive, exchange.requestSent {
-                pool?.release(upstream, settings: exchange.routing.upstream)
+                pool?.release(upstream, settings: exchange.routing.upstream, now: now)
             } else {
                 upstream.close()
             }
         }
-        finishAttempt(exchange, status: exchange.status, failed: false)
+        finishAttempt(exchange, status: exchange.status, failed: false, now: now)
         trace(exchange, status: exchange.status)
         // A response that ended before the request body did leaves unread bytes on the
         // connection, which must not be parsed as the next request.
         let keepAlive = exchange.clientKeepAlive && exchange.requestEnded && !closeAfterResponse
         state = keepAlive ? .idle : .closing
         if keepAlive {
-            awaitNextRequest(exchange.routing.limits)
+            awaitNextRequest(exchange.routing.limits, now: now)
             writeEnd(trailers, context: context)
             drainQueue()
         } else {
