@@ -13,7 +13,8 @@ final class Exchange {
     /// `DELETE` without a body (idempotent, RFC 9110 9.2.2, and nothing to replay).
     let isRetryable: Bool
     var backend: Backend
-    /// Backends already tried, never chosen again for this request.
+    /// Backends that failed this request, never chosen again for it (filled only on failure,
+    /// so a request that succeeds first time allocates no list).
     var tried: [Backend] = []
     /// Backend attempts made so far, the first included.
     var attempts = 0

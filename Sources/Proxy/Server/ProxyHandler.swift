@@ -391,7 +391,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// Sends the request to `backend` on a pooled or new connection.
     private func dispatch(_ exchange: Exchange, to backend: Backend) {
         exchange.backend = backend
-        exchange.tried.append(backend)
         exchange.attempts += 1
         backend.requestStarted()
         guard let pool else { return }
@@ -465,13 +464,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         let backend = exchange.backend
         finishAttempt(exchange, status: 502, failed: true)
         if markDown {
+            exchange.tried.append(backend)
             runtime.proxyFailed(backend)
         } else {
             // A keep-alive connection the backend had closed (RFC 9112 9.3.1 allows a server to
             // close an idle connection at any time): the backend may be fine, so it stays a
             // candidate, and the attempt does not count. Each such failure uses up one pooled
             // connection, so this cannot go on for ever.
-            exchange.tried.removeAll { $0 === backend }
             exchange.attempts -= 1
         }
         if exchange.isRetryable, exchange.attempts <= exchange.routing.retryAttempts,

@@ -24,6 +24,20 @@ import Testing
         await alive.stop()
     }
 
+    /// A response the proxy cannot read safely is never passed on in part: the client gets 502
+    /// and the connection to the backend is dropped.
+    @Test func malformedBackendResponseGets502() async throws {
+        let backend = try await TestBackend.start(name: "broken")
+        var configuration = ProxyHarness.configuration(sites: [[backend]])
+        configuration.health.interval = .seconds(30)
+        let proxy = try await ProxyHarness.start(configuration)
+        let response = try await TestClient.get(port: proxy.port, "/malformed")
+        #expect(response.status == .badGateway)
+        #expect(!response.text.contains("hello"))
+        await proxy.stop()
+        await backend.stop()
+    }
+
     @Test func nonIdempotentRequestIsNotRetried() async throws {
         let dead = try await TestBackend.start(name: "dead")
         let alive = try await TestBackend.start(name: "alive")

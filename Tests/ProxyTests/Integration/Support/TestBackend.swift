@@ -8,7 +8,8 @@ import NIOSSL
 ///
 /// Paths: `/health` answers with ``healthStatus``; `/echo` streams the request body back;
 /// `/large?bytes=N` streams N bytes honouring backpressure; `/slow?ms=N` answers after a delay;
-/// `/ws` switches protocols and echoes raw bytes; `/close` closes without answering; anything
+/// `/ws` switches protocols and echoes raw bytes; `/close` closes without answering;
+/// `/malformed` answers with conflicting `Content-Length` fields, written raw; anything
 /// else answers with the backend's name and the forwarding headers it received.
 final class TestBackend: Sendable {
     let name: String
@@ -181,6 +182,12 @@ private final class TestBackendHandler: ChannelInboundHandler, RemovableChannelH
             let delay = TimeAmount.milliseconds(Int64(value("ms") ?? 100))
             context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
                 self.send(status: .ok, body: self.name, context: context)
+            }
+        case "/malformed":
+            // Past the encoder, which would not write this.
+            let raw = ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!")
+            if let encoder = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self) {
+                encoder.writeAndFlush(NIOAny(IOData.byteBuffer(raw)), promise: nil)
             }
         case "/status":
             send(status: HTTPResponseStatus(statusCode: value("code") ?? 200), body: name, context: context)
