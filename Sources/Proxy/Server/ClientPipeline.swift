@@ -38,12 +38,10 @@ enum ClientPipeline {
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-        let requestStart = RequestStartObserver()
-        try pipeline.addHandler(requestStart)
         try pipeline.addHandler(
             ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits))
         )
-        try pipeline.addHandler(ProxyHandler(runtime: runtime, scheme: scheme, clientProtocol: .http1, requestStart: requestStart))
+        try pipeline.addHandler(ProxyHandler(runtime: runtime, scheme: scheme, clientProtocol: .http1))
     }
 
     /// HTTP/2: each stream is translated to HTTP/1 parts and proxied like an HTTP/1.1 request

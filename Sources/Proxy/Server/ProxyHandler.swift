@@ -92,8 +92,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private var waitTimer: ConnectionTimer?
     /// Answers 504 when the backend sends no response head in time.
     private var responseTimer: ConnectionTimer?
-    /// Reports the first byte of the next request on an HTTP/1 connection.
-    private let requestStart: RequestStartObserver?
+    /// Set while a kept-alive HTTP/1 connection waits for the first byte of its next request;
+    /// a read that brings bytes but no request part means a head has begun, and the short
+    /// header-read timeout replaces the idle timeout (a slowloris client trickling a head on a
+    /// kept-alive connection).
+    private var awaitingFirstByte = false
+    /// Whether the current read brought a request part.
+    private var readBroughtPart = false
     /// The header-read timeout of the routing table the last response was sent under.
     private var headerReadTimeout = TimeAmount.seconds(30)
     /// Parts of requests a client pipelined behind the one being answered (RFC 9112 9.3.2),
@@ -105,11 +110,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private var closeAfterResponse = false
 
     /// - Parameter scheme: `http` or `https`, for `X-Forwarded-Proto`.
-    init(runtime: ProxyRuntime, scheme: String, clientProtocol: ClientProtocol, requestStart: RequestStartObserver? = nil) {
+    init(runtime: ProxyRuntime, scheme: String, clientProtocol: ClientProtocol) {
         self.runtime = runtime
         self.clientProtocol = clientProtocol
         self.forwarding = ForwardedRequest(clientIP: nil, scheme: scheme)
-        self.requestStart = requestStart
     }
 
     // MARK: Client side
@@ -130,16 +134,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             responseTimedOut()
         }
         waitTimer?.arm(in: runtime.routing.limits.headerReadTimeout)
-        requestStart?.onBytes = { [self] in
-            guard case .idle = state else { return }
-            waitTimer?.arm(in: headerReadTimeout)
-        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         waitTimer?.cancel()
         responseTimer?.cancel()
-        requestStart?.onBytes = nil
         if case .proxying(let exchange) = state, let upstream = exchange.upstream {
             exchange.upstream = nil
             upstream.close()
@@ -148,6 +147,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        readBroughtPart = true
         let part = unwrapInboundIn(data)
         switch (part, state) {
         case (_, .closing), (_, .tunnel):
@@ -187,7 +187,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     func channelReadComplete(context: ChannelHandlerContext) {
         if case .proxying(let exchange) = state {
             exchange.upstream?.flush()
+        } else if awaitingFirstByte, !readBroughtPart, case .idle = state {
+            awaitingFirstByte = false
+            waitTimer?.arm(in: headerReadTimeout)
         }
+        readBroughtPart = false
         context.fireChannelReadComplete()
     }
 
@@ -333,14 +337,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private func awaitNextRequest(_ limits: ConnectionLimits, now: NIODeadline? = nil) {
         waitTimer?.arm(in: limits.idleTimeout, now: now)
         headerReadTimeout = limits.headerReadTimeout
-        requestStart?.isArmed = true
+        awaitingFirstByte = clientProtocol == .http1
     }
 
     // MARK: Requests
 
     private func startRequest(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         waitTimer?.disarm()
-        requestStart?.isArmed = false
+        awaitingFirstByte = false
         let routing = runtime.routing
         let now = NIODeadline.now()
         if head.uri == Self.healthPath || head.uri.hasPrefix(Self.healthPath + "?") {

@@ -203,21 +203,25 @@ final class HTTP2TestClient: Sendable {
         self.multiplexer = multiplexer
     }
 
+    /// The HTTP/2 handlers are in the pipeline before the connection is: added after it, they
+    /// could miss the proxy's first frames, read while they were not there yet.
     static func connect(port: Int, tls: NIOSSLContext) async throws -> HTTP2TestClient {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
+                    _ = try pipeline.configureHTTP2Pipeline(
+                        mode: .client,
+                        connectionConfiguration: .init(),
+                        streamConfiguration: .init()
+                    ) { $0.eventLoop.makeSucceededVoidFuture() }
                 }
             }
             .connect(host: "127.0.0.1", port: port)
             .get()
         let multiplexer = try await channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-                mode: .client,
-                connectionConfiguration: .init(),
-                streamConfiguration: .init()
-            ) { $0.eventLoop.makeSucceededVoidFuture() }
+            try channel.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self).syncMultiplexer()
         }.get()
         return HTTP2TestClient(channel: channel, multiplexer: multiplexer)
     }
