@@ -15,10 +15,9 @@ struct ResponseHead {
     var hasTransferEncoding = false
     /// `chunked` is the final transfer coding.
     var isChunked = false
-    /// `Connection` lists `close`, `keep-alive`, `upgrade`.
+    /// `Connection` lists `close`, `keep-alive`.
     var connectionClose = false
     var connectionKeepAlive = false
-    var connectionUpgrade = false
     /// Other names `Connection` lists, lower-cased: fields not to be forwarded (RFC 9110 7.6.1).
     var connectionOptions: [String] = []
     /// `TE` lists `trailers`.

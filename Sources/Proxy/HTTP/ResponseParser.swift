@@ -46,9 +46,6 @@ struct ResponseParser {
     /// Whether the response being read answers `HEAD`, and so has no body (RFC 9110 9.3.2).
     var answersHead = false
 
-    /// Whether no response is being read: anything more would be unasked for.
-    var isBetweenResponses: Bool { state == .head }
-
     /// The next part `buffer` holds, consuming its bytes; `nil` when more bytes are needed.
     /// After a `101` head and its end, the bytes left in `buffer` are the new protocol's.
     mutating func next(from buffer: inout ByteBuffer) throws -> Part? {
@@ -251,8 +248,6 @@ struct ResponseParser {
                     head.connectionClose = true
                 } else if ASCII.equalsIgnoringCase(option, "keep-alive") {
                     head.connectionKeepAlive = true
-                } else if ASCII.equalsIgnoringCase(option, "upgrade") {
-                    head.connectionUpgrade = true
                 } else if HopByHopFields.index(ofBytes: option) == nil {
                     head.connectionOptions.append(String(decoding: option.map(ASCII.lowercased), as: UTF8.self))
                 }
