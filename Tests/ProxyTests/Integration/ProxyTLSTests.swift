@@ -258,15 +258,25 @@ final class HTTP2TestClient: Sendable {
     }
 }
 
+/// Collects one stream's response; fails after 20 s without one, so a stalled stream fails
+/// its test instead of holding the run.
 private final class HTTP2ResponseCollector: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
 
     private let promise: EventLoopPromise<TestResponse>
     private var head: HTTPResponseHead?
     private var body = ByteBuffer()
+    private var timeout: Scheduled<Void>?
 
     init(promise: EventLoopPromise<TestResponse>) {
         self.promise = promise
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        timeout = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(20)) { [promise] in
+            promise.fail(TimedOut())
+            context.close(promise: nil)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -274,16 +284,21 @@ private final class HTTP2ResponseCollector: ChannelInboundHandler {
         case .head(let head): self.head = head
         case .body(var buffer): body.writeBuffer(&buffer)
         case .end(let trailers):
-            if let head { promise.succeed(TestResponse(head: head, body: body, trailers: trailers)) }
+            if let head {
+                timeout?.cancel()
+                promise.succeed(TestResponse(head: head, body: body, trailers: trailers))
+            }
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        timeout?.cancel()
         promise.fail(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        timeout?.cancel()
         promise.fail(error)
         context.close(promise: nil)
     }
