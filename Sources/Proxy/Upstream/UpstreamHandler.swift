@@ -62,7 +62,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         idleTimer?.cancel()
         delegate = nil
         pool = nil
-        if let unparsed, unparsed.readableBytes > 0 {
+        if let unparsed, unparsed.readableBytes > 0, context.channel.isActive {
             self.unparsed = nil
             context.fireChannelRead(NIOAny(unparsed))
         }
