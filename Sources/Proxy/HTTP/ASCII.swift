@@ -54,6 +54,17 @@ enum ASCII {
         return UnsafeRawBufferPointer(rebasing: bytes[start..<end])
     }
 
+    /// The name and the trimmed value of a field line already checked (RFC 9112 5), given
+    /// without its CRLF.
+    static func fieldNameAndValue(_ line: UnsafeRawBufferPointer) -> (name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        var colon = 0
+        while line[colon] != UInt8(ascii: ":") { colon += 1 }
+        return (
+            UnsafeRawBufferPointer(rebasing: line[0..<colon]),
+            trimmingSpaces(UnsafeRawBufferPointer(rebasing: line[(colon + 1)...]))
+        )
+    }
+
     /// Calls `body` with each element of a comma-separated list (RFC 9110 5.6.1), trimmed,
     /// empty ones skipped.
     static func forEachListElement(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {

@@ -97,27 +97,16 @@ struct ForwardedRequest {
             }
         }
 
-        func write(into buffer: inout ByteBuffer) {
+        /// The fields to add, in order.
+        func forEach(_ body: (_ name: String, _ value: String) -> Void) {
             if chunked {
-                buffer.writeField(name: "transfer-encoding", value: "chunked")
+                body("transfer-encoding", "chunked")
             }
             if let upgrade {
-                buffer.writeField(name: "connection", value: "upgrade")
-                buffer.writeField(name: "upgrade", value: upgrade)
+                body("connection", "upgrade")
+                body("upgrade", upgrade)
             } else if let connection {
-                buffer.writeField(name: "connection", value: connection)
-            }
-        }
-
-        func add(to headers: inout HTTPHeaders) {
-            if chunked {
-                headers.add(name: "transfer-encoding", value: "chunked")
-            }
-            if let upgrade {
-                headers.add(name: "connection", value: "upgrade")
-                headers.add(name: "upgrade", value: upgrade)
-            } else if let connection {
-                headers.add(name: "connection", value: connection)
+                body("connection", connection)
             }
         }
     }
@@ -154,7 +143,7 @@ struct ForwardedRequest {
             keepAlive: keepAlive,
             hasContentLength: hasContentLength
         )
-        fields.write(into: &buffer)
+        fields.forEach { buffer.writeField(name: $0, value: $1) }
         buffer.writeStaticString("\r\n")
         return fields.chunked
     }
@@ -172,7 +161,7 @@ struct ForwardedRequest {
             keepAlive: keepAlive,
             hasContentLength: head.headers.contains(name: "content-length")
         )
-        fields.add(to: &head.headers)
+        fields.forEach { head.headers.add(name: $0, value: $1) }
         return head
     }
 

@@ -48,7 +48,7 @@ struct HopByHopFields {
     func excludes(_ name: String) -> Bool {
         guard !isEmpty else { return false }
         if Self.index(of: name) != nil { return true }
-        return options.contains { Self.equalIgnoringCase($0, name) }
+        return options.contains { Self.equalsIgnoringCase($0, name) }
     }
 
     /// The position of `name` in ``names``, compared without regard to case.
@@ -85,21 +85,9 @@ struct HopByHopFields {
         }
     }
 
-    /// ASCII case-insensitive equality with a lower-case `lowercase`, without allocating.
-    static func equalsIgnoringCase(_ text: some StringProtocol, _ lowercase: String) -> Bool {
-        guard text.utf8.count == lowercase.utf8.count else { return false }
-        return text.utf8.elementsEqual(lowercase.utf8) { byte, lower in
-            byte == lower || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") && byte + 32 == lower)
-        }
-    }
-
-    /// ASCII case-insensitive equality of two field names.
-    static func equalIgnoringCase(_ first: some StringProtocol, _ second: some StringProtocol) -> Bool {
-        guard first.utf8.count == second.utf8.count else { return false }
-        return first.utf8.elementsEqual(second.utf8) { $0 == $1 || lowercased($0) == lowercased($1) }
-    }
-
-    private static func lowercased(_ byte: UInt8) -> UInt8 {
-        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
+    /// ASCII case-insensitive equality of two field names or tokens, without allocating.
+    static func equalsIgnoringCase(_ text: some StringProtocol, _ other: String) -> Bool {
+        guard text.utf8.count == other.utf8.count else { return false }
+        return text.utf8.elementsEqual(other.utf8) { $0 == $1 || ASCII.lowercased($0) == ASCII.lowercased($1) }
     }
 }

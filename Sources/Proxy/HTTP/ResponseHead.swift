@@ -36,15 +36,14 @@ struct ResponseHead {
         statusCode < 200 && statusCode != 101
     }
 
-    /// Calls `body` with each field's name and its whole line.
+    /// Calls `body` with each field's name and its whole line, CRLF included.
     func forEachField(_ body: (_ name: UnsafeRawBufferPointer, _ line: UnsafeRawBufferPointer) -> Void) {
         fieldLines.withUnsafeReadableBytes { bytes in
             var start = 0
             while let end = ASCII.lineEnd(in: bytes, from: start), end >= start {
-                let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end + 2])
-                var colon = 0
-                while line[colon] != UInt8(ascii: ":") { colon += 1 }
-                body(UnsafeRawBufferPointer(rebasing: line[0..<colon]), line)
+                var colon = start
+                while bytes[colon] != UInt8(ascii: ":") { colon += 1 }
+                body(UnsafeRawBufferPointer(rebasing: bytes[start..<colon]), UnsafeRawBufferPointer(rebasing: bytes[start..<end + 2]))
                 start = end + 2
             }
         }
@@ -62,8 +61,8 @@ struct ResponseHead {
     /// The head as NIO's value, for HTTP/2 streams and interim responses.
     var httpResponseHead: HTTPResponseHead {
         var headers = HTTPHeaders()
-        forEachField { name, line in
-            let value = ASCII.trimmingSpaces(UnsafeRawBufferPointer(rebasing: line[(name.count + 1)..<(line.count - 2)]))
+        forEachField { _, line in
+            let (name, value) = ASCII.fieldNameAndValue(UnsafeRawBufferPointer(rebasing: line.dropLast(2)))
             headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
         }
         let status = HTTPResponseStatus(statusCode: statusCode, reasonPhrase: String(buffer: reasonPhrase))

@@ -56,18 +56,16 @@ struct ResponseParser {
                 state = framing(of: head)
                 return .head(head)
             case .fixed(let remaining):
-                guard buffer.readableBytes > 0 else { return nil }
-                let length = min(remaining, buffer.readableBytes)
-                state = length == remaining ? .ended : .fixed(remaining: remaining - length)
-                return .body(buffer.readSlice(length: length)!)
+                guard let (bytes, left) = Self.readBody(remaining, from: &buffer) else { return nil }
+                state = left == 0 ? .ended : .fixed(remaining: left)
+                return .body(bytes)
             case .chunkSize:
                 guard let size = try parseChunkSize(from: &buffer) else { return nil }
                 state = size == 0 ? .trailers : .chunkData(remaining: size)
             case .chunkData(let remaining):
-                guard buffer.readableBytes > 0 else { return nil }
-                let length = min(remaining, buffer.readableBytes)
-                state = length == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - length)
-                return .body(buffer.readSlice(length: length)!)
+                guard let (bytes, left) = Self.readBody(remaining, from: &buffer) else { return nil }
+                state = left == 0 ? .chunkDataEnd : .chunkData(remaining: left)
+                return .body(bytes)
             case .chunkDataEnd:
                 guard buffer.readableBytes >= 2 else { return nil }
                 guard buffer.readInteger(as: UInt16.self) == UInt16(0x0D0A) else {
@@ -88,6 +86,14 @@ struct ResponseParser {
                 return nil
             }
         }
+    }
+
+    /// Up to `remaining` bytes of body from `buffer`, as a slice, and how many are still to
+    /// come; `nil` when `buffer` is empty.
+    private static func readBody(_ remaining: Int, from buffer: inout ByteBuffer) -> (bytes: ByteBuffer, left: Int)? {
+        guard buffer.readableBytes > 0 else { return nil }
+        let length = min(remaining, buffer.readableBytes)
+        return (buffer.readSlice(length: length)!, remaining - length)
     }
 
     /// The backend closed the connection: the end of a body delimited by closing, or an error
@@ -208,20 +214,24 @@ struct ResponseParser {
         return end
     }
 
-    /// Checks one field line (RFC 9112 5) and notes in `head` what it says of framing and
-    /// the connection.
-    private static func readField(_ line: UnsafeRawBufferPointer, into head: inout ResponseHead) throws {
+    /// Checks one field line (RFC 9112 5) — a token, a colon, a value without control
+    /// characters — and gives its name and trimmed value.
+    private static func checkedField(_ line: UnsafeRawBufferPointer) throws -> (name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         var colon = 0
         while colon < line.count, ASCII.isTokenCharacter(line[colon]) { colon += 1 }
         guard colon > 0, colon < line.count, line[colon] == UInt8(ascii: ":") else {
             throw ParseError(description: "invalid field line (obs-fold, a space before the colon or a bad name)")
         }
-        let valueBytes = UnsafeRawBufferPointer(rebasing: line[(colon + 1)...])
-        guard valueBytes.allSatisfy(ASCII.isFieldValueByte) else {
+        let value = UnsafeRawBufferPointer(rebasing: line[(colon + 1)...])
+        guard value.allSatisfy(ASCII.isFieldValueByte) else {
             throw ParseError(description: "control character in a field value")
         }
-        let name = UnsafeRawBufferPointer(rebasing: line[0..<colon])
-        let value = ASCII.trimmingSpaces(valueBytes)
+        return (UnsafeRawBufferPointer(rebasing: line[0..<colon]), ASCII.trimmingSpaces(value))
+    }
+
+    /// Checks one field line and notes in `head` what it says of framing and the connection.
+    private static func readField(_ line: UnsafeRawBufferPointer, into head: inout ResponseHead) throws {
+        let (name, value) = try checkedField(line)
         switch name.count {
         case 14 where ASCII.equalsIgnoringCase(name, "content-length"):
             var found = false
@@ -301,16 +311,9 @@ struct ResponseParser {
                     return (trailers, position + 2)
                 }
                 let line = UnsafeRawBufferPointer(rebasing: bytes[position..<end])
-                var scratch = ResponseHead(version: .http1_1, statusCode: 200, reasonPhrase: ByteBuffer(), fieldLines: ByteBuffer())
-                try Self.readField(line, into: &scratch)
-                var colon = 0
-                while line[colon] != UInt8(ascii: ":") { colon += 1 }
-                let value = ASCII.trimmingSpaces(UnsafeRawBufferPointer(rebasing: line[(colon + 1)...]))
+                let field = try Self.checkedField(line)
                 trailers = trailers ?? HTTPHeaders()
-                trailers?.add(
-                    name: String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<colon]), as: UTF8.self),
-                    value: String(decoding: value, as: UTF8.self)
-                )
+                trailers?.add(name: String(decoding: field.name, as: UTF8.self), value: String(decoding: field.value, as: UTF8.self))
                 position = end + 2
             }
         }

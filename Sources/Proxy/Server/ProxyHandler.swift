@@ -35,8 +35,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private enum State {
         /// Waiting for a request head.
         case idle
-        /// Answering by itself once the request has been read.
-        case local(LocalResponse)
+        /// Answering by itself once the request has been read. Indirect, so the state's
+        /// payloads are single references and matching it per request stays cheap.
+        indirect case local(LocalResponse)
         case proxying(Exchange)
         /// The connection is being closed; anything more the client sends is ignored.
         case closing
@@ -44,33 +45,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         case tunnel
     }
 
-    /// A class, so the state enum's payloads are single references and cheap to match.
-    private final class LocalResponse {
-        let request: HTTPRequestHead
-        let status: HTTPResponseStatus
-        let body: String
-        let headers: HTTPHeaders
-        let isInternal: Bool
-        let start: NIODeadline
-        let wallClockStart: Int64
-
-        init(
-            request: HTTPRequestHead,
-            status: HTTPResponseStatus,
-            body: String,
-            headers: HTTPHeaders,
-            isInternal: Bool,
-            start: NIODeadline,
-            wallClockStart: Int64
-        ) {
-            self.request = request
-            self.status = status
-            self.body = body
-            self.headers = headers
-            self.isInternal = isInternal
-            self.start = start
-            self.wallClockStart = wallClockStart
-        }
+    private struct LocalResponse {
+        var request: HTTPRequestHead
+        var status: HTTPResponseStatus
+        var body: String
+        var headers: HTTPHeaders
+        var isInternal: Bool
+        var start: NIODeadline
+        var wallClockStart: Int64
     }
 
     private let runtime: ProxyRuntime
@@ -767,13 +749,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         hasUnflushedWrites = true
         switch clientProtocol {
         case .http1 where chunkedResponse:
-            // An empty chunk would end the body; there is nothing to send.
-            guard body.readableBytes > 0 else { return }
-            var size = context.channel.allocator.buffer(capacity: 18)
-            size.writeChunkSize(body.readableBytes)
-            context.write(NIOAny(size), promise: nil)
-            context.write(NIOAny(body), promise: nil)
-            context.write(NIOAny(Self.lineEnd), promise: nil)
+            ChunkedBody.writeChunk(.byteBuffer(body), allocator: context.channel.allocator) { context.write(NIOAny($0), promise: nil) }
         case .http1:
             context.write(NIOAny(body), promise: nil)
         case .http2Stream:
@@ -809,8 +785,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             context.close(promise: nil)
         }
     }
-
-    private static let lineEnd = ByteBuffer(string: "\r\n")
 
     // MARK: Trace
 

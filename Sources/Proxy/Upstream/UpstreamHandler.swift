@@ -166,9 +166,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let context else { return }
         switch part {
         case .body(let body):
-            for bytes in encoder.body(body, allocator: context.channel.allocator) {
-                write(bytes, context: context)
-            }
+            encoder.body(body, allocator: context.channel.allocator) { write($0, context: context) }
         case .end(let trailers):
             if let bytes = encoder.end(trailers, allocator: context.channel.allocator) {
                 write(.byteBuffer(bytes), context: context)

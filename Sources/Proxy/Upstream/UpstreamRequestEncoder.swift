@@ -13,14 +13,14 @@ struct UpstreamRequestEncoder {
         return buffer
     }
 
-    /// What goes on the wire for a body part: the part itself, or, chunked, its size line, the
-    /// part and a line end; nothing for an empty part, which would end a chunked body.
-    func body(_ body: IOData, allocator: ByteBufferAllocator) -> [IOData] {
-        guard chunked else { return [body] }
-        guard body.readableBytes > 0 else { return [] }
-        var size = allocator.buffer(capacity: 18)
-        size.writeChunkSize(body.readableBytes)
-        return [.byteBuffer(size), body, .byteBuffer(Self.lineEnd)]
+    /// Hands `write` what goes on the wire for a body part: the part itself, or, chunked,
+    /// the part as one chunk (see ``ChunkedBody``).
+    func body(_ body: IOData, allocator: ByteBufferAllocator, to write: (IOData) -> Void) {
+        if chunked {
+            ChunkedBody.writeChunk(body, allocator: allocator, to: write)
+        } else {
+            write(body)
+        }
     }
 
     /// The end of a chunked body with its trailers; nothing for other bodies.
@@ -31,6 +31,4 @@ struct UpstreamRequestEncoder {
         last.writeLastChunk(trailers: trailers)
         return last
     }
-
-    private static let lineEnd = ByteBuffer(string: "\r\n")
 }

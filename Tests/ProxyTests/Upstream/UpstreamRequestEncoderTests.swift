@@ -11,11 +11,14 @@ import Testing
         HTTPRequestHead(version: .http1_1, method: method, uri: "/up", headers: headers)
     }
 
-    private func text(_ parts: [IOData]) -> String {
-        parts.map { part in
-            guard case .byteBuffer(let bytes) = part else { return "<file>" }
-            return String(buffer: bytes)
-        }.joined()
+    /// What `encoder` puts on the wire for `body`, as text.
+    private func text(_ encoder: UpstreamRequestEncoder, body: String) -> String {
+        var text = ""
+        encoder.body(.byteBuffer(ByteBuffer(string: body)), allocator: allocator) { part in
+            guard case .byteBuffer(let bytes) = part else { return }
+            text += String(buffer: bytes)
+        }
+        return text
     }
 
     @Test func chunkedBodyIsFramedAndEndsWithTrailers() {
@@ -23,8 +26,8 @@ import Testing
         let forwarding = ForwardedRequest(clientIP: "192.0.2.7", scheme: "https")
         var wire = String(buffer: encoder.head(head(.POST, ["Host": "h", "Transfer-Encoding": "chunked"]), forwarding: forwarding, allocator: allocator))
         #expect(encoder.chunked)
-        wire += text(encoder.body(.byteBuffer(ByteBuffer(string: "hello world!")), allocator: allocator))
-        #expect(encoder.body(.byteBuffer(ByteBuffer()), allocator: allocator).isEmpty)
+        wire += text(encoder, body: "hello world!")
+        #expect(text(encoder, body: "").isEmpty)
         wire += encoder.end(["X-Sum": "9"], allocator: allocator).map { String(buffer: $0) } ?? ""
         #expect(
             wire
@@ -40,7 +43,7 @@ import Testing
         let forwarding = ForwardedRequest(clientIP: nil, scheme: "http")
         var wire = String(buffer: encoder.head(head(.PUT, ["Content-Length": "5"]), forwarding: forwarding, allocator: allocator))
         #expect(!encoder.chunked)
-        wire += text(encoder.body(.byteBuffer(ByteBuffer(string: "abcde")), allocator: allocator))
+        wire += text(encoder, body: "abcde")
         #expect(encoder.end(nil, allocator: allocator) == nil)
         #expect(wire == "PUT /up HTTP/1.1\r\nContent-Length: 5\r\nx-forwarded-proto: http\r\n\r\nabcde")
     }
