@@ -7,24 +7,66 @@ import Darwin
 /// Byte-level tests on HTTP/1 text (RFC 9110 5.6.2, RFC 9112 5), for parsing heads without
 /// making `String`s of them.
 enum ASCII {
-    /// `tchar`: the characters of a token such as a field name.
+    /// `tchar`: the characters of a token such as a field name or a method: letters, digits
+    /// and ``!#$%&'*+-.^_`|~`` (RFC 9110 5.6.2).
     static func isTokenCharacter(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
+        // Bit n of the first mask is byte n, of the second byte 64 + n.
+        let mask: UInt64 = byte < 64 ? 0x03FF_6CFA_0000_0000 : byte < 128 ? 0x57FF_FFFF_C7FF_FFFE : 0
+        return mask &>> UInt64(byte & 63) & 1 == 1
     }
 
     /// A byte allowed in a field value or reason phrase: visible characters, obs-text, space
     /// and tab; never another control character.
     static func isFieldValueByte(_ byte: UInt8) -> Bool {
         byte == UInt8(ascii: "\t") || (byte >= 0x20 && byte != 0x7F)
+    }
+
+    /// Whether the bytes of `bytes` from `start` on are all ``isFieldValueByte(_:)``.
+    ///
+    /// Field values make up most of a head, so they are checked eight bytes at a time: a word
+    /// with no byte below 0x20 and none equal to 0x7F passes at once, and only a word that might
+    /// hold one (a tab, or a byte after such a byte) is looked at byte by byte.
+    static func allFieldValueBytes(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Bool {
+        var index = start
+        if let base = bytes.baseAddress {
+            while index + 8 <= bytes.count {
+                if mayHoldControlByte(base.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
+                    for offset in index..<index + 8 where !isFieldValueByte(bytes[offset]) {
+                        return false
+                    }
+                }
+                index += 8
+            }
+        }
+        while index < bytes.count {
+            guard isFieldValueByte(bytes[index]) else { return false }
+            index += 1
+        }
+        return true
+    }
+
+    /// Whether one of the eight bytes of `word` may be below 0x20 or equal to 0x7F: never
+    /// false when one is; true now and then when none is.
+    static func mayHoldControlByte(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        // A byte below 0x20 leaves its high bit set after subtracting 0x20 when it was clear
+        // before; a byte equal to 0x7F does the same after an exclusive or with 0x7F and
+        // subtracting one (the classic test for a zero byte).
+        let below = (word &- ones &* 0x20) & ~word & highBits
+        let delete = word ^ (ones &* 0x7F)
+        let equal = (delete &- ones) & ~delete & highBits
+        return below | equal != 0
+    }
+
+    /// Whether `bytes` start with `prefix`, case and all.
+    static func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ prefix: StaticString) -> Bool {
+        bytes.count >= prefix.utf8CodeUnitCount
+            && memcmp(bytes.baseAddress!, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
+    }
+
+    static func isDigit(_ byte: UInt8) -> Bool {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
     }
 
     static func isSpace(_ byte: UInt8) -> Bool {

@@ -22,9 +22,13 @@ extension ByteBuffer {
         writeString(method.rawValue)
         writeStaticString(" ")
         writeString(uri)
-        writeStaticString(" ")
-        writeHTTPVersion(version)
-        writeStaticString("\r\n")
+        if version == .http1_1 {
+            writeStaticString(" HTTP/1.1\r\n")
+        } else {
+            writeStaticString(" ")
+            writeHTTPVersion(version)
+            writeStaticString("\r\n")
+        }
     }
 
     /// A status code's three digits.

@@ -16,9 +16,29 @@ import NIOHTTP1
 /// for HTTP/2 streams, whose codec does the encoding.
 struct ForwardedRequest {
     /// The client's IP address as text, if known.
-    var clientIP: String?
+    let clientIP: String?
     /// `http` or `https`: how the client reached the proxy.
-    var scheme: String
+    let scheme: String
+    /// The fields that are the same for every request of the connection, written ahead:
+    /// `X-Forwarded-For` and `X-Real-IP` for a request that has no `X-Forwarded-For` yet, and
+    /// `X-Forwarded-Proto` with the empty line that ends the head.
+    private let clientFields: ByteBuffer
+    private let protoFieldAndEnd: ByteBuffer
+
+    init(clientIP: String?, scheme: String) {
+        self.clientIP = clientIP
+        self.scheme = scheme
+        var clientFields = ByteBuffer()
+        if let clientIP {
+            clientFields.writeField(name: "x-forwarded-for", value: clientIP)
+            clientFields.writeField(name: "x-real-ip", value: clientIP)
+        }
+        self.clientFields = clientFields
+        var protoFieldAndEnd = ByteBuffer()
+        protoFieldAndEnd.writeField(name: "x-forwarded-proto", value: scheme)
+        protoFieldAndEnd.writeStaticString("\r\n")
+        self.protoFieldAndEnd = protoFieldAndEnd
+    }
 
     /// Writes the head sent to the backend for `request`, always as HTTP/1.1 since the backend
     /// connection is kept alive by the proxy whatever the client asked for.
@@ -62,15 +82,16 @@ struct ForwardedRequest {
         if hopByHop.acceptsTrailers {
             buffer.writeField(name: "te", value: "trailers")
         }
-        if let clientIP {
-            buffer.writeField(name: "x-forwarded-for", value: priorForwardedFor.map { "\($0), \(clientIP)" } ?? clientIP)
+        if let clientIP, let priorForwardedFor {
+            buffer.writeField(name: "x-forwarded-for", value: "\(priorForwardedFor), \(clientIP)")
             buffer.writeField(name: "x-real-ip", value: clientIP)
+        } else {
+            buffer.writeImmutableBuffer(clientFields)
         }
         if let host {
             buffer.writeField(name: "x-forwarded-host", value: host)
         }
-        buffer.writeField(name: "x-forwarded-proto", value: scheme)
-        buffer.writeStaticString("\r\n")
+        buffer.writeImmutableBuffer(protoFieldAndEnd)
         return chunked
     }
 
@@ -88,7 +109,7 @@ struct ForwardedRequest {
         init(statusCode: Int, upgrade: String?, request: HTTPRequestHead, keepAlive: Bool, hasContentLength: Bool) {
             chunked = ForwardedRequest.hasBody(statusCode: statusCode, request: request) && !hasContentLength && request.version.supportsChunking
             self.upgrade = statusCode == 101 ? upgrade : nil
-            if upgrade == nil {
+            if self.upgrade == nil {
                 if !keepAlive {
                     connection = "close"
                 } else if !request.version.supportsChunking {
@@ -121,18 +142,17 @@ struct ForwardedRequest {
         keepAlive: Bool,
         into buffer: inout ByteBuffer
     ) -> Bool {
-        var hasContentLength = false
-        buffer.writeHTTPVersion(request.version)
-        buffer.writeStaticString(" ")
-        buffer.writeStatusCode(response.statusCode)
-        buffer.writeStaticString(" ")
-        buffer.writeImmutableBuffer(response.reasonPhrase)
-        buffer.writeStaticString("\r\n")
-        response.forEachField { name, line in
-            guard !response.isHopByHop(name) else { return }
-            if ASCII.equalsIgnoringCase(name, "content-length") { hasContentLength = true }
-            buffer.writeBytes(line)
+        if response.version == request.version, response.statusLine.readableBytes > 12 {
+            buffer.writeImmutableBuffer(response.statusLine)
+        } else {
+            buffer.writeHTTPVersion(request.version)
+            buffer.writeStaticString(" ")
+            buffer.writeStatusCode(response.statusCode)
+            buffer.writeStaticString(" ")
+            buffer.writeImmutableBuffer(response.reasonPhrase)
         }
+        buffer.writeStaticString("\r\n")
+        let hasContentLength = response.forEachForwardedRun { buffer.writeBytes($0) }
         if response.acceptsTrailers {
             buffer.writeField(name: "te", value: "trailers")
         }

@@ -7,8 +7,8 @@ import NIOHTTP1
 struct ResponseHead {
     var version: HTTPVersion
     var statusCode: Int
-    /// The reason phrase as the backend wrote it.
-    var reasonPhrase: ByteBuffer
+    /// The status line as the backend wrote it, without its CRLF.
+    var statusLine: ByteBuffer
     /// The field lines, each with its CRLF, validated by the parser.
     var fieldLines: ByteBuffer
     var contentLength: Int?
@@ -31,6 +31,12 @@ struct ResponseHead {
         return version.supportsChunking || connectionKeepAlive
     }
 
+    /// The reason phrase as the backend wrote it.
+    var reasonPhrase: ByteBuffer {
+        // `HTTP/x.y SP code SP` takes 13 bytes (RFC 9112 4).
+        statusLine.readableBytes > 13 ? statusLine.getSlice(at: statusLine.readerIndex + 13, length: statusLine.readableBytes - 13)! : ByteBuffer()
+    }
+
     /// A 1xx response other than `101 Switching Protocols`: the final response follows.
     var isInterim: Bool {
         statusCode < 200 && statusCode != 101
@@ -47,6 +53,37 @@ struct ResponseHead {
                 start = end + 2
             }
         }
+    }
+
+    /// Calls `body` with each run of consecutive field lines that are forwarded (not
+    /// hop-by-hop), CRLFs included, so they are copied in as few writes as there are runs.
+    ///
+    /// - Returns: whether a forwarded field is `Content-Length`.
+    func forEachForwardedRun(_ body: (UnsafeRawBufferPointer) -> Void) -> Bool {
+        var hasContentLength = false
+        fieldLines.withUnsafeReadableBytes { bytes in
+            var runStart: Int?
+            var start = 0
+            while let end = ASCII.lineEnd(in: bytes, from: start), end >= start {
+                var colon = start
+                while bytes[colon] != UInt8(ascii: ":") { colon += 1 }
+                let name = UnsafeRawBufferPointer(rebasing: bytes[start..<colon])
+                if isHopByHop(name) {
+                    if let runStart {
+                        body(UnsafeRawBufferPointer(rebasing: bytes[runStart..<start]))
+                    }
+                    runStart = nil
+                } else {
+                    runStart = runStart ?? start
+                    hasContentLength = hasContentLength || ASCII.equalsIgnoringCase(name, "content-length")
+                }
+                start = end + 2
+            }
+            if let runStart {
+                body(UnsafeRawBufferPointer(rebasing: bytes[runStart..<start]))
+            }
+        }
+        return hasContentLength
     }
 
     /// Whether the field called `name` describes the connection and stays behind.

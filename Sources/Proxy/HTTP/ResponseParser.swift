@@ -17,22 +17,12 @@ struct ResponseParser {
         case end(HTTPHeaders?)
     }
 
-    struct ParseError: Error, CustomStringConvertible {
-        var description: String
-    }
-
     /// Largest response head, and largest trailer section, accepted.
     static let maxHeadBytes = 64 * 1024
-    /// Largest chunk-size line, extensions included.
-    static let maxChunkLineBytes = 4096
 
-    private enum State: Equatable {
+    private enum State {
         case head
-        case fixed(remaining: Int)
-        case chunkSize
-        case chunkData(remaining: Int)
-        case chunkDataEnd
-        case trailers
+        case body(MessageBody)
         case untilClose
         /// The message ended with its head; the end is reported next.
         case ended
@@ -55,27 +45,19 @@ struct ResponseParser {
                 guard let head = try parseHead(from: &buffer) else { return nil }
                 state = framing(of: head)
                 return .head(head)
-            case .fixed(let remaining):
-                guard let (bytes, left) = Self.readBody(remaining, from: &buffer) else { return nil }
-                state = left == 0 ? .ended : .fixed(remaining: left)
-                return .body(bytes)
-            case .chunkSize:
-                guard let size = try parseChunkSize(from: &buffer) else { return nil }
-                state = size == 0 ? .trailers : .chunkData(remaining: size)
-            case .chunkData(let remaining):
-                guard let (bytes, left) = Self.readBody(remaining, from: &buffer) else { return nil }
-                state = left == 0 ? .chunkDataEnd : .chunkData(remaining: left)
-                return .body(bytes)
-            case .chunkDataEnd:
-                guard buffer.readableBytes >= 2 else { return nil }
-                guard buffer.readInteger(as: UInt16.self) == UInt16(0x0D0A) else {
-                    throw ParseError(description: "chunk data does not end with CRLF")
+            case .body(var body):
+                let part = try body.next(from: &buffer)
+                switch part {
+                case nil:
+                    state = .body(body)
+                    return nil
+                case .bytes(let bytes):
+                    state = .body(body)
+                    return .body(bytes)
+                case .end(let trailers):
+                    finishMessage()
+                    return .end(trailers)
                 }
-                state = .chunkSize
-            case .trailers:
-                guard let trailers = try parseTrailers(from: &buffer) else { return nil }
-                finishMessage()
-                return .end(trailers)
             case .untilClose:
                 guard buffer.readableBytes > 0 else { return nil }
                 return .body(buffer.readSlice(length: buffer.readableBytes)!)
@@ -86,14 +68,6 @@ struct ResponseParser {
                 return nil
             }
         }
-    }
-
-    /// Up to `remaining` bytes of body from `buffer`, as a slice, and how many are still to
-    /// come; `nil` when `buffer` is empty.
-    private static func readBody(_ remaining: Int, from buffer: inout ByteBuffer) -> (bytes: ByteBuffer, left: Int)? {
-        guard buffer.readableBytes > 0 else { return nil }
-        let length = min(remaining, buffer.readableBytes)
-        return (buffer.readSlice(length: length)!, remaining - length)
     }
 
     /// The backend closed the connection: the end of a body delimited by closing, or an error
@@ -109,7 +83,7 @@ struct ResponseParser {
             finishMessage()
             return .end(nil)
         default:
-            throw ParseError(description: "the backend closed the connection in the middle of a response")
+            throw HTTP1ParseError(description: "the backend closed the connection in the middle of a response")
         }
     }
 
@@ -130,10 +104,10 @@ struct ResponseParser {
             return .ended
         }
         if head.hasTransferEncoding {
-            return head.isChunked ? .chunkSize : .untilClose
+            return head.isChunked ? .body(.chunked(maxTrailerBytes: Self.maxHeadBytes)) : .untilClose
         }
         if let length = head.contentLength {
-            return length == 0 ? .ended : .fixed(remaining: length)
+            return length == 0 ? .ended : .body(.fixed(length))
         }
         return .untilClose
     }
@@ -142,17 +116,17 @@ struct ResponseParser {
 
     private mutating func parseHead(from buffer: inout ByteBuffer) throws -> ResponseHead? {
         let parsed: (head: ResponseHead, statusLineLength: Int, length: Int)? = try buffer.withUnsafeReadableBytes { bytes in
-            guard let statusEnd = try Self.lineEnd(in: bytes, from: 0, limit: Self.maxHeadBytes) else { return nil }
+            guard let statusEnd = try HTTP1Syntax.lineEnd(in: bytes, from: 0, limit: Self.maxHeadBytes) else { return nil }
             let statusLine = try Self.parseStatusLine(UnsafeRawBufferPointer(rebasing: bytes[0..<statusEnd]))
             var head = ResponseHead(
                 version: statusLine.version,
                 statusCode: statusLine.code,
-                reasonPhrase: ByteBuffer(),
+                statusLine: ByteBuffer(),
                 fieldLines: ByteBuffer()
             )
             var position = statusEnd + 2
             while true {
-                guard let end = try Self.lineEnd(in: bytes, from: position, limit: Self.maxHeadBytes) else { return nil }
+                guard let end = try HTTP1Syntax.lineEnd(in: bytes, from: position, limit: Self.maxHeadBytes) else { return nil }
                 if end == position {
                     position += 2
                     break
@@ -161,16 +135,15 @@ struct ResponseParser {
                 position = end + 2
             }
             if head.hasTransferEncoding, head.contentLength != nil {
-                throw ParseError(description: "both Content-Length and Transfer-Encoding")
+                throw HTTP1ParseError(description: "both Content-Length and Transfer-Encoding")
             }
             return (head, statusEnd, position)
         }
-        guard var (head, statusLineLength, length) = parsed else { return nil }
+        guard let (parsedHead, statusLineLength, length) = parsed else { return nil }
+        var head = parsedHead
         var headBytes = buffer.readSlice(length: length)!
-        let statusLine = headBytes.readSlice(length: statusLineLength + 2)!
-        if statusLineLength > 13 {
-            head.reasonPhrase = statusLine.getSlice(at: statusLine.readerIndex + 13, length: statusLineLength - 13)!
-        }
+        head.statusLine = headBytes.readSlice(length: statusLineLength)!
+        headBytes.moveReaderIndex(forwardBy: 2)
         head.fieldLines = headBytes.getSlice(at: headBytes.readerIndex, length: headBytes.readableBytes - 2)!
         if head.statusCode == 101 {
             isUpgraded = true
@@ -184,69 +157,25 @@ struct ResponseParser {
             index < line.count && line[index] >= UInt8(ascii: "0") && line[index] <= UInt8(ascii: "9")
                 ? Int(line[index] - UInt8(ascii: "0")) : nil
         }
-        guard line.count >= 12, line.prefix(5).elementsEqual("HTTP/".utf8), let major = digit(5), line[6] == UInt8(ascii: "."), let minor = digit(7),
+        guard line.count >= 12, ASCII.hasPrefix(line, "HTTP/"), let major = digit(5), line[6] == UInt8(ascii: "."), let minor = digit(7),
             line[8] == UInt8(ascii: " "), let hundreds = digit(9), let tens = digit(10), let units = digit(11),
             line.count == 12 || line[12] == UInt8(ascii: " "),
-            line.dropFirst(13).allSatisfy(ASCII.isFieldValueByte)
+            ASCII.allFieldValueBytes(line, from: 13)
         else {
-            throw ParseError(description: "invalid status line")
+            throw HTTP1ParseError(description: "invalid status line")
         }
         guard major == 1, hundreds >= 1 else {
-            throw ParseError(description: "unsupported version HTTP/\(major).\(minor) or status code")
+            throw HTTP1ParseError(description: "unsupported version HTTP/\(major).\(minor) or status code")
         }
         return (HTTPVersion(major: major, minor: minor), hundreds * 100 + tens * 10 + units)
     }
 
-    /// The end of the line at `start`, refusing bare line feeds and lines past `limit`.
-    private static func lineEnd(in bytes: UnsafeRawBufferPointer, from start: Int, limit: Int) throws -> Int? {
-        guard let end = ASCII.lineEnd(in: bytes, from: start) else {
-            if bytes.count > limit {
-                throw ParseError(description: "response head larger than \(limit) bytes")
-            }
-            return nil
-        }
-        guard end >= 0 else {
-            throw ParseError(description: "line feed without carriage return")
-        }
-        guard end + 2 <= limit else {
-            throw ParseError(description: "response head larger than \(limit) bytes")
-        }
-        return end
-    }
-
-    /// Checks one field line (RFC 9112 5) — a token, a colon, a value without control
-    /// characters — and gives its name and trimmed value.
-    private static func checkedField(_ line: UnsafeRawBufferPointer) throws -> (name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        var colon = 0
-        while colon < line.count, ASCII.isTokenCharacter(line[colon]) { colon += 1 }
-        guard colon > 0, colon < line.count, line[colon] == UInt8(ascii: ":") else {
-            throw ParseError(description: "invalid field line (obs-fold, a space before the colon or a bad name)")
-        }
-        let value = UnsafeRawBufferPointer(rebasing: line[(colon + 1)...])
-        guard value.allSatisfy(ASCII.isFieldValueByte) else {
-            throw ParseError(description: "control character in a field value")
-        }
-        return (UnsafeRawBufferPointer(rebasing: line[0..<colon]), ASCII.trimmingSpaces(value))
-    }
-
     /// Checks one field line and notes in `head` what it says of framing and the connection.
     private static func readField(_ line: UnsafeRawBufferPointer, into head: inout ResponseHead) throws {
-        let (name, value) = try checkedField(line)
+        let (name, value) = try HTTP1Syntax.checkedField(line)
         switch name.count {
         case 14 where ASCII.equalsIgnoringCase(name, "content-length"):
-            var found = false
-            try ASCII.forEachListElement(value) { element in
-                guard element.count <= 18, element.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
-                    throw ParseError(description: "invalid Content-Length")
-                }
-                let length = element.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
-                guard head.contentLength == nil || head.contentLength == length else {
-                    throw ParseError(description: "conflicting Content-Length values")
-                }
-                head.contentLength = length
-                found = true
-            }
-            guard found else { throw ParseError(description: "empty Content-Length") }
+            head.contentLength = try HTTP1Syntax.contentLength(value, current: head.contentLength)
         case 17 where ASCII.equalsIgnoringCase(name, "transfer-encoding"):
             head.hasTransferEncoding = true
             ASCII.forEachListElement(value) { coding in
@@ -270,64 +199,6 @@ struct ResponseParser {
             }
         default:
             break
-        }
-    }
-
-    // MARK: Chunks
-
-    /// `chunk-size [chunk-ext] CRLF` (RFC 9112 7.1); extensions are checked and ignored.
-    private func parseChunkSize(from buffer: inout ByteBuffer) throws -> Int? {
-        let parsed: (size: Int, length: Int)? = try buffer.withUnsafeReadableBytes { bytes in
-            guard let end = try Self.lineEnd(in: bytes, from: 0, limit: Self.maxChunkLineBytes) else { return nil }
-            var size = 0
-            var index = 0
-            while index < end, let digit = Self.hexValue(bytes[index]) {
-                guard index < 15 else { throw ParseError(description: "chunk size too large") }
-                size = size << 4 | digit
-                index += 1
-            }
-            guard index > 0 else { throw ParseError(description: "invalid chunk size") }
-            while index < end, ASCII.isSpace(bytes[index]) { index += 1 }
-            guard index == end || bytes[index] == UInt8(ascii: ";"),
-                UnsafeRawBufferPointer(rebasing: bytes[index..<end]).allSatisfy(ASCII.isFieldValueByte)
-            else {
-                throw ParseError(description: "invalid chunk extension")
-            }
-            return (size, end + 2)
-        }
-        guard let parsed else { return nil }
-        buffer.moveReaderIndex(forwardBy: parsed.length)
-        return parsed.size
-    }
-
-    /// The trailer section after the last chunk, ended by an empty line.
-    private func parseTrailers(from buffer: inout ByteBuffer) throws -> HTTPHeaders?? {
-        let parsed: (trailers: HTTPHeaders?, length: Int)? = try buffer.withUnsafeReadableBytes { bytes in
-            var position = 0
-            var trailers: HTTPHeaders?
-            while true {
-                guard let end = try Self.lineEnd(in: bytes, from: position, limit: Self.maxHeadBytes) else { return nil }
-                if end == position {
-                    return (trailers, position + 2)
-                }
-                let line = UnsafeRawBufferPointer(rebasing: bytes[position..<end])
-                let field = try Self.checkedField(line)
-                trailers = trailers ?? HTTPHeaders()
-                trailers?.add(name: String(decoding: field.name, as: UTF8.self), value: String(decoding: field.value, as: UTF8.self))
-                position = end + 2
-            }
-        }
-        guard let parsed else { return nil }
-        buffer.moveReaderIndex(forwardBy: parsed.length)
-        return .some(parsed.trailers)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> Int? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return Int(byte - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return Int(byte - UInt8(ascii: "a") + 10)
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return Int(byte - UInt8(ascii: "A") + 10)
-        default: return nil
         }
     }
 }

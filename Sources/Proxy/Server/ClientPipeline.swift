@@ -27,21 +27,17 @@ enum ClientPipeline {
         try pipeline.addHandler(negotiation)
     }
 
-    /// HTTP/1.1, one request at a time: ``ProxyHandler`` queues pipelined requests, answers
-    /// unparseable ones with 400 and closes, and encodes responses itself (see
-    /// ``ForwardedRequest``), so there is no response encoder.
+    /// HTTP/1.1, one request at a time: ``RequestReader`` parses requests and hands them to
+    /// ``ProxyHandler``, which queues pipelined requests, answers unparseable ones with 400 and
+    /// closes, and encodes responses itself (see ``ForwardedRequest``), so there is no response
+    /// encoder.
     ///
-    /// The decoder keeps bytes read past an upgrade request so a tunnel loses none; header size
-    /// is limited by `limits.max_header_bytes`.
+    /// The reader keeps bytes read past a request to switch protocols so a tunnel loses none;
+    /// a request head (request line and fields) is limited to `limits.max_header_bytes`.
     static func configureHTTP1(_ pipeline: ChannelPipeline.SynchronousOperations, runtime: ProxyRuntime, scheme: String) throws {
-        let limits = runtime.routing.limits
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
-        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-        try pipeline.addHandler(
-            ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: decoderLimits))
-        )
-        try pipeline.addHandler(ProxyHandler(runtime: runtime, scheme: scheme, clientProtocol: .http1))
+        let proxy = ProxyHandler(runtime: runtime, scheme: scheme, clientProtocol: .http1)
+        try pipeline.addHandler(RequestReader(proxy: proxy, maxHeadBytes: runtime.routing.limits.maxHeaderBytes))
+        try pipeline.addHandler(proxy)
     }
 
     /// HTTP/2: each stream is translated to HTTP/1 parts and proxied like an HTTP/1.1 request

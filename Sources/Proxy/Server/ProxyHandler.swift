@@ -104,7 +104,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         self.context = context
         pool = runtime.pools.pool(for: context.eventLoop)
         clientIP = context.channel.remoteAddress?.ipAddress
-        forwarding.clientIP = clientIP
+        forwarding = ForwardedRequest(clientIP: clientIP, scheme: forwarding.scheme)
         // The closures below refer to this handler strongly (a weakly referenced object pays
         // for every retain and release); handlerRemoved(context:) drops them.
         waitTimer = ConnectionTimer(eventLoop: context.eventLoop) { [self] in
@@ -129,8 +129,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        requestPartReceived(unwrapInboundIn(data))
+    }
+
+    /// A part of a request, from the stream's codec (HTTP/2) or from ``RequestReader`` (HTTP/1).
+    func requestPartReceived(_ part: HTTPServerRequestPart) {
+        guard let context else { return }
         readBroughtPart = true
-        let part = unwrapInboundIn(data)
         switch (part, state) {
         case (_, .closing), (_, .tunnel):
             // A request pipelined behind one whose answer closes the connection is not served.
@@ -211,14 +216,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// ``channelInactive(context:)`` then releases the request in flight.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         runtime.logger.debug("client connection error", metadata: ["error": "\(error)"])
-        let unparseable = error is HTTPParserError || error is ByteToMessageDecoderError
+        let parseError = error as? HTTP1ParseError
+        let unparseable = parseError != nil
         queued.removeAll()
         switch state {
         case .idle where unparseable:
             state = .closing
             let head = HTTPResponseHead(
                 version: .http1_1,
-                status: .badRequest,
+                status: parseError?.status ?? .badRequest,
                 headers: ["connection": "close", "content-length": "0"]
             )
             writeHead(head, context: context)
@@ -329,6 +335,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         awaitingFirstByte = false
         let routing = runtime.routing
         let now = NIODeadline.now()
+        // Nothing after a request to switch protocols is read as HTTP (see ``RequestParser``):
+        // unless a tunnel takes over, the connection closes after the response.
+        let switchesProtocols = clientProtocol == .http1 && RequestParser.asksToSwitchProtocols(head)
+        if switchesProtocols {
+            closeAfterResponse = true
+        }
         if head.uri == Self.healthPath || head.uri.hasPrefix(Self.healthPath + "?") {
             let online = routing.hasOnlineBackend
             state = .local(
@@ -359,6 +371,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             return
         }
         let exchange = Exchange(request: head, routing: routing, backend: backend, now: now)
+        if switchesProtocols {
+            exchange.clientKeepAlive = false
+        }
         state = .proxying(exchange)
         dispatch(exchange, to: backend)
     }
@@ -694,7 +709,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             try clientPipeline.addHandler(clientSide)
             backendPipeline.removeHandler(upstream, promise: nil)
             clientPipeline.removeHandler(context: context, promise: nil)
-            clientPipeline.removeHandler(try clientPipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
+            clientPipeline.removeHandler(try clientPipeline.handler(type: RequestReader.self), promise: nil)
             upstreamChannel.flush()
             context.channel.flush()
         } catch {

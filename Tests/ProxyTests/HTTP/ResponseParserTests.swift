@@ -137,7 +137,7 @@ import Testing
         "HTTP/1.1 200OK\r\n\r\n",
     ])
     func malformedResponsesAreRefused(_ text: String) {
-        #expect(throws: ResponseParser.ParseError.self) {
+        #expect(throws: HTTP1ParseError.self) {
             var parser = ResponseParser()
             var buffer = ByteBuffer(string: text)
             while try parser.next(from: &buffer) != nil {}
@@ -145,7 +145,7 @@ import Testing
     }
 
     @Test func oversizedHeadIsRefused() {
-        #expect(throws: ResponseParser.ParseError.self) {
+        #expect(throws: HTTP1ParseError.self) {
             var parser = ResponseParser()
             var buffer = ByteBuffer(string: "HTTP/1.1 200 OK\r\nX-Big: " + String(repeating: "a", count: ResponseParser.maxHeadBytes))
             _ = try parser.next(from: &buffer)
@@ -156,7 +156,7 @@ import Testing
         var parser = ResponseParser()
         var buffer = ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
         while try parser.next(from: &buffer) != nil {}
-        #expect(throws: ResponseParser.ParseError.self) { try parser.connectionClosed(leftover: 0) }
+        #expect(throws: HTTP1ParseError.self) { try parser.connectionClosed(leftover: 0) }
         var idle = ResponseParser()
         #expect(try idle.connectionClosed(leftover: 0) == nil)
     }

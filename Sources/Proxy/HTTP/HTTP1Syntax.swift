@@ -1,0 +1,128 @@
+import NIOCore
+import NIOHTTP1
+
+/// A malformed HTTP/1 message, or one the proxy will not read.
+struct HTTP1ParseError: Error, CustomStringConvertible {
+    var description: String
+    /// What a client sending it is answered: 400, 501 for a transfer coding the proxy does not
+    /// implement (RFC 9112 6.1), 505 for a version other than HTTP/1.
+    var status = HTTPResponseStatus.badRequest
+}
+
+/// The syntax requests and responses share (RFC 9112): lines, field lines, `Content-Length`
+/// and chunk-size lines, read strictly so the proxy never reads a message differently from
+/// the peer on the other side.
+enum HTTP1Syntax {
+    /// The end of the line at `start`, refusing bare line feeds and lines past `limit`.
+    static func lineEnd(in bytes: UnsafeRawBufferPointer, from start: Int, limit: Int) throws -> Int? {
+        guard let end = ASCII.lineEnd(in: bytes, from: start) else {
+            if bytes.count > limit {
+                throw HTTP1ParseError(description: "head larger than \(limit) bytes")
+            }
+            return nil
+        }
+        guard end >= 0 else {
+            throw HTTP1ParseError(description: "line feed without carriage return")
+        }
+        guard end + 2 <= limit else {
+            throw HTTP1ParseError(description: "head larger than \(limit) bytes")
+        }
+        return end
+    }
+
+    /// Checks one field line (RFC 9112 5) — a token, a colon, a value without control
+    /// characters — and gives its name and trimmed value.
+    static func checkedField(_ line: UnsafeRawBufferPointer) throws -> (name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        let count = line.count
+        var colon = 0
+        while colon < count, ASCII.isTokenCharacter(line[colon]) { colon += 1 }
+        guard colon > 0, colon < count, line[colon] == UInt8(ascii: ":") else {
+            throw HTTP1ParseError(description: "invalid field line (obs-fold, a space before the colon or a bad name)")
+        }
+        guard ASCII.allFieldValueBytes(line, from: colon + 1) else {
+            throw HTTP1ParseError(description: "control character in a field value")
+        }
+        return (
+            UnsafeRawBufferPointer(rebasing: line[0..<colon]),
+            ASCII.trimmingSpaces(UnsafeRawBufferPointer(rebasing: line[(colon + 1)..<count]))
+        )
+    }
+
+    /// The length a `Content-Length` value gives, which must agree with `current`, the one an
+    /// earlier field gave: a list of equal lengths is one length (RFC 9110 8.6), differing ones
+    /// are an error.
+    static func contentLength(_ value: UnsafeRawBufferPointer, current: Int?) throws -> Int {
+        var length = current
+        var found = false
+        try ASCII.forEachListElement(value) { element in
+            guard element.count <= 18 else { throw HTTP1ParseError(description: "invalid Content-Length") }
+            var parsed = 0
+            for byte in element {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else {
+                    throw HTTP1ParseError(description: "invalid Content-Length")
+                }
+                parsed = parsed * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            guard length == nil || length == parsed else {
+                throw HTTP1ParseError(description: "conflicting Content-Length values")
+            }
+            length = parsed
+            found = true
+        }
+        guard found, let length else { throw HTTP1ParseError(description: "empty Content-Length") }
+        return length
+    }
+
+    /// Largest chunk-size line, extensions included.
+    static let maxChunkLineBytes = 4096
+
+    /// `chunk-size [chunk-ext] CRLF` (RFC 9112 7.1) at the start of `bytes`: the size and the
+    /// line's length with its CRLF; extensions are checked and ignored. `nil` until the line
+    /// is whole.
+    static func chunkSizeLine(_ bytes: UnsafeRawBufferPointer) throws -> (size: Int, length: Int)? {
+        guard let end = try lineEnd(in: bytes, from: 0, limit: maxChunkLineBytes) else { return nil }
+        var size = 0
+        var index = 0
+        while index < end, let digit = hexValue(bytes[index]) {
+            guard index < 15 else { throw HTTP1ParseError(description: "chunk size too large") }
+            size = size << 4 | digit
+            index += 1
+        }
+        guard index > 0 else { throw HTTP1ParseError(description: "invalid chunk size") }
+        while index < end, ASCII.isSpace(bytes[index]) { index += 1 }
+        guard index == end || bytes[index] == UInt8(ascii: ";") else {
+            throw HTTP1ParseError(description: "invalid chunk extension")
+        }
+        while index < end {
+            guard ASCII.isFieldValueByte(bytes[index]) else { throw HTTP1ParseError(description: "invalid chunk extension") }
+            index += 1
+        }
+        return (size, end + 2)
+    }
+
+    /// The trailer section at the start of `bytes`, ended by an empty line (RFC 9112 7.1.2):
+    /// the fields, `nil` if there were none, and the section's length. `nil` until it is whole.
+    static func trailerSection(_ bytes: UnsafeRawBufferPointer, limit: Int) throws -> (trailers: HTTPHeaders?, length: Int)? {
+        var position = 0
+        var trailers: HTTPHeaders?
+        while true {
+            guard let end = try lineEnd(in: bytes, from: position, limit: limit) else { return nil }
+            if end == position {
+                return (trailers, position + 2)
+            }
+            let field = try checkedField(UnsafeRawBufferPointer(rebasing: bytes[position..<end]))
+            trailers = trailers ?? HTTPHeaders()
+            trailers?.add(name: String(decoding: field.name, as: UTF8.self), value: String(decoding: field.value, as: UTF8.self))
+            position = end + 2
+        }
+    }
+
+    private static func hexValue(_ byte: UInt8) -> Int? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return Int(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return Int(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return Int(byte - UInt8(ascii: "A") + 10)
+        default: return nil
+        }
+    }
+}
