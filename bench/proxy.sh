@@ -2,14 +2,18 @@
 # Side-by-side proxy benchmark on loopback: nginx (proxy_pass with upstream keepalive), HAProxy and outrider,
 # one worker thread each, in front of the same nginx static-file backend, loaded by wrk.
 #
-#   bench/proxy.sh [DURATION_SECONDS]
+#   bench/proxy.sh [DURATION_SECONDS] [ROUNDS]
 #
-# Prints requests/s, p50 and p99 latency per proxy and the ratios of outrider to the others, then outrider's
-# resident memory holding 1,000 idle keep-alive connections. The proxy under test runs on CPU 1; the backend and
-# wrk share CPU 0, the same for every proxy.
+# Each test runs ROUNDS rounds (default 3); a round measures every proxy once for DURATION_SECONDS (default 10),
+# the order rotating from round to round, so a machine that slows down or speeds up during the run weighs on
+# all three alike. Prints requests/s, p50 and p99 latency and the proxy's CPU time (user + system) per request
+# of every measurement, then each proxy's medians and the ratios of outrider's medians to the others', then
+# outrider's resident memory holding 1,000 idle keep-alive connections. The proxy under test runs on CPU 1; the backend and wrk share CPU 0, the same for
+# every proxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
+rounds="${2:-3}"
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "bench/proxy.sh needs $1 (apt-get install $2)" >&2; exit 1; }; }
 need nginx nginx-light; need haproxy haproxy; need wrk wrk; need taskset util-linux
@@ -109,7 +113,9 @@ CONF
 
 taskset -c 0 nginx -p "$work" -c "$work/backend.conf" & pids+=($!)
 taskset -c 1 nginx -p "$work" -c "$work/nginx.conf" & pids+=($!)
+nginx_master=$!
 taskset -c 1 haproxy -f "$work/haproxy.cfg" -q & pids+=($!)
+haproxy_pid=$!
 taskset -c 1 "$outrider" run --config "$work/outrider.yaml" 2>"$work/logs/outrider.err" & pids+=($!)
 outrider_pid=$!
 
@@ -118,46 +124,77 @@ for port in $backend $via_nginx $via_haproxy $via_outrider; do
     curl -fs "http://127.0.0.1:$port/1k.bin" -o /dev/null || { echo "port $port does not serve" >&2; exit 1; }
 done
 
-# wrk's summary in one line: requests/s p50 p99 (latencies in ms) non2xx/socket errors.
+nginx_worker=$(pgrep -P "$nginx_master" | head -1)
+
+# CPU time (user + system, in clock ticks) a process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# wrk's summary in one line: requests/s p50 p99 (latencies in ms) non2xx/socket errors, and the proxy's CPU time
+# per request in microseconds.
 measure() {
-    local url="$1" connections="$2"
+    local url="$1" connections="$2" pid="$3" before after
+    before=$(cpu_ticks "$pid")
     taskset -c 0 wrk -t1 -c"$connections" -d"${duration}s" --latency "$url" > "$work/wrk.out" 2>&1
-    python3 - "$work/wrk.out" <<'PY'
+    after=$(cpu_ticks "$pid")
+    python3 - "$work/wrk.out" "$((after - before))" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
+cpu_seconds = int(sys.argv[2]) / int(sys.argv[3])
+def field(pattern):
+    found = re.search(pattern, text)
+    if not found:
+        sys.exit(f"bench/proxy.sh: wrk printed no {pattern!r}:\n{text}")
+    return found.group(1)
 def ms(v):
-    n, unit = re.match(r"([\d.]+)(\w+)", v).groups()
+    n, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", v).groups()
     return float(n) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-p50 = ms(re.search(r"50%\s+(\S+)", text).group(1))
-p99 = ms(re.search(r"99%\s+(\S+)", text).group(1))
+rps = float(field(r"Requests/sec:\s+([\d.]+)"))
+p50 = ms(field(r"50%\s+([\d.]+\w+)"))
+p99 = ms(field(r"99%\s+([\d.]+\w+)"))
 errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", text))
 socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
 if socket:
     errors += sum(int(n) for n in socket.groups())
-print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errors}")
+requests = int(field(r"(\d+) requests in"))
+print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errors} {cpu_seconds * 1e6 / requests:.1f}")
 PY
 }
 
 report() {
     local title="$1" path="$2" connections="$3"
     echo
-    echo "== $title: GET $path, $connections connections, ${duration}s, wrk -t1"
-    printf "%-10s %12s %10s %10s %8s\n" proxy "requests/s" "p50 ms" "p99 ms" errors
-    declare -A rps p50 p99
-    for name in nginx haproxy outrider; do
-        case $name in nginx) port=$via_nginx;; haproxy) port=$via_haproxy;; outrider) port=$via_outrider;; esac
-        read -r r a b e < <(measure "http://127.0.0.1:$port$path" "$connections")
-        rps[$name]=$r; p50[$name]=$a; p99[$name]=$b
-        printf "%-10s %12s %10s %10s %8s\n" "$name" "$r" "$a" "$b" "$e"
+    echo "== $title: GET $path, $connections connections, ${duration}s, $rounds rounds, wrk -t1"
+    printf "%-10s %6s %12s %10s %10s %8s %12s\n" proxy round "requests/s" "p50 ms" "p99 ms" errors "CPU µs/req"
+    : > "$work/results"
+    local order=(nginx haproxy outrider) round name port pid
+    for round in $(seq "$rounds"); do
+        for name in "${order[@]}"; do
+            case $name in
+                nginx) port=$via_nginx pid=$nginx_worker ;;
+                haproxy) port=$via_haproxy pid=$haproxy_pid ;;
+                outrider) port=$via_outrider pid=$outrider_pid ;;
+            esac
+            read -r r a b e c < <(measure "http://127.0.0.1:$port$path" "$connections" "$pid")
+            printf "%-10s %6s %12s %10s %10s %8s %12s\n" "$name" "$round" "$r" "$a" "$b" "$e" "$c"
+            echo "$name $r $a $b $e $c" >> "$work/results"
+        done
+        order=("${order[@]:1}" "${order[0]}")
     done
-    python3 - "${rps[nginx]}" "${rps[haproxy]}" "${rps[outrider]}" "${p99[nginx]}" "${p99[haproxy]}" "${p99[outrider]}" <<'PY'
-import sys
-n, h, o, pn, ph, po = map(float, sys.argv[1:])
-best = max(n, h)
-best_p99 = pn if n >= h else ph
-print(f"ratios: outrider/nginx requests {o/n:.2f}x, outrider/haproxy requests {o/h:.2f}x, "
-      f"outrider/faster requests {o/best:.2f}x, p99 outrider/faster {po/best_p99:.2f}x")
+    python3 - "$work/results" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+def median(name, column):
+    return statistics.median(float(row[column]) for row in rows if row[0] == name)
+rps = {name: median(name, 1) for name in ("nginx", "haproxy", "outrider")}
+p50 = {name: median(name, 2) for name in rps}
+p99 = {name: median(name, 3) for name in rps}
+cpu = {name: median(name, 5) for name in rps}
+for name in rps:
+    print(f"{name:<10} {'median':>6} {rps[name]:12.0f} {p50[name]:10.3f} {p99[name]:10.3f} {'':>8} {cpu[name]:12.1f}")
+faster = max(("nginx", "haproxy"), key=lambda name: rps[name])
+o = rps["outrider"]
+print(f"ratios of medians: outrider/nginx requests {o/rps['nginx']:.2f}x, outrider/haproxy requests {o/rps['haproxy']:.2f}x, "
+      f"outrider/faster requests {o/rps[faster]:.2f}x, p99 outrider/faster {p99['outrider']/p99[faster]:.2f}x")
 PY
 }
 

@@ -5,7 +5,7 @@ import NIOHTTP1
 /// Proxies the requests of one client connection (or one HTTP/2 stream) to backends.
 ///
 /// All work happens on the connection's event loop: the backend connection is taken from this
-/// loop's ``UpstreamPool``, body parts are passed on as the `ByteBuffer`s the decoder produced,
+/// loop's ``UpstreamPool``, body parts are passed on as the `ByteBuffer`s the parser produced,
 /// and reads on either side are held while the other side cannot take more (see ``read(context:)``
 /// and ``UpstreamHandler``), so no body is ever buffered whole.
 ///
@@ -682,7 +682,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     // MARK: Upgrade
 
     /// After a `101 Switching Protocols` both connections carry raw bytes: the HTTP handlers
-    /// leave both pipelines and a ``TunnelHandler`` pair copies bytes each way. The decoders are
+    /// leave both pipelines and a ``TunnelHandler`` pair copies bytes each way. The readers are
     /// removed last and hand on what they had read past the HTTP message.
     private func startTunnel(_ exchange: Exchange) {
         guard let context, let upstream = exchange.upstream, let upstreamChannel = upstream.channel else {

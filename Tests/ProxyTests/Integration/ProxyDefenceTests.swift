@@ -30,6 +30,22 @@ import Testing
         await backend.stop()
     }
 
+    @Test(arguments: [
+        ("POST /count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", "HTTP/1.1 501 Not Implemented"),
+        ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported"),
+    ])
+    func unsupportedCodingOrVersionIsAnsweredAndClosed(request: String, statusLine: String) async throws {
+        let backend = try await TestBackend.start(name: "a")
+        let proxy = try await ProxyHarness.start(sites: [[backend]])
+        let client = try await RawClient.connect(port: proxy.port)
+        try await client.write(request)
+        try await eventually { client.isClosed }
+        #expect(client.text.hasPrefix(statusLine), "\(client.text)")
+        #expect(backend.requests.isEmpty)
+        await proxy.stop()
+        await backend.stop()
+    }
+
     @Test func oversizedHeaderGets400() async throws {
         let backend = try await TestBackend.start(name: "a")
         var configuration = ProxyHarness.configuration(sites: [[backend]])
@@ -121,6 +137,23 @@ import Testing
         #expect(text.hasPrefix("HTTP/1.1 200 OK"))
         #expect(backend.requests.map(\.uri) == ["/slow?ms=50", "/status?code=201"])
         await client.close()
+        await proxy.stop()
+        await backend.stop()
+    }
+
+    /// Bytes after a request to switch protocols belong to the new protocol if the backend
+    /// agrees; when it does not, they are never read as requests and the connection closes.
+    @Test func declinedUpgradeClosesTheConnection() async throws {
+        let backend = try await TestBackend.start(name: "a")
+        let proxy = try await ProxyHarness.start(sites: [[backend]])
+        let client = try await RawClient.connect(port: proxy.port)
+        try await client.write(
+            "GET /first HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\nGET /second HTTP/1.1\r\nHost: t\r\n\r\n"
+        )
+        try await eventually { client.isClosed }
+        #expect(client.text.hasPrefix("HTTP/1.1 200 OK"))
+        #expect(client.text.lowercased().contains("connection: close"))
+        #expect(backend.requests.map(\.uri) == ["/first"])
         await proxy.stop()
         await backend.stop()
     }
