@@ -21,28 +21,46 @@ enum ASCII {
         byte == UInt8(ascii: "\t") || (byte >= 0x20 && byte != 0x7F)
     }
 
+    /// Where the token at the start of `bytes` ends: the index of its first byte that is not a
+    /// ``isTokenCharacter(_:)``, or the count. Bytes are looked up in a table, since a field
+    /// name is read on every line of every head.
+    static func tokenEnd(in bytes: UnsafeRawBufferPointer) -> Int {
+        tokenTable.withUnsafeBufferPointer { table in
+            var index = 0
+            while index < bytes.count, table[Int(bytes[index])] != 0 { index += 1 }
+            return index
+        }
+    }
+
+    private static let tokenTable: [UInt8] = (0..<256).map { isTokenCharacter(UInt8($0)) ? 1 : 0 }
+
     /// Whether the bytes of `bytes` from `start` on are all ``isFieldValueByte(_:)``.
     ///
-    /// Field values make up most of a head, so they are checked eight bytes at a time: a word
-    /// with no byte below 0x20 and none equal to 0x7F passes at once, and only a word that might
-    /// hold one (a tab, or a byte after such a byte) is looked at byte by byte.
+    /// Field values make up most of a head, so they are checked eight bytes at a time, the last
+    /// word overlapping the one before it: a word with no byte below 0x20 and none equal to
+    /// 0x7F passes at once, and only a word that might hold one (a tab, or a byte after such a
+    /// byte) is looked at byte by byte.
     static func allFieldValueBytes(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Bool {
-        var index = start
-        if let base = bytes.baseAddress {
-            while index + 8 <= bytes.count {
-                if mayHoldControlByte(base.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
-                    for offset in index..<index + 8 where !isFieldValueByte(bytes[offset]) {
-                        return false
-                    }
-                }
-                index += 8
+        let count = bytes.count
+        guard count - start >= 8, let base = bytes.baseAddress else {
+            for index in start..<max(start, count) where !isFieldValueByte(bytes[index]) {
+                return false
             }
+            return true
         }
-        while index < bytes.count {
-            guard isFieldValueByte(bytes[index]) else { return false }
-            index += 1
+        func wordPasses(at index: Int) -> Bool {
+            guard mayHoldControlByte(base.loadUnaligned(fromByteOffset: index, as: UInt64.self)) else { return true }
+            for offset in index..<index + 8 where !isFieldValueByte(bytes[offset]) {
+                return false
+            }
+            return true
         }
-        return true
+        var index = start
+        while index + 8 <= count {
+            guard wordPasses(at: index) else { return false }
+            index += 8
+        }
+        return index == count || wordPasses(at: count - 8)
     }
 
     /// Whether one of the eight bytes of `word` may be below 0x20 or equal to 0x7F: never
@@ -77,12 +95,41 @@ enum ASCII {
         byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
     }
 
-    /// Whether `bytes` spell `lowercase` without regard to case.
-    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
-        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
-        let expected = UnsafeRawBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
-        for index in 0..<bytes.count where lowercased(bytes[index]) != expected[index] {
+    /// Whether two tokens are the same without regard to case.
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ other: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count == other.count else { return false }
+        for index in 0..<bytes.count where lowercased(bytes[index]) != lowercased(other[index]) {
             return false
+        }
+        return true
+    }
+
+    /// Whether `bytes`, a token or a checked field value, spell `lowercase`, made of lower-case
+    /// letters, digits and hyphens, without regard to case.
+    ///
+    /// Setting bit 5 of every byte folds upper-case letters onto lower-case ones and leaves
+    /// digits and hyphens alone; of the bytes a token or a field value may hold, no other folds
+    /// onto a letter, digit or hyphen (a hyphen's other preimage is a carriage return, which
+    /// neither holds), so eight bytes compare at once.
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
+        let count = lowercase.utf8CodeUnitCount
+        guard bytes.count == count else { return false }
+        guard count > 0, let base = bytes.baseAddress else { return true }
+        let expected = UnsafeRawPointer(lowercase.utf8Start)
+        var index = 0
+        while index + 8 <= count {
+            let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self) | 0x2020_2020_2020_2020
+            guard word == expected.loadUnaligned(fromByteOffset: index, as: UInt64.self) else { return false }
+            index += 8
+        }
+        if index + 4 <= count {
+            let word = base.loadUnaligned(fromByteOffset: index, as: UInt32.self) | 0x2020_2020
+            guard word == expected.loadUnaligned(fromByteOffset: index, as: UInt32.self) else { return false }
+            index += 4
+        }
+        while index < count {
+            guard bytes[index] | 0x20 == expected.load(fromByteOffset: index, as: UInt8.self) else { return false }
+            index += 1
         }
         return true
     }

@@ -41,58 +41,89 @@ struct ForwardedRequest {
     }
 
     /// Writes the head sent to the backend for `request`, always as HTTP/1.1 since the backend
-    /// connection is kept alive by the proxy whatever the client asked for.
+    /// connection is kept alive by the proxy whatever the client asked for. The request target
+    /// and the field lines that are kept are copied as the client sent them.
     ///
     /// - Returns: whether the body that follows must be sent chunked: the client's was, or it
     ///   is a `POST`, `PUT` or `PATCH` without `Content-Length` (an HTTP/2 stream's body of
     ///   unknown length), framed the way NIO's request encoder frames such a body.
-    func write(_ request: HTTPRequestHead, into buffer: inout ByteBuffer) -> Bool {
-        let headers = request.headers
-        let hopByHop = HopByHopFields(of: headers)
-        let upgrade = headers.upgradeProtocol
-        let host = headers.first(name: "host")
-        var priorForwardedFor: String?
-        var hasContentLength = false
-        buffer.writeRequestLine(method: request.method, uri: request.uri, version: .http1_1)
-        for (name, value) in headers where !hopByHop.excludes(name) {
-            if clientIP != nil {
-                if HopByHopFields.equalsIgnoringCase(name, "x-forwarded-for") {
-                    priorForwardedFor = priorForwardedFor ?? value
-                    continue
-                }
-                if HopByHopFields.equalsIgnoringCase(name, "x-real-ip") { continue }
-            }
-            if host != nil, HopByHopFields.equalsIgnoringCase(name, "x-forwarded-host") { continue }
-            if HopByHopFields.equalsIgnoringCase(name, "x-forwarded-proto") { continue }
-            if HopByHopFields.equalsIgnoringCase(name, "content-length") { hasContentLength = true }
-            buffer.writeField(name: name, value: value)
-        }
+    func write(_ request: RequestHead, into buffer: inout ByteBuffer) -> Bool {
+        let fields = request.fields
+        let hasContentLength = fields.contentLength != nil
         let chunked: Bool
         switch request.method {
         case .POST, .PUT, .PATCH: chunked = !hasContentLength
-        default: chunked = !hasContentLength && headers.isChunked
+        default: chunked = !hasContentLength && fields.isChunked
         }
-        if chunked {
-            buffer.writeField(name: "transfer-encoding", value: "chunked")
+        let clientIP = clientIP
+        request.withBytes { head, lines in
+            buffer.writeHead(maximumLength: maximumLength(of: request)) { writer in
+                writer.write(UnsafeRawBufferPointer(rebasing: head[0..<request.target.upperBound]))
+                writer.write(" HTTP/1.1\r\n")
+                let hasHost = fields.host != nil
+                fields.forEachKeptRun(of: lines) { omission in
+                    switch omission {
+                    case .hopByHop, .forwardedProto: return true
+                    case .forwardedFor, .realIP: return clientIP != nil
+                    case .forwardedHost: return hasHost
+                    }
+                } _: {
+                    writer.write($0)
+                }
+                if chunked {
+                    writer.write("transfer-encoding: chunked\r\n")
+                }
+                if request.asksToUpgrade, let upgrade = fields.upgrade {
+                    writer.write("connection: upgrade\r\nupgrade: ")
+                    writer.write(UnsafeRawBufferPointer(rebasing: lines[upgrade]))
+                    writer.write("\r\n")
+                }
+                if fields.acceptsTrailers {
+                    writer.write("te: trailers\r\n")
+                }
+                // Go's ReverseProxy joins every X-Forwarded-For line and appends the client.
+                var priorForwardedFor = false
+                if let clientIP {
+                    fields.forEachValue(of: .forwardedFor, in: lines) { value in
+                        writer.write(priorForwardedFor ? ", " : "x-forwarded-for: ")
+                        writer.write(value)
+                        priorForwardedFor = true
+                    }
+                    if priorForwardedFor {
+                        writer.write(", ")
+                        writer.write(clientIP)
+                        writer.write("\r\nx-real-ip: ")
+                        writer.write(clientIP)
+                        writer.write("\r\n")
+                    }
+                }
+                if !priorForwardedFor {
+                    writer.write(clientFields)
+                }
+                if let host = fields.host {
+                    writer.write("x-forwarded-host: ")
+                    writer.write(UnsafeRawBufferPointer(rebasing: lines[host]))
+                    writer.write("\r\n")
+                }
+                writer.write(protoFieldAndEnd)
+            }
         }
-        if let upgrade {
-            buffer.writeField(name: "connection", value: "upgrade")
-            buffer.writeField(name: "upgrade", value: upgrade)
-        }
-        if hopByHop.acceptsTrailers {
-            buffer.writeField(name: "te", value: "trailers")
-        }
-        if let clientIP, let priorForwardedFor {
-            buffer.writeField(name: "x-forwarded-for", value: "\(priorForwardedFor), \(clientIP)")
-            buffer.writeField(name: "x-real-ip", value: clientIP)
-        } else {
-            buffer.writeImmutableBuffer(clientFields)
-        }
-        if let host {
-            buffer.writeField(name: "x-forwarded-host", value: host)
-        }
-        buffer.writeImmutableBuffer(protoFieldAndEnd)
         return chunked
+    }
+
+    /// The most bytes ``write(_:into:)`` writes for `request`: everything written is a piece of
+    /// the client's head, the client's address or one of the fixed texts, each at most once
+    /// (see ``HeadWriter``).
+    func maximumLength(of request: RequestHead) -> Int {
+        2 * request.bytes.readableBytes + 2 * (clientIP?.utf8.count ?? 0) + clientFields.readableBytes
+            + protoFieldAndEnd.readableBytes + 256
+    }
+
+    /// The most bytes ``writeResponseHead(for:request:keepAlive:into:)`` writes for `response`:
+    /// its status line (rewritten, at most a byte longer), the lines kept and the `Upgrade`
+    /// value, each at most once, and the fixed texts.
+    static func maximumLength(of response: ResponseHead) -> Int {
+        response.statusLine.readableBytes + 2 * response.fieldLines.readableBytes + 128
     }
 
     /// What the proxy adds to a response head on its way to the client.
@@ -101,15 +132,16 @@ struct ForwardedRequest {
     /// `Content-Length` passes through; a body without one is chunked for HTTP/1.1 clients
     /// and delimited by closing the connection for HTTP/1.0 ones (see ``requiresClose``).
     /// Responses without a body (to `HEAD`, 1xx, 204, 304; RFC 9112 6.3) get no chunked framing.
+    /// A `101` keeps its `Upgrade` with `Connection: upgrade`.
     private struct ResponseFields {
         var chunked = false
-        var upgrade: String?
-        var connection: String?
+        var upgrade = false
+        var connection: StaticString?
 
-        init(statusCode: Int, upgrade: String?, request: HTTPRequestHead, keepAlive: Bool, hasContentLength: Bool) {
+        init(statusCode: Int, hasUpgrade: Bool, request: RequestHead, keepAlive: Bool, hasContentLength: Bool) {
             chunked = ForwardedRequest.hasBody(statusCode: statusCode, request: request) && !hasContentLength && request.version.supportsChunking
-            self.upgrade = statusCode == 101 ? upgrade : nil
-            if self.upgrade == nil {
+            upgrade = statusCode == 101 && hasUpgrade
+            if !upgrade {
                 if !keepAlive {
                     connection = "close"
                 } else if !request.version.supportsChunking {
@@ -117,82 +149,97 @@ struct ForwardedRequest {
                 }
             }
         }
-
-        /// The fields to add, in order.
-        func forEach(_ body: (_ name: String, _ value: String) -> Void) {
-            if chunked {
-                body("transfer-encoding", "chunked")
-            }
-            if let upgrade {
-                body("connection", "upgrade")
-                body("upgrade", upgrade)
-            } else if let connection {
-                body("connection", connection)
-            }
-        }
     }
 
-    /// Writes the response head sent to an HTTP/1 client from the one the backend sent.
+    /// Writes the response head sent to an HTTP/1 client from the one the backend sent: its
+    /// status line and the field lines that are kept as the backend wrote them.
     ///
     /// - Parameter keepAlive: whether the client connection stays open after this response.
     /// - Returns: whether the body that follows must be sent chunked.
     static func writeResponseHead(
         for response: ResponseHead,
-        request: HTTPRequestHead,
+        request: RequestHead,
         keepAlive: Bool,
         into buffer: inout ByteBuffer
     ) -> Bool {
-        if response.version == request.version, response.statusLine.readableBytes > 12 {
-            buffer.writeImmutableBuffer(response.statusLine)
-        } else {
-            buffer.writeHTTPVersion(request.version)
-            buffer.writeStaticString(" ")
-            buffer.writeStatusCode(response.statusCode)
-            buffer.writeStaticString(" ")
-            buffer.writeImmutableBuffer(response.reasonPhrase)
-        }
-        buffer.writeStaticString("\r\n")
-        let hasContentLength = response.forEachForwardedRun { buffer.writeBytes($0) }
-        if response.acceptsTrailers {
-            buffer.writeField(name: "te", value: "trailers")
-        }
         let fields = ResponseFields(
             statusCode: response.statusCode,
-            upgrade: response.upgrade,
+            hasUpgrade: response.fields.upgrade != nil,
             request: request,
             keepAlive: keepAlive,
-            hasContentLength: hasContentLength
+            hasContentLength: response.fields.contentLength != nil
         )
-        fields.forEach { buffer.writeField(name: $0, value: $1) }
-        buffer.writeStaticString("\r\n")
+        var statusLine = response.statusLine
+        if response.version != request.version || response.statusLine.readableBytes <= 12 {
+            statusLine = ByteBuffer()
+            statusLine.writeHTTPVersion(request.version)
+            statusLine.writeStaticString(" ")
+            statusLine.writeStatusCode(response.statusCode)
+            statusLine.writeStaticString(" ")
+            statusLine.writeImmutableBuffer(response.reasonPhrase)
+        }
+        response.fieldLines.withUnsafeReadableBytes { lines in
+            buffer.writeHead(maximumLength: maximumLength(of: response)) { writer in
+                writer.write(statusLine)
+                writer.write("\r\n")
+                response.fields.forEachKeptRun(of: lines) { $0 == .hopByHop } _: {
+                    writer.write($0)
+                }
+                if response.fields.acceptsTrailers {
+                    writer.write("te: trailers\r\n")
+                }
+                if fields.chunked {
+                    writer.write("transfer-encoding: chunked\r\n")
+                }
+                if fields.upgrade, let upgrade = response.fields.upgrade {
+                    writer.write("connection: upgrade\r\nupgrade: ")
+                    writer.write(UnsafeRawBufferPointer(rebasing: lines[upgrade]))
+                    writer.write("\r\n")
+                } else if let connection = fields.connection {
+                    writer.write("connection: ")
+                    writer.write(connection)
+                    writer.write("\r\n")
+                }
+                writer.write("\r\n")
+            }
+        }
         return fields.chunked
     }
 
     /// The response head sent to the client from the one the backend sent, as a value: what
     /// ``writeResponseHead(for:request:keepAlive:into:)`` writes.
-    static func responseHead(for response: HTTPResponseHead, request: HTTPRequestHead, keepAlive: Bool) -> HTTPResponseHead {
+    static func responseHead(for response: HTTPResponseHead, request: RequestHead, keepAlive: Bool) -> HTTPResponseHead {
         var head = response
         head.headers.removeHopByHopFields()
         head.version = request.version
+        let upgrade = response.headers.first(name: "upgrade")
         let fields = ResponseFields(
             statusCode: Int(response.status.code),
-            upgrade: response.headers.first(name: "upgrade"),
+            hasUpgrade: upgrade != nil,
             request: request,
             keepAlive: keepAlive,
             hasContentLength: head.headers.contains(name: "content-length")
         )
-        fields.forEach { head.headers.add(name: $0, value: $1) }
+        if fields.chunked {
+            head.headers.add(name: "transfer-encoding", value: "chunked")
+        }
+        if fields.upgrade, let upgrade {
+            head.headers.add(name: "connection", value: "upgrade")
+            head.headers.add(name: "upgrade", value: upgrade)
+        } else if let connection = fields.connection {
+            head.headers.add(name: "connection", value: connection.description)
+        }
         return head
     }
 
     /// Whether the response's body can only be delimited by closing the client connection:
     /// it has a body of unknown length and the client speaks HTTP/1.0 (RFC 9112 6.3, rule 8).
-    static func requiresClose(_ response: ResponseHead, request: HTTPRequestHead) -> Bool {
-        hasBody(statusCode: response.statusCode, request: request) && response.contentLength == nil
+    static func requiresClose(_ response: ResponseHead, request: RequestHead) -> Bool {
+        hasBody(statusCode: response.statusCode, request: request) && response.fields.contentLength == nil
             && !request.version.supportsChunking
     }
 
-    static func hasBody(statusCode code: Int, request: HTTPRequestHead) -> Bool {
-        request.method != .HEAD && code >= 200 && code != 204 && code != 304
+    static func hasBody(statusCode code: Int, request: RequestHead) -> Bool {
+        !request.isHEAD && code >= 200 && code != 204 && code != 304
     }
 }

@@ -34,8 +34,7 @@ enum HTTP1Syntax {
     /// characters — and gives its name and trimmed value.
     static func checkedField(_ line: UnsafeRawBufferPointer) throws -> (name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         let count = line.count
-        var colon = 0
-        while colon < count, ASCII.isTokenCharacter(line[colon]) { colon += 1 }
+        let colon = ASCII.tokenEnd(in: line)
         guard colon > 0, colon < count, line[colon] == UInt8(ascii: ":") else {
             throw HTTP1ParseError(description: "invalid field line (obs-fold, a space before the colon or a bad name)")
         }

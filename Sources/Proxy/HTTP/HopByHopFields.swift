@@ -9,35 +9,29 @@ import NIOHTTP1
 ///
 /// `TE: trailers` is kept, as Go does, so a backend knows the client accepts trailers.
 ///
-/// Built with one scan of the fields, allocating only when `Connection` names extra fields,
-/// because it runs for both heads of every proxied request.
+/// For messages held as NIO's `HTTPHeaders` (HTTP/2 responses, interim responses); heads read
+/// off the wire are filtered as bytes (see ``HeadFields``). Built with one scan of the fields,
+/// allocating only when `Connection` names extra fields.
 struct HopByHopFields {
-    static let names: [String] = [
-        "connection", "proxy-connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
-        "te", "trailer", "transfer-encoding", "upgrade",
-    ]
-
     /// Whether the message has any hop-by-hop field at all.
     private(set) var isEmpty = true
     /// Whether `TE` lists `trailers`, to be forwarded as `TE: trailers`.
     private(set) var acceptsTrailers = false
-    /// Names listed in `Connection` that are not hop-by-hop names already.
+    /// Names listed in `Connection` that are not fields the proxy knows (whose treatment is
+    /// fixed) nor `close`.
     private var options: [Substring] = []
 
     init(of headers: HTTPHeaders) {
         for (name, value) in headers {
-            guard let index = Self.index(of: name) else { continue }
+            guard let field = KnownField(text: name), field.isHopByHop else { continue }
             isEmpty = false
-            switch index {
-            case 0:
-                for option in value.listElements {
-                    if Self.index(of: option) == nil, !Self.equalsIgnoringCase(option, "close") {
-                        options.append(option)
-                    }
+            switch field {
+            case .connection:
+                for option in value.listElements where KnownField(text: option) == nil && !Self.equalsIgnoringCase(option, "close") {
+                    options.append(option)
                 }
-            case 5:
-                acceptsTrailers = acceptsTrailers
-                    || value.listElements.contains { Self.equalsIgnoringCase($0, "trailers") }
+            case .te:
+                acceptsTrailers = acceptsTrailers || value.listElements.contains { Self.equalsIgnoringCase($0, "trailers") }
             default:
                 break
             }
@@ -47,42 +41,8 @@ struct HopByHopFields {
     /// Whether the field called `name` stays behind.
     func excludes(_ name: String) -> Bool {
         guard !isEmpty else { return false }
-        if Self.index(of: name) != nil { return true }
+        if KnownField(text: name)?.isHopByHop == true { return true }
         return options.contains { Self.equalsIgnoringCase($0, name) }
-    }
-
-    /// The position of `name` in ``names``, compared without regard to case.
-    static func index(of name: some StringProtocol) -> Int? {
-        func index(_ position: Int) -> Int? {
-            equalsIgnoringCase(name, names[position]) ? position : nil
-        }
-        switch name.utf8.count {
-        case 2: return index(5)
-        case 7: return index(6) ?? index(8)
-        case 10: return index(0) ?? index(2)
-        case 16: return index(1)
-        case 17: return index(7)
-        case 18: return index(3)
-        case 19: return index(4)
-        default: return nil
-        }
-    }
-
-    /// The position of the field name `bytes` in ``names``, compared without regard to case.
-    static func index(ofBytes bytes: UnsafeRawBufferPointer) -> Int? {
-        func index(_ position: Int, _ name: StaticString) -> Int? {
-            ASCII.equalsIgnoringCase(bytes, name) ? position : nil
-        }
-        switch bytes.count {
-        case 2: return index(5, "te")
-        case 7: return index(6, "trailer") ?? index(8, "upgrade")
-        case 10: return index(0, "connection") ?? index(2, "keep-alive")
-        case 16: return index(1, "proxy-connection")
-        case 17: return index(7, "transfer-encoding")
-        case 18: return index(3, "proxy-authenticate")
-        case 19: return index(4, "proxy-authorization")
-        default: return nil
-        }
     }
 
     /// ASCII case-insensitive equality of two field names or tokens, without allocating.

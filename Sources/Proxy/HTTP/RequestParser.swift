@@ -9,12 +9,21 @@ import NIOHTTP1
 /// feed without a carriage return, obs-fold, a space before a colon, control characters,
 /// conflicting or malformed `Content-Length`, `Content-Length` with `Transfer-Encoding`,
 /// `Transfer-Encoding` in HTTP/1.0 or without `chunked` last, and malformed chunks are
-/// errors, after which the connection is answered and closed.
+/// errors, and so is more than one `Host` field (RFC 9112 3.2); the connection is then
+/// answered and closed.
 ///
-/// A head is searched for its end as bytes arrive, and parsed once it is whole, so a head sent
-/// a byte at a time costs no more than one sent at once.
+/// A head's lines are read as they arrive and each only once, so a head sent a byte at a time
+/// costs no more than one sent at once; its bytes are handed on as they came (see
+/// ``RequestHead``).
 struct RequestParser {
+    enum Part {
+        case head(RequestHead)
+        case body(ByteBuffer)
+        case end(HTTPHeaders?)
+    }
+
     private enum State {
+        /// Reading a head; ``progress`` holds what has been read of it.
         case head
         case body(MessageBody)
         /// The request ended with its head; the end is reported next.
@@ -24,12 +33,27 @@ struct RequestParser {
         case switching
     }
 
+    /// What has been read of a head that has not ended yet. Lines are read as they arrive and
+    /// never again, so a head sent a byte at a time costs no more than one sent at once.
+    private struct HeadProgress {
+        /// Where the next line starts, counted from the head's first byte.
+        var position = 0
+        var requestLine: RequestLine?
+        var fields = HeadFields()
+    }
+
+    private struct RequestLine {
+        var method: HTTPMethod
+        var target: Range<Int>
+        var version: HTTPVersion
+        /// Where the field lines start.
+        var end: Int
+    }
+
     /// Largest head (request line and fields together), and largest trailer section.
     let maxHeadBytes: Int
     private var state = State.head
-    /// Where the first line of the head being read that has not ended yet starts: the lines
-    /// before it have been searched for the head's end.
-    private var searched = 0
+    private var progress = HeadProgress()
     /// Whether the request being read asks to switch protocols.
     private var switchesProtocols = false
 
@@ -39,12 +63,12 @@ struct RequestParser {
 
     /// The next part `buffer` holds, consuming its bytes; `nil` when more bytes are needed,
     /// and always after a request that asks to switch protocols: the bytes after it stay in
-    /// `buffer`.
-    mutating func next(from buffer: inout ByteBuffer) throws -> HTTPServerRequestPart? {
+    /// `buffer`. The bytes of a head being read stay in `buffer` until it is whole.
+    mutating func next(from buffer: inout ByteBuffer) throws -> Part? {
         switch state {
         case .head:
-            guard let (head, body) = try parseHead(from: &buffer) else { return nil }
-            switchesProtocols = Self.asksToSwitchProtocols(head)
+            guard let (head, body) = try readHead(from: &buffer) else { return nil }
+            switchesProtocols = head.asksToSwitchProtocols
             state = body.map { .body($0) } ?? .ended
             return .head(head)
         case .body(var body):
@@ -68,12 +92,6 @@ struct RequestParser {
         }
     }
 
-    /// Whether `head` asks to switch protocols: what follows it on the connection is not HTTP/1
-    /// if the server agrees.
-    static func asksToSwitchProtocols(_ head: HTTPRequestHead) -> Bool {
-        head.method == .CONNECT || head.headers.upgradeProtocol != nil
-    }
-
     private mutating func finishMessage() {
         state = switchesProtocols ? .switching : .head
     }
@@ -81,66 +99,57 @@ struct RequestParser {
     // MARK: Head
 
     /// The head at the start of `buffer` and how its body is framed, once the head is whole.
-    private mutating func parseHead(from buffer: inout ByteBuffer) throws -> (HTTPRequestHead, MessageBody?)? {
-        if searched == 0 {
+    private mutating func readHead(from buffer: inout ByteBuffer) throws -> (RequestHead, MessageBody?)? {
+        if progress.position == 0 {
             // Empty lines before a request line are ignored (RFC 9112 2.2).
             while buffer.readableBytes >= 2, buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) == UInt16(0x0D0A) {
                 buffer.moveReaderIndex(forwardBy: 2)
             }
         }
-        guard let length = try findHeadEnd(in: buffer) else { return nil }
-        let parsed = try buffer.withUnsafeReadableBytes { bytes in
-            try Self.parseHead(UnsafeRawBufferPointer(rebasing: bytes[0..<length]), maxTrailerBytes: maxHeadBytes)
-        }
-        buffer.moveReaderIndex(forwardBy: length)
-        return parsed
-    }
-
-    /// The length of the head at the start of `buffer`, its blank line included, or `nil` while
-    /// it has not ended. Lines searched before are not searched again.
-    private mutating func findHeadEnd(in buffer: ByteBuffer) throws -> Int? {
         let limit = maxHeadBytes
-        let (found, searched): (Int?, Int) = try buffer.withUnsafeReadableBytes { bytes in
-            var position = self.searched
-            while let end = ASCII.lineEnd(in: bytes, from: position) {
-                guard end >= 0 else { throw HTTP1ParseError(description: "line feed without carriage return") }
-                if end == position {
-                    return (end + 2, 0)
+        let length: Int? = try buffer.withUnsafeReadableBytes { bytes in
+            while true {
+                let position = progress.position
+                guard let end = ASCII.lineEnd(in: bytes, from: position) else {
+                    guard bytes.count <= limit else { throw HTTP1ParseError(description: "request head larger than \(limit) bytes") }
+                    return nil
                 }
-                position = end + 2
+                guard end >= 0 else { throw HTTP1ParseError(description: "line feed without carriage return") }
+                guard end + 2 <= limit else { throw HTTP1ParseError(description: "request head larger than \(limit) bytes") }
+                let line = UnsafeRawBufferPointer(rebasing: bytes[position..<end])
+                if let requestLine = progress.requestLine {
+                    if end == position {
+                        return end
+                    }
+                    try progress.fields.read(line, at: position - requestLine.end)
+                } else {
+                    progress.requestLine = try Self.parseRequestLine(line)
+                }
+                progress.position = end + 2
             }
-            return (nil, position)
         }
-        self.searched = searched
-        guard (found ?? buffer.readableBytes) <= limit else {
-            throw HTTP1ParseError(description: "request head larger than \(limit) bytes")
+        guard let length, let requestLine = progress.requestLine else { return nil }
+        let fields = progress.fields
+        progress = HeadProgress()
+        let bytes = buffer.readSlice(length: length)!
+        buffer.moveReaderIndex(forwardBy: 2)
+        guard fields.hostCount <= 1 else {
+            throw HTTP1ParseError(description: "more than one Host field")
         }
-        return found
-    }
-
-    /// Parses a whole head, blank line included.
-    private static func parseHead(_ bytes: UnsafeRawBufferPointer, maxTrailerBytes: Int) throws -> (HTTPRequestHead, MessageBody?) {
-        let lineEnd = try HTTP1Syntax.lineEnd(in: bytes, from: 0, limit: bytes.count)!
-        let (method, target, version) = try parseRequestLine(UnsafeRawBufferPointer(rebasing: bytes[0..<lineEnd]))
-        var headers = HTTPHeaders()
-        var framing = Framing()
-        var position = lineEnd + 2
-        while true {
-            let end = try HTTP1Syntax.lineEnd(in: bytes, from: position, limit: bytes.count)!
-            if end == position { break }
-            let (name, value) = try HTTP1Syntax.checkedField(UnsafeRawBufferPointer(rebasing: bytes[position..<end]))
-            try framing.read(name: name, value: value)
-            headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
-            position = end + 2
-        }
-        let head = HTTPRequestHead(version: version, method: method, uri: target, headers: headers)
-        return (head, try framing.body(version: version, maxTrailerBytes: maxTrailerBytes))
+        let head = RequestHead(
+            method: requestLine.method,
+            version: requestLine.version,
+            bytes: bytes,
+            target: requestLine.target,
+            fieldsStart: requestLine.end,
+            fields: fields
+        )
+        return (head, try Self.body(of: fields, version: requestLine.version, maxTrailerBytes: maxHeadBytes))
     }
 
     /// `method SP request-target SP HTTP-version` (RFC 9112 3).
-    private static func parseRequestLine(_ line: UnsafeRawBufferPointer) throws -> (HTTPMethod, String, HTTPVersion) {
-        var methodEnd = 0
-        while methodEnd < line.count, ASCII.isTokenCharacter(line[methodEnd]) { methodEnd += 1 }
+    private static func parseRequestLine(_ line: UnsafeRawBufferPointer) throws -> RequestLine {
+        let methodEnd = ASCII.tokenEnd(in: line)
         var targetEnd = methodEnd + 1
         while targetEnd < line.count, line[targetEnd] > 0x20, line[targetEnd] != 0x7F { targetEnd += 1 }
         let versionStart = targetEnd + 1
@@ -157,52 +166,49 @@ struct RequestParser {
         guard major == 1 else {
             throw HTTP1ParseError(description: "unsupported version HTTP/\(major).\(minor)", status: .httpVersionNotSupported)
         }
-        let method = HTTPMethod(rawValue: String(decoding: UnsafeRawBufferPointer(rebasing: line[0..<methodEnd]), as: UTF8.self))
-        let target = String(decoding: UnsafeRawBufferPointer(rebasing: line[(methodEnd + 1)..<targetEnd]), as: UTF8.self)
-        return (method, target, HTTPVersion(major: major, minor: minor))
+        return RequestLine(
+            method: method(UnsafeRawBufferPointer(rebasing: line[0..<methodEnd])),
+            target: (methodEnd + 1)..<targetEnd,
+            version: HTTPVersion(major: major, minor: minor),
+            end: line.count + 2
+        )
     }
 
-    /// What a request's fields say of how its body is delimited (RFC 9112 6.1–6.3).
-    private struct Framing {
-        var contentLength: Int?
-        var hasTransferEncoding = false
-        var codings = 0
-        var chunkedCodings = 0
-        var isChunkedLast = false
-
-        mutating func read(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
-            switch name.count {
-            case 14 where ASCII.equalsIgnoringCase(name, "content-length"):
-                contentLength = try HTTP1Syntax.contentLength(value, current: contentLength)
-            case 17 where ASCII.equalsIgnoringCase(name, "transfer-encoding"):
-                hasTransferEncoding = true
-                ASCII.forEachListElement(value) { coding in
-                    codings += 1
-                    isChunkedLast = ASCII.equalsIgnoringCase(coding, "chunked")
-                    if isChunkedLast { chunkedCodings += 1 }
-                }
-            default:
-                break
-            }
+    /// The method `token` names; the common ones without making a `String` (methods are
+    /// case-sensitive, RFC 9110 9.1).
+    private static func method(_ token: UnsafeRawBufferPointer) -> HTTPMethod {
+        func spells(_ name: StaticString) -> Bool {
+            token.count == name.utf8CodeUnitCount && ASCII.hasPrefix(token, name)
         }
-
-        func body(version: HTTPVersion, maxTrailerBytes: Int) throws -> MessageBody? {
-            guard hasTransferEncoding else {
-                return contentLength.flatMap { $0 > 0 ? .fixed($0) : nil }
-            }
-            guard contentLength == nil else {
-                throw HTTP1ParseError(description: "both Content-Length and Transfer-Encoding")
-            }
-            guard version.supportsChunking else {
-                throw HTTP1ParseError(description: "Transfer-Encoding in an HTTP/1.0 request")
-            }
-            guard isChunkedLast, chunkedCodings == 1 else {
-                throw HTTP1ParseError(description: "Transfer-Encoding without chunked last, once")
-            }
-            guard codings == 1 else {
-                throw HTTP1ParseError(description: "transfer codings other than chunked", status: .notImplemented)
-            }
-            return .chunked(maxTrailerBytes: maxTrailerBytes)
+        switch token.count {
+        case 3 where spells("GET"): return .GET
+        case 3 where spells("PUT"): return .PUT
+        case 4 where spells("HEAD"): return .HEAD
+        case 4 where spells("POST"): return .POST
+        case 5 where spells("PATCH"): return .PATCH
+        case 6 where spells("DELETE"): return .DELETE
+        case 7 where spells("OPTIONS"): return .OPTIONS
+        default: return HTTPMethod(rawValue: String(decoding: token, as: UTF8.self))
         }
+    }
+
+    /// How a request's body is delimited (RFC 9112 6.1–6.3), from what its fields say.
+    private static func body(of fields: HeadFields, version: HTTPVersion, maxTrailerBytes: Int) throws -> MessageBody? {
+        guard fields.hasTransferEncoding else {
+            return fields.contentLength.flatMap { $0 > 0 ? .fixed($0) : nil }
+        }
+        guard fields.contentLength == nil else {
+            throw HTTP1ParseError(description: "both Content-Length and Transfer-Encoding")
+        }
+        guard version.supportsChunking else {
+            throw HTTP1ParseError(description: "Transfer-Encoding in an HTTP/1.0 request")
+        }
+        guard fields.isChunked, fields.chunkedCodings == 1 else {
+            throw HTTP1ParseError(description: "Transfer-Encoding without chunked last, once")
+        }
+        guard fields.transferCodings == 1 else {
+            throw HTTP1ParseError(description: "transfer codings other than chunked", status: .notImplemented)
+        }
+        return .chunked(maxTrailerBytes: maxTrailerBytes)
     }
 }

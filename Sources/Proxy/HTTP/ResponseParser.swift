@@ -30,7 +30,24 @@ struct ResponseParser {
         case upgraded
     }
 
+    /// What has been read of a head that has not ended yet: its lines are read as they arrive
+    /// and never again.
+    private struct HeadProgress {
+        /// Where the next line starts, counted from the head's first byte.
+        var position = 0
+        var statusLine: StatusLine?
+        var fields = HeadFields()
+    }
+
+    private struct StatusLine {
+        var version: HTTPVersion
+        var code: Int
+        /// Where the field lines start.
+        var end: Int
+    }
+
     private var state = State.head
+    private var progress = HeadProgress()
     /// Whether a `101` response switched the connection to another protocol.
     private var isUpgraded = false
     /// Whether the response being read answers `HEAD`, and so has no body (RFC 9110 9.3.2).
@@ -103,10 +120,10 @@ struct ResponseParser {
         if answersHead || head.statusCode == 204 || head.statusCode == 304 {
             return .ended
         }
-        if head.hasTransferEncoding {
-            return head.isChunked ? .body(.chunked(maxTrailerBytes: Self.maxHeadBytes)) : .untilClose
+        if head.fields.hasTransferEncoding {
+            return head.fields.isChunked ? .body(.chunked(maxTrailerBytes: Self.maxHeadBytes)) : .untilClose
         }
-        if let length = head.contentLength {
+        if let length = head.fields.contentLength {
             return length == 0 ? .ended : .body(.fixed(length))
         }
         return .untilClose
@@ -115,44 +132,47 @@ struct ResponseParser {
     // MARK: Head
 
     private mutating func parseHead(from buffer: inout ByteBuffer) throws -> ResponseHead? {
-        let parsed: (head: ResponseHead, statusLineLength: Int, length: Int)? = try buffer.withUnsafeReadableBytes { bytes in
-            guard let statusEnd = try HTTP1Syntax.lineEnd(in: bytes, from: 0, limit: Self.maxHeadBytes) else { return nil }
-            let statusLine = try Self.parseStatusLine(UnsafeRawBufferPointer(rebasing: bytes[0..<statusEnd]))
-            var head = ResponseHead(
-                version: statusLine.version,
-                statusCode: statusLine.code,
-                statusLine: ByteBuffer(),
-                fieldLines: ByteBuffer()
-            )
-            var position = statusEnd + 2
+        let limit = Self.maxHeadBytes
+        let length: Int? = try buffer.withUnsafeReadableBytes { bytes in
             while true {
-                guard let end = try HTTP1Syntax.lineEnd(in: bytes, from: position, limit: Self.maxHeadBytes) else { return nil }
-                if end == position {
-                    position += 2
-                    break
+                let position = progress.position
+                guard let end = try HTTP1Syntax.lineEnd(in: bytes, from: position, limit: limit) else { return nil }
+                let line = UnsafeRawBufferPointer(rebasing: bytes[position..<end])
+                if let statusLine = progress.statusLine {
+                    if end == position {
+                        return end
+                    }
+                    try progress.fields.read(line, at: position - statusLine.end)
+                } else {
+                    progress.statusLine = try Self.parseStatusLine(line)
                 }
-                try Self.readField(UnsafeRawBufferPointer(rebasing: bytes[position..<end]), into: &head)
-                position = end + 2
+                progress.position = end + 2
             }
-            if head.hasTransferEncoding, head.contentLength != nil {
-                throw HTTP1ParseError(description: "both Content-Length and Transfer-Encoding")
-            }
-            return (head, statusEnd, position)
         }
-        guard let (parsedHead, statusLineLength, length) = parsed else { return nil }
-        var head = parsedHead
+        guard let length, let statusLine = progress.statusLine else { return nil }
+        let fields = progress.fields
+        progress = HeadProgress()
+        if fields.hasTransferEncoding, fields.contentLength != nil {
+            throw HTTP1ParseError(description: "both Content-Length and Transfer-Encoding")
+        }
         var headBytes = buffer.readSlice(length: length)!
-        head.statusLine = headBytes.readSlice(length: statusLineLength)!
+        buffer.moveReaderIndex(forwardBy: 2)
+        let statusLineBytes = headBytes.readSlice(length: statusLine.end - 2)!
         headBytes.moveReaderIndex(forwardBy: 2)
-        head.fieldLines = headBytes.getSlice(at: headBytes.readerIndex, length: headBytes.readableBytes - 2)!
-        if head.statusCode == 101 {
+        if statusLine.code == 101 {
             isUpgraded = true
         }
-        return head
+        return ResponseHead(
+            version: statusLine.version,
+            statusCode: statusLine.code,
+            statusLine: statusLineBytes,
+            fieldLines: headBytes,
+            fields: fields
+        )
     }
 
     /// `HTTP/x.y SP code [SP reason]` (RFC 9112 4); the reason phrase starts at offset 13.
-    private static func parseStatusLine(_ line: UnsafeRawBufferPointer) throws -> (version: HTTPVersion, code: Int) {
+    private static func parseStatusLine(_ line: UnsafeRawBufferPointer) throws -> StatusLine {
         func digit(_ index: Int) -> Int? {
             index < line.count && line[index] >= UInt8(ascii: "0") && line[index] <= UInt8(ascii: "9")
                 ? Int(line[index] - UInt8(ascii: "0")) : nil
@@ -167,38 +187,6 @@ struct ResponseParser {
         guard major == 1, hundreds >= 1 else {
             throw HTTP1ParseError(description: "unsupported version HTTP/\(major).\(minor) or status code")
         }
-        return (HTTPVersion(major: major, minor: minor), hundreds * 100 + tens * 10 + units)
-    }
-
-    /// Checks one field line and notes in `head` what it says of framing and the connection.
-    private static func readField(_ line: UnsafeRawBufferPointer, into head: inout ResponseHead) throws {
-        let (name, value) = try HTTP1Syntax.checkedField(line)
-        switch name.count {
-        case 14 where ASCII.equalsIgnoringCase(name, "content-length"):
-            head.contentLength = try HTTP1Syntax.contentLength(value, current: head.contentLength)
-        case 17 where ASCII.equalsIgnoringCase(name, "transfer-encoding"):
-            head.hasTransferEncoding = true
-            ASCII.forEachListElement(value) { coding in
-                head.isChunked = ASCII.equalsIgnoringCase(coding, "chunked")
-            }
-        case 10 where ASCII.equalsIgnoringCase(name, "connection"):
-            ASCII.forEachListElement(value) { option in
-                if ASCII.equalsIgnoringCase(option, "close") {
-                    head.connectionClose = true
-                } else if ASCII.equalsIgnoringCase(option, "keep-alive") {
-                    head.connectionKeepAlive = true
-                } else if HopByHopFields.index(ofBytes: option) == nil {
-                    head.connectionOptions.append(String(decoding: option.map(ASCII.lowercased), as: UTF8.self))
-                }
-            }
-        case 7 where ASCII.equalsIgnoringCase(name, "upgrade"):
-            head.upgrade = String(decoding: value, as: UTF8.self)
-        case 2 where ASCII.equalsIgnoringCase(name, "te"):
-            ASCII.forEachListElement(value) { coding in
-                if ASCII.equalsIgnoringCase(coding, "trailers") { head.acceptsTrailers = true }
-            }
-        default:
-            break
-        }
+        return StatusLine(version: HTTPVersion(major: major, minor: minor), code: hundreds * 100 + tens * 10 + units, end: line.count + 2)
     }
 }

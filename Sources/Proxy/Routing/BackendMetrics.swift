@@ -1,3 +1,4 @@
+import Atomics
 import Metrics
 import NIOConcurrencyHelpers
 
@@ -14,6 +15,10 @@ final class BackendMetrics: Sendable {
     private let factory: any MetricsFactory
     /// `requests_total` per status code, created on first use; codes are few so this stays small.
     private let requests: NIOLockedValueBox<[Int: Counter]>
+    /// The same counters for the commonest codes, reached without a lock or a hash: counted
+    /// once per request.
+    private let common: [ManagedAtomicLazyReference<Counter>]
+    private static let commonCodes = [200, 204, 206, 301, 302, 304, 400, 401, 403, 404, 499, 500, 502, 503, 504]
 
     init(site: String, backend: String, factory: any MetricsFactory) {
         let dimensions = [("site", site), ("backend", backend)]
@@ -26,9 +31,16 @@ final class BackendMetrics: Sendable {
         self.healthCheckFailures = Counter(label: "health_check_failures_total", dimensions: dimensions, factory: factory)
         self.duration = Timer(label: "request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory)
         self.requests = NIOLockedValueBox([:])
+        self.common = Self.commonCodes.map { _ in ManagedAtomicLazyReference() }
     }
 
     func requests(code: Int) -> Counter {
+        guard let index = Self.commonCodes.firstIndex(of: code) else { return counter(code: code) }
+        if let counter = common[index].load() { return counter }
+        return common[index].storeIfNilThenLoad(counter(code: code))
+    }
+
+    private func counter(code: Int) -> Counter {
         requests.withLockedValue { counters in
             if let counter = counters[code] { return counter }
             let counter = Counter(

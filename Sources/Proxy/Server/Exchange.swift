@@ -4,7 +4,7 @@ import NIOHTTP1
 /// One client request on its way through the proxy: which backend serves it, what has been
 /// sent each way, and what to record when it ends. Confined to the client connection's loop.
 final class Exchange {
-    let request: HTTPRequestHead
+    let request: RequestHead
     let routing: Routing
     let start: NIODeadline
     /// Wall-clock start for the trace; 0 when tracing is off.
@@ -36,16 +36,15 @@ final class Exchange {
     var clientKeepAlive: Bool
     var isUpgrade = false
 
-    init(request: HTTPRequestHead, routing: Routing, backend: Backend, now: NIODeadline) {
+    init(request: RequestHead, routing: Routing, backend: Backend, now: NIODeadline) {
         self.request = request
         self.routing = routing
         self.backend = backend
         self.start = now
         self.wallClockStart = routing.trace == nil ? 0 : TraceRecord.wallClockNow()
         self.clientKeepAlive = request.isKeepAlive
-        let bodiless = !request.headers.isChunked && (request.headers.first(name: "content-length").map { $0 == "0" } ?? true)
         switch request.method {
-        case .GET, .HEAD, .OPTIONS, .DELETE: self.isRetryable = bodiless
+        case .GET, .HEAD, .OPTIONS, .DELETE: self.isRetryable = !request.hasBody
         default: self.isRetryable = false
         }
     }

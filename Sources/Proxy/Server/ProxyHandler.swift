@@ -30,7 +30,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     /// The proxy's own endpoint, answered on every listener.
-    static let healthPath = "/v1/health"
+    static let healthPath: StaticString = "/v1/health"
 
     private enum State {
         /// Waiting for a request head.
@@ -46,7 +46,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     private struct LocalResponse {
-        var request: HTTPRequestHead
+        var request: RequestHead
         var status: HTTPResponseStatus
         var body: String
         var headers: HTTPHeaders
@@ -60,10 +60,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// How requests from this client are forwarded.
     private var forwarding: ForwardedRequest
     private var context: ChannelHandlerContext?
+    /// The channel's allocator, kept: reaching it through the context costs a reference count
+    /// on the channel each time.
+    private var allocator = ByteBufferAllocator()
     /// Whether the HTTP/1 response being written has a chunked body.
     private var chunkedResponse = false
     /// Whether something was written to the client since the last flush.
     private var hasUnflushedWrites = false
+    /// A response head not written yet, with the body bytes copied in behind it so far (see
+    /// ``writeForwardedHead(_:exchange:context:)``).
+    private var heldBack: ByteBuffer?
     private var pool: UpstreamPool?
     private var state: State = .idle
     private var readHeld = false
@@ -85,7 +91,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private var headerReadTimeout = TimeAmount.seconds(30)
     /// Parts of requests a client pipelined behind the one being answered (RFC 9112 9.3.2),
     /// handled in order once it is; reads stop while any wait.
-    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var queued = CircularBuffer<RequestParser.Part>()
     private var isDrainingQueue = false
     /// Close the connection after the response in progress: shutdown asked for it, or the
     /// client sent something unparseable behind its request.
@@ -102,6 +108,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        allocator = context.channel.allocator
         pool = runtime.pools.pool(for: context.eventLoop)
         clientIP = context.channel.remoteAddress?.ipAddress
         forwarding = ForwardedRequest(clientIP: clientIP, scheme: forwarding.scheme)
@@ -128,28 +135,47 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         self.context = nil
     }
 
+    /// A part of an HTTP/2 stream's request, from the stream's codec; its head is read as an
+    /// HTTP/1 head would be (see ``RequestHead/init(_:)``).
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        requestPartReceived(unwrapInboundIn(data))
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            do {
+                requestPartReceived(.head(try RequestHead(head)))
+            } catch {
+                errorCaught(context: context, error: error)
+            }
+        case .body(let body):
+            requestPartReceived(.body(body))
+        case .end(let trailers):
+            requestPartReceived(.end(trailers))
+        }
     }
 
-    /// A part of a request, from the stream's codec (HTTP/2) or from ``RequestReader`` (HTTP/1).
-    func requestPartReceived(_ part: HTTPServerRequestPart) {
+    /// A part of a request, from ``RequestReader`` (HTTP/1) or the stream's codec (HTTP/2).
+    func requestPartReceived(_ part: RequestParser.Part) {
         guard let context else { return }
         readBroughtPart = true
-        switch (part, state) {
-        case (_, .closing), (_, .tunnel):
+        switch state {
+        case .closing, .tunnel:
             // A request pipelined behind one whose answer closes the connection is not served.
             return
-        case (.head, .local), (.head, .proxying):
+        case .local, .proxying:
+            if case .head = part {
+                queued.append(part)
+                return
+            }
+        case .idle:
+            break
+        }
+        if !queued.isEmpty {
             queued.append(part)
-        case (_, _) where !queued.isEmpty:
-            queued.append(part)
-        default:
+        } else {
             process(part, context: context)
         }
     }
 
-    private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+    private func process(_ part: RequestParser.Part, context: ChannelHandlerContext) {
         switch part {
         case .head(let head):
             guard case .idle = state else { return }
@@ -330,18 +356,18 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     // MARK: Requests
 
-    private func startRequest(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    private func startRequest(_ head: RequestHead, context: ChannelHandlerContext) {
         waitTimer?.disarm()
         awaitingFirstByte = false
         let routing = runtime.routing
         let now = NIODeadline.now()
         // Nothing after a request to switch protocols is read as HTTP (see ``RequestParser``):
         // unless a tunnel takes over, the connection closes after the response.
-        let switchesProtocols = clientProtocol == .http1 && RequestParser.asksToSwitchProtocols(head)
+        let switchesProtocols = clientProtocol == .http1 && head.asksToSwitchProtocols
         if switchesProtocols {
             closeAfterResponse = true
         }
-        if head.uri == Self.healthPath || head.uri.hasPrefix(Self.healthPath + "?") {
+        if head.targets(path: Self.healthPath) {
             let online = routing.hasOnlineBackend
             state = .local(
                 LocalResponse(
@@ -549,7 +575,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             awaitNextRequest(runtime.routing.limits)
         }
         writeHead(head, context: context)
-        if !response.body.isEmpty, response.request.method != .HEAD {
+        if !response.body.isEmpty, !response.request.isHEAD {
             writeBody(ByteBuffer(string: response.body), context: context)
         }
         if keepAlive {
@@ -588,7 +614,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             }
             exchange.upstreamKeepAlive = head.isKeepAlive
             if head.statusCode == 101 {
-                if clientProtocol == .http1, exchange.request.headers.upgradeProtocol != nil {
+                if clientProtocol == .http1, exchange.request.asksToUpgrade {
                     exchange.isUpgrade = true
                 } else {
                     // A switch nobody asked for cannot be honoured on this connection.
@@ -650,8 +676,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     func upstreamReadComplete() {
         guard hasUnflushedWrites, let context else { return }
-        hasUnflushedWrites = false
-        context.flush()
+        flushClient(context: context)
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
@@ -698,7 +723,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         state = .tunnel
         waitTimer?.cancel()
         responseTimer?.cancel()
-        context.flush()
+        flushClient(context: context)
         let (clientSide, backendSide) = TunnelHandler.pair()
         do {
             // Both tunnel ends are in place before the HTTP handlers leave, so the bytes each
@@ -729,27 +754,34 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             if head.status.code >= 200 {
                 chunkedResponse = false
             }
-            var buffer = context.channel.allocator.buffer(capacity: 256)
+            var buffer = allocator.buffer(capacity: 256)
             buffer.writeResponseHead(head)
-            context.write(NIOAny(buffer), promise: nil)
+            write(buffer, context: context)
         case .http2Stream:
             context.write(wrapOutboundOut(.head(head)), promise: nil)
         }
     }
 
     /// Writes the head of a backend's response, rewritten for the client.
+    ///
+    /// On HTTP/1 the head is held back until the next write, flush or end, so that a small
+    /// body read with it (most responses fit in one read) is copied in behind it and the whole
+    /// response goes down the pipeline as one buffer, in one system call.
     private func writeForwardedHead(_ response: ResponseHead, exchange: Exchange, context: ChannelHandlerContext) {
         hasUnflushedWrites = true
         switch clientProtocol {
         case .http1:
-            var buffer = context.channel.allocator.buffer(capacity: 512)
+            let headBytes = ForwardedRequest.maximumLength(of: response)
+            let bodyBytes = response.fields.contentLength.map { $0 <= Self.coalescedBodyBytes ? $0 : 0 } ?? 0
+            var buffer = allocator.buffer(capacity: headBytes + bodyBytes)
             chunkedResponse = ForwardedRequest.writeResponseHead(
                 for: response,
                 request: exchange.request,
                 keepAlive: exchange.clientKeepAlive,
                 into: &buffer
             )
-            context.write(NIOAny(buffer), promise: nil)
+            writeHeldBack(context: context)
+            heldBack = buffer
         case .http2Stream:
             let head = ForwardedRequest.responseHead(
                 for: response.httpResponseHead,
@@ -760,16 +792,48 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         }
     }
 
+    /// Bodies up to this size are copied behind their head (see ``writeForwardedHead``); a
+    /// copy of a few kilobytes costs less than another buffer through the pipeline.
+    private static let coalescedBodyBytes = 16 * 1024
+
     private func writeBody(_ body: ByteBuffer, context: ChannelHandlerContext) {
         hasUnflushedWrites = true
         switch clientProtocol {
         case .http1 where chunkedResponse:
-            ChunkedBody.writeChunk(.byteBuffer(body), allocator: context.channel.allocator) { context.write(NIOAny($0), promise: nil) }
+            ChunkedBody.writeChunk(.byteBuffer(body), allocator: allocator) { write($0, context: context) }
         case .http1:
-            context.write(NIOAny(body), promise: nil)
+            if heldBack != nil, body.readableBytes <= heldBack!.writableBytes {
+                heldBack!.writeImmutableBuffer(body)
+            } else {
+                write(.byteBuffer(body), context: context)
+            }
         case .http2Stream:
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }
+    }
+
+    /// Writes bytes to an HTTP/1 client, after the head held back, if any.
+    private func write(_ bytes: IOData, context: ChannelHandlerContext) {
+        writeHeldBack(context: context)
+        context.write(NIOAny(bytes), promise: nil)
+    }
+
+    private func write(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
+        write(.byteBuffer(bytes), context: context)
+    }
+
+    private func writeHeldBack(context: ChannelHandlerContext) {
+        if let heldBack {
+            self.heldBack = nil
+            context.write(NIOAny(heldBack), promise: nil)
+        }
+    }
+
+    /// Sends what was written to the client so far.
+    private func flushClient(context: ChannelHandlerContext) {
+        hasUnflushedWrites = false
+        writeHeldBack(context: context)
+        context.flush()
     }
 
     /// Ends the response and flushes it; `promise` completes once it is written.
@@ -778,14 +842,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         switch clientProtocol {
         case .http1 where chunkedResponse:
             chunkedResponse = false
-            var last = context.channel.allocator.buffer(capacity: 5)
+            var last = allocator.buffer(capacity: 5)
             last.writeLastChunk(trailers: trailers)
+            writeHeldBack(context: context)
             context.writeAndFlush(NIOAny(last), promise: promise)
         case .http1:
             if let promise {
-                context.writeAndFlush(NIOAny(ByteBuffer()), promise: promise)
+                let last = heldBack ?? ByteBuffer()
+                heldBack = nil
+                context.writeAndFlush(NIOAny(last), promise: promise)
             } else {
-                context.flush()
+                flushClient(context: context)
             }
         case .http2Stream:
             context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: promise)

@@ -33,6 +33,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// switch, the first bytes of the new protocol.
     private var unparsed: ByteBuffer?
     private var context: ChannelHandlerContext?
+    /// The channel's allocator, kept (see ``ProxyHandler``).
+    private var allocator = ByteBufferAllocator()
     private var readHeld = false
     /// Whether something was written since the last flush.
     private var hasUnflushedWrites = false
@@ -49,6 +51,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        allocator = context.channel.allocator
         isActive = context.channel.isActive
         idleTimer = ConnectionTimer(eventLoop: context.eventLoop) { [self] in
             guard delegate == nil else { return }
@@ -155,10 +158,10 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Sends the head of a client's request, rewritten for the backend as `forwarding` says.
-    func writeHead(_ head: HTTPRequestHead, forwarding: ForwardedRequest) {
+    func writeHead(_ head: RequestHead, forwarding: ForwardedRequest) {
         guard let context else { return }
-        parser.answersHead = head.method == .HEAD
-        write(.byteBuffer(encoder.head(head, forwarding: forwarding, allocator: context.channel.allocator)), context: context)
+        parser.answersHead = head.isHEAD
+        write(.byteBuffer(encoder.head(head, forwarding: forwarding, allocator: allocator)), context: context)
     }
 
     /// Sends a body part or the end of the request.
@@ -166,9 +169,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let context else { return }
         switch part {
         case .body(let body):
-            encoder.body(body, allocator: context.channel.allocator) { write($0, context: context) }
+            encoder.body(body, allocator: allocator) { write($0, context: context) }
         case .end(let trailers):
-            if let bytes = encoder.end(trailers, allocator: context.channel.allocator) {
+            if let bytes = encoder.end(trailers, allocator: allocator) {
                 write(.byteBuffer(bytes), context: context)
             }
         }

@@ -7,8 +7,8 @@ struct UpstreamRequestEncoder {
     /// Whether the body of the request being sent is chunked.
     private(set) var chunked = false
 
-    mutating func head(_ head: HTTPRequestHead, forwarding: ForwardedRequest, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 512)
+    mutating func head(_ head: RequestHead, forwarding: ForwardedRequest, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: forwarding.maximumLength(of: head))
         chunked = forwarding.write(head, into: &buffer)
         return buffer
     }

@@ -28,10 +28,10 @@ import Testing
         return (described, String(buffer: buffer))
     }
 
-    private func describe(_ part: HTTPServerRequestPart) -> String {
+    private func describe(_ part: RequestParser.Part) -> String {
         switch part {
         case .head(let head):
-            let fields = head.headers.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
+            let fields = head.fieldPairs.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
             return "head \(head.method.rawValue) \(head.uri) \(head.version) [\(fields)]"
         case .body(let bytes):
             return "body \(String(buffer: bytes))"
@@ -187,7 +187,85 @@ import Testing
             Issue.record("no head")
             return
         }
-        #expect(head.headers["x-a"] == ["1"])
+        #expect(head.fieldPairs.map(\.value) == ["h", "1"])
         #expect(buffer.readableBytes == 0)
+    }
+
+    /// RFC 9112 3.2: a request with more than one `Host` is refused, whatever their values.
+    @Test func moreThanOneHostIsRefused() {
+        #expect(error("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n")?.status == .badRequest)
+        #expect(error("GET / HTTP/1.1\r\nHost: a\r\nX: y\r\nhost: b\r\n\r\n")?.status == .badRequest)
+        #expect(error("GET / HTTP/1.1\r\nHost: a\r\n\r\n") == nil)
+    }
+
+    /// What the parser notes of a head's fields, which the proxy acts on without reading the
+    /// fields again.
+    @Test func headFactsAreNotedAsTheLinesAreRead() throws {
+        let text = "PUT /x?y HTTP/1.1\r\nHost: h:1\r\nConnection: Keep-Alive, Upgrade\r\nUpgrade: websocket\r\n"
+            + "TE: trailers\r\nContent-Length: 4\r\n\r\nbody"
+        let (parts, _) = try parts(text)
+        #expect(parts.first == "head PUT /x?y HTTP/1.1 [Host=h:1,Connection=Keep-Alive, Upgrade,Upgrade=websocket,TE=trailers,Content-Length=4]")
+        var parser = RequestParser(maxHeadBytes: 4096)
+        var buffer = ByteBuffer(string: text)
+        guard case .head(let head) = try parser.next(from: &buffer) else {
+            Issue.record("no head")
+            return
+        }
+        #expect(head.method == .PUT)
+        #expect(head.uri == "/x?y")
+        #expect(head.isKeepAlive)
+        #expect(head.asksToUpgrade && head.asksToSwitchProtocols)
+        #expect(head.hasBody)
+        #expect(head.fields.acceptsTrailers)
+        #expect(head.fields.contentLength == 4)
+        #expect(head.fieldPairs.count == 5)
+        #expect(head.targets(path: "/x") && !head.targets(path: "/"))
+        #expect(try RequestHead(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/v1/health?a", headers: [:])).targets(path: "/v1/health"))
+        #expect(try !RequestHead(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/v1/healthz", headers: [:])).targets(path: "/v1/health"))
+    }
+
+    @Test(arguments: [
+        ("GET / HTTP/1.1\r\n\r\n", true),
+        ("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", false),
+        ("GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n", false),
+        ("GET / HTTP/1.0\r\n\r\n", false),
+        ("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true),
+    ])
+    func keepAliveFollowsVersionAndConnection(text: String, keepAlive: Bool) throws {
+        var parser = RequestParser(maxHeadBytes: 4096)
+        var buffer = ByteBuffer(string: text)
+        guard case .head(let head) = try parser.next(from: &buffer) else {
+            Issue.record("no head")
+            return
+        }
+        #expect(head.isKeepAlive == keepAlive)
+    }
+
+    /// HTTP/2 heads are written out as HTTP/1 and read by the same rules; what cannot be
+    /// written as one HTTP/1 line is refused rather than split into two.
+    @Test func http2HeadsAreReadByTheSameRules() throws {
+        let head = try RequestHead(HTTPRequestHead(version: HTTPVersion(major: 2, minor: 0), method: .POST, uri: "/p", headers: ["host": "h", "content-length": "3"]))
+        #expect(head.fields.contentLength == 3)
+        #expect(head.fieldPairs.map(\.name) == ["host", "content-length"])
+        #expect(!head.isKeepAlive)
+        for headers: HTTPHeaders in [["x-a": "1\r\nx-injected: 2"], ["x-a\r\nb": "1"], ["content-length": "x"], ["x-a": "\u{0}"]] {
+            #expect(throws: HTTP1ParseError.self) {
+                try RequestHead(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: headers))
+            }
+        }
+    }
+}
+
+extension RequestHead {
+    /// The head's fields, names and trimmed values as they came.
+    var fieldPairs: [(name: String, value: String)] {
+        withBytes { _, lines in
+            var pairs: [(String, String)] = []
+            HeadFields.forEachLine(of: lines) { _, start, end in
+                let (name, value) = ASCII.fieldNameAndValue(UnsafeRawBufferPointer(rebasing: lines[start..<end - 2]))
+                pairs.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+            }
+            return pairs
+        }
     }
 }

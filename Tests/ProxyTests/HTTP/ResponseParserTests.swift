@@ -109,7 +109,7 @@ import Testing
             return
         }
         #expect(head.isKeepAlive)
-        #expect(head.connectionOptions == ["x-hop"])
+        #expect(head.fields.connectionNamesFields)
         var close = ByteBuffer(string: "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
         guard case .end = try parser.next(from: &buffer), case .head(let closing) = try parser.next(from: &close) else {
             Issue.record("no second head")

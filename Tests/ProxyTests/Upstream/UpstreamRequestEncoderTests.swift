@@ -7,8 +7,8 @@ import Testing
 @Suite struct UpstreamRequestEncoderTests {
     private let allocator = ByteBufferAllocator()
 
-    private func head(_ method: HTTPMethod, _ headers: HTTPHeaders) -> HTTPRequestHead {
-        HTTPRequestHead(version: .http1_1, method: method, uri: "/up", headers: headers)
+    private func head(_ method: HTTPMethod, _ headers: HTTPHeaders) throws -> RequestHead {
+        try RequestHead(HTTPRequestHead(version: .http1_1, method: method, uri: "/up", headers: headers))
     }
 
     /// What `encoder` puts on the wire for `body`, as text.
@@ -21,10 +21,10 @@ import Testing
         return text
     }
 
-    @Test func chunkedBodyIsFramedAndEndsWithTrailers() {
+    @Test func chunkedBodyIsFramedAndEndsWithTrailers() throws {
         var encoder = UpstreamRequestEncoder()
         let forwarding = ForwardedRequest(clientIP: "192.0.2.7", scheme: "https")
-        var wire = String(buffer: encoder.head(head(.POST, ["Host": "h", "Transfer-Encoding": "chunked"]), forwarding: forwarding, allocator: allocator))
+        var wire = String(buffer: encoder.head(try head(.POST, ["Host": "h", "Transfer-Encoding": "chunked"]), forwarding: forwarding, allocator: allocator))
         #expect(encoder.chunked)
         wire += text(encoder, body: "hello world!")
         #expect(text(encoder, body: "").isEmpty)
@@ -38,10 +38,10 @@ import Testing
         #expect(!encoder.chunked)
     }
 
-    @Test func sizedBodyPassesAsItIs() {
+    @Test func sizedBodyPassesAsItIs() throws {
         var encoder = UpstreamRequestEncoder()
         let forwarding = ForwardedRequest(clientIP: nil, scheme: "http")
-        var wire = String(buffer: encoder.head(head(.PUT, ["Content-Length": "5"]), forwarding: forwarding, allocator: allocator))
+        var wire = String(buffer: encoder.head(try head(.PUT, ["Content-Length": "5"]), forwarding: forwarding, allocator: allocator))
         #expect(!encoder.chunked)
         wire += text(encoder, body: "abcde")
         #expect(encoder.end(nil, allocator: allocator) == nil)

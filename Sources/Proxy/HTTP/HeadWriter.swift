@@ -1,0 +1,50 @@
+import NIOCore
+
+/// Writes a head into memory reserved for it ahead, piece by piece, as plain copies.
+///
+/// Two heads are written for every proxied request, each from a dozen pieces (the request
+/// line, runs of kept field lines, the fields the proxy adds); through `ByteBuffer`'s own
+/// writes each piece pays for capacity checks and index bookkeeping. The caller reserves the
+/// most the head can take (see ``ByteBuffer/writeHead(maximumLength:_:)``), and a piece that
+/// would not fit stops the process rather than write past the reservation.
+struct HeadWriter {
+    private let start: UnsafeMutableRawPointer
+    private let capacity: Int
+    private(set) var count = 0
+
+    fileprivate init(start: UnsafeMutableRawPointer, capacity: Int) {
+        self.start = start
+        self.capacity = capacity
+    }
+
+    mutating func write(_ bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count <= capacity - count, "a head outgrew the space reserved for it")
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        (start + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    mutating func write(_ text: StaticString) {
+        write(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    mutating func write(_ text: String) {
+        var text = text
+        text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func write(_ buffer: ByteBuffer) {
+        buffer.withUnsafeReadableBytes { write($0) }
+    }
+}
+
+extension ByteBuffer {
+    /// Writes a head of at most `maximumLength` bytes with `body`.
+    mutating func writeHead(maximumLength: Int, _ body: (inout HeadWriter) -> Void) {
+        writeWithUnsafeMutableBytes(minimumWritableBytes: maximumLength) { memory in
+            var writer = HeadWriter(start: memory.baseAddress!, capacity: memory.count)
+            body(&writer)
+            return writer.count
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import NIOCore
+import NIOHTTP1
+
+/// A client's request head as it came off the wire: its bytes, and what the proxy needs to
+/// know of it (see ``RequestParser``).
+///
+/// The head is forwarded by copying its request target and the field lines it keeps as they
+/// came (see ``ForwardedRequest``), so no field becomes a `String`. An HTTP/2 stream's head is
+/// written out in HTTP/1 syntax and read by the same code (``init(_:)``), so both kinds of
+/// client are forwarded alike.
+struct RequestHead {
+    var method: HTTPMethod
+    var version: HTTPVersion
+    /// The request line and the field lines, each with its CRLF, without the empty line.
+    var bytes: ByteBuffer
+    /// Where the request target is in ``bytes``; it follows the method and a space.
+    var target: Range<Int>
+    /// Where the field lines start in ``bytes``.
+    var fieldsStart: Int
+    var fields: HeadFields
+
+    /// Whether the client keeps the connection open after the response (RFC 9112 9.3).
+    var isKeepAlive: Bool {
+        fields.isKeepAlive(major: version.major, minor: version.minor)
+    }
+
+    /// Whether the method is `HEAD`, whose response has no body (RFC 9110 9.3.2). Matched as a
+    /// case: `HTTPMethod`'s `==` compares raw values as strings.
+    var isHEAD: Bool {
+        if case .HEAD = method { return true }
+        return false
+    }
+
+    /// Whether the request has a body: it is chunked, or it has a non-zero `Content-Length`.
+    var hasBody: Bool {
+        fields.isChunked || (fields.contentLength ?? 0) > 0
+    }
+
+    /// Whether what follows the request on the connection is not HTTP/1 if the server agrees:
+    /// `CONNECT`, or `Upgrade` named in `Connection` (RFC 9110 7.8, 9.3.6).
+    var asksToSwitchProtocols: Bool {
+        if case .CONNECT = method { return true }
+        return asksToUpgrade
+    }
+
+    /// Whether the request asks to upgrade the connection (RFC 9110 7.8).
+    var asksToUpgrade: Bool {
+        fields.connectionUpgrade && fields.upgrade != nil
+    }
+
+    /// The request target as text.
+    var uri: String {
+        bytes.getString(at: bytes.readerIndex + target.lowerBound, length: target.count) ?? ""
+    }
+
+    /// Whether the target is `path` or `path` with a query.
+    func targets(path: StaticString) -> Bool {
+        bytes.withUnsafeReadableBytes { bytes in
+            let target = UnsafeRawBufferPointer(rebasing: bytes[target])
+            return ASCII.hasPrefix(target, path)
+                && (target.count == path.utf8CodeUnitCount || target[path.utf8CodeUnitCount] == UInt8(ascii: "?"))
+        }
+    }
+
+    /// The head of an HTTP/2 stream's request, as NIO's codec gives it, written out as HTTP/1
+    /// and read by ``RequestParser``'s rules: fields that could not be written in HTTP/1 make it
+    /// an error, answered with 400.
+    init(_ head: HTTPRequestHead) throws {
+        var bytes = ByteBuffer()
+        bytes.writeString(head.method.rawValue)
+        bytes.writeStaticString(" ")
+        bytes.writeString(head.uri)
+        bytes.writeStaticString(" HTTP/1.1\r\n")
+        let fieldsStart = bytes.readableBytes
+        for (name, value) in head.headers {
+            // Checked before writing: a line break in a value would otherwise make two lines.
+            guard !name.isEmpty, name.utf8.allSatisfy(ASCII.isTokenCharacter), value.utf8.allSatisfy(ASCII.isFieldValueByte) else {
+                throw HTTP1ParseError(description: "invalid field \(name)")
+            }
+            bytes.writeField(name: name, value: value)
+        }
+        let target = (head.method.rawValue.utf8.count + 1)..<(fieldsStart - 11)
+        guard !head.uri.isEmpty, !head.uri.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
+            throw HTTP1ParseError(description: "invalid request target")
+        }
+        var fields = HeadFields()
+        try bytes.withUnsafeReadableBytes { bytes in
+            var position = fieldsStart
+            while position < bytes.count {
+                guard let end = ASCII.lineEnd(in: bytes, from: position), end >= position else {
+                    throw HTTP1ParseError(description: "line break in a field")
+                }
+                try fields.read(UnsafeRawBufferPointer(rebasing: bytes[position..<end]), at: position - fieldsStart)
+                position = end + 2
+            }
+        }
+        self.init(method: head.method, version: head.version, bytes: bytes, target: target, fieldsStart: fieldsStart, fields: fields)
+    }
+
+    init(method: HTTPMethod, version: HTTPVersion, bytes: ByteBuffer, target: Range<Int>, fieldsStart: Int, fields: HeadFields) {
+        self.method = method
+        self.version = version
+        self.bytes = bytes
+        self.target = target
+        self.fieldsStart = fieldsStart
+        self.fields = fields
+    }
+
+    /// Calls `body` with the head's bytes and its field lines within them.
+    func withBytes<Result>(_ body: (_ head: UnsafeRawBufferPointer, _ fieldLines: UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try bytes.withUnsafeReadableBytes { head in
+            try body(head, UnsafeRawBufferPointer(rebasing: head[fieldsStart...]))
+        }
+    }
+}
