@@ -25,21 +25,25 @@ enum ASCII {
     /// ``isTokenCharacter(_:)``, or the count. Bytes are looked up in a table, since a field
     /// name is read on every line of every head.
     static func tokenEnd(in bytes: UnsafeRawBufferPointer) -> Int {
-        tokenTable.withUnsafeBufferPointer { table in
-            var index = 0
-            while index < bytes.count, table[Int(bytes[index])] != 0 { index += 1 }
-            return index
-        }
+        let table = tokenTable.utf8Start
+        var index = 0
+        while index < bytes.count, table[Int(bytes[index])] == UInt8(ascii: "1") { index += 1 }
+        return index
     }
 
-    private static let tokenTable: [UInt8] = (0..<256).map { isTokenCharacter(UInt8($0)) ? 1 : 0 }
+    /// Byte n is `1` when byte value n is a token character: a literal, so reading it needs no
+    /// lazy initialisation.
+    static var tokenTable: StaticString {
+        """
+        0000000000000000000000000000000001011111001101101111111111000000\
+        0111111111111111111111111110001111111111111111111111111111101010\
+        0000000000000000000000000000000000000000000000000000000000000000\
+        0000000000000000000000000000000000000000000000000000000000000000
+        """
+    }
 
-    /// Whether the bytes of `bytes` from `start` on are all ``isFieldValueByte(_:)``.
-    ///
-    /// Field values make up most of a head, so they are checked eight bytes at a time, the last
-    /// word overlapping the one before it: a word with no byte below 0x20 and none equal to
-    /// 0x7F passes at once, and only a word that might hold one (a tab, or a byte after such a
-    /// byte) is looked at byte by byte.
+    /// Whether the bytes of `bytes` from `start` on are all ``isFieldValueByte(_:)``, checked
+    /// eight at a time (see ``controlBytes(_:)``), the last word overlapping the one before it.
     static func allFieldValueBytes(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Bool {
         let count = bytes.count
         guard count - start >= 8, let base = bytes.baseAddress else {
@@ -49,11 +53,8 @@ enum ASCII {
             return true
         }
         func wordPasses(at index: Int) -> Bool {
-            guard mayHoldControlByte(base.loadUnaligned(fromByteOffset: index, as: UInt64.self)) else { return true }
-            for offset in index..<index + 8 where !isFieldValueByte(bytes[offset]) {
-                return false
-            }
-            return true
+            let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            return controlBytes(word) & ~equalBytes(in: word, to: UInt8(ascii: "\t")) == 0
         }
         var index = start
         while index + 8 <= count {
@@ -63,19 +64,30 @@ enum ASCII {
         return index == count || wordPasses(at: count - 8)
     }
 
-    /// Whether one of the eight bytes of `word` may be below 0x20 or equal to 0x7F: never
-    /// false when one is; true now and then when none is.
-    static func mayHoldControlByte(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highBits: UInt64 = 0x8080_8080_8080_8080
-        // A byte below 0x20 leaves its high bit set after subtracting 0x20 when it was clear
-        // before; a byte equal to 0x7F does the same after an exclusive or with 0x7F and
-        // subtracting one (the classic test for a zero byte).
-        let below = (word &- ones &* 0x20) & ~word & highBits
-        let delete = word ^ (ones &* 0x7F)
-        let equal = (delete &- ones) & ~delete & highBits
-        return below | equal != 0
+    // MARK: Eight bytes at a time
+
+    // Each of these gives a word whose byte n has its high bit set exactly when byte n of
+    // `word` passes the test, and no other bit. The low seven bits of a byte plus at most 0x7F
+    // never carry into the next byte, so no byte's result depends on another's.
+
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+    private static let lowBits: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+
+    /// Bytes that are control characters: below 0x20, or 0x7F (tabs among them).
+    static func controlBytes(_ word: UInt64) -> UInt64 {
+        // Low bits + 0x60 reach 0x80 from 0x20 up; obs-text has the high bit already.
+        let atLeastSpace = ((word & lowBits) &+ ones &* 0x60) | word
+        return ~(atLeastSpace & ~equalBytes(in: word, to: 0x7F)) & highBits
     }
+
+    /// Bytes equal to `byte`.
+    static func equalBytes(in word: UInt64, to byte: UInt8) -> UInt64 {
+        let difference = word ^ (ones &* UInt64(byte))
+        // Low bits + 0x7F reach 0x80 unless they are zero; a high bit set is a difference too.
+        return ~(((difference & lowBits) &+ lowBits) | difference) & highBits
+    }
+
 
     /// Whether `bytes` start with `prefix`, case and all.
     static func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ prefix: StaticString) -> Bool {
@@ -111,6 +123,7 @@ enum ASCII {
     /// digits and hyphens alone; of the bytes a token or a field value may hold, no other folds
     /// onto a letter, digit or hyphen (a hyphen's other preimage is a carriage return, which
     /// neither holds), so eight bytes compare at once.
+    @inline(__always)
     static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
         let count = lowercase.utf8CodeUnitCount
         guard bytes.count == count else { return false }

@@ -30,16 +30,84 @@ enum HTTP1Syntax {
         return end
     }
 
+    /// How far ``scanLine(in:from:)`` got.
+    enum LineScan {
+        /// The line ends at this index, where its CRLF starts.
+        case ended(at: Int)
+        /// The line has not ended; the bytes before this index are checked.
+        case unfinished(checkedUpTo: Int)
+    }
+
+    /// Finds the end of the line that `start` is in, checking every byte from `start` to it: no
+    /// control character but a tab, and a carriage return only in the CRLF that ends the line
+    /// (RFC 9112 2.2, 5.5; a bare line feed, which RFC 9112 lets recipients accept, would make
+    /// the proxy read a message differently from peers that do not).
+    ///
+    /// Heads are scanned this way once, eight bytes at a time: the search for the line's end
+    /// and the check of its bytes are one pass. A line not ended yet is scanned on from where
+    /// the last scan stopped.
+    @inline(__always)
+    static func scanLine(in bytes: UnsafeRawBufferPointer, from start: Int) throws -> LineScan {
+        let count = bytes.count
+        guard let base = bytes.baseAddress else { return .unfinished(checkedUpTo: start) }
+        var index = start
+        while index + 8 <= count {
+            let control = ASCII.controlBytes(base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            if control == 0 {
+                index += 8
+                continue
+            }
+            index += control.trailingZeroBitCount >> 3
+            if base.load(fromByteOffset: index, as: UInt8.self) == UInt8(ascii: "\t") {
+                index += 1
+                continue
+            }
+            return try lineEnd(in: bytes, at: index)
+        }
+        while index < count {
+            if ASCII.isFieldValueByte(base.load(fromByteOffset: index, as: UInt8.self)) {
+                index += 1
+                continue
+            }
+            return try lineEnd(in: bytes, at: index)
+        }
+        return .unfinished(checkedUpTo: count)
+    }
+
+    /// What the control character at `index` means: the end of the line if it starts a CRLF.
+    @inline(__always)
+    private static func lineEnd(in bytes: UnsafeRawBufferPointer, at index: Int) throws -> LineScan {
+        switch bytes[index] {
+        case UInt8(ascii: "\r"):
+            guard index + 1 < bytes.count else { return .unfinished(checkedUpTo: index) }
+            guard bytes[index + 1] == UInt8(ascii: "\n") else {
+                throw HTTP1ParseError(description: "carriage return without line feed")
+            }
+            return .ended(at: index)
+        case UInt8(ascii: "\n"):
+            throw HTTP1ParseError(description: "line feed without carriage return")
+        default:
+            throw HTTP1ParseError(description: "control character in a head")
+        }
+    }
+
     /// Checks one field line (RFC 9112 5) — a token, a colon, a value without control
     /// characters — and gives its name and trimmed value.
     static func checkedField(_ line: UnsafeRawBufferPointer) throws -> (name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        guard ASCII.allFieldValueBytes(line, from: 0) else {
+            throw HTTP1ParseError(description: "control character in a field line")
+        }
+        return try field(line)
+    }
+
+    /// The name and trimmed value of a field line whose bytes are known to hold no control
+    /// character but tabs (see ``scanLine(in:from:)``), checking that it starts with a token and
+    /// a colon: not obs-fold, nor a space before the colon (RFC 9112 5.1, 5.2).
+    static func field(_ line: UnsafeRawBufferPointer) throws -> (name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         let count = line.count
         let colon = ASCII.tokenEnd(in: line)
         guard colon > 0, colon < count, line[colon] == UInt8(ascii: ":") else {
             throw HTTP1ParseError(description: "invalid field line (obs-fold, a space before the colon or a bad name)")
-        }
-        guard ASCII.allFieldValueBytes(line, from: colon + 1) else {
-            throw HTTP1ParseError(description: "control character in a field value")
         }
         return (
             UnsafeRawBufferPointer(rebasing: line[0..<colon]),

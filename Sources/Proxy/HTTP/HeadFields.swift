@@ -74,11 +74,10 @@ struct HeadFields {
 
         init() {}
 
-        init(of value: UnsafeRawBufferPointer, in line: UnsafeRawBufferPointer, at offset: Int) {
-            let start = offset + line.baseAddress!.distance(to: value.baseAddress!)
-            guard start + value.count <= Int(Int32.max) else { return }
+        init(start: Int, count: Int) {
+            guard start + count <= Int(Int32.max) else { return }
             self.start = Int32(start)
-            self.count = Int32(value.count)
+            self.count = Int32(count)
         }
     }
 
@@ -120,11 +119,101 @@ struct HeadFields {
     var host: Range<Int>? { hostValue.range }
     var upgrade: Range<Int>? { upgradeValue.range }
 
-    /// Checks one field line, given without its CRLF and found `offset` bytes into the field
-    /// lines, and notes what it says.
-    mutating func read(_ line: UnsafeRawBufferPointer, at offset: Int) throws {
-        let (name, value) = try HTTP1Syntax.checkedField(line)
-        guard let field = KnownField(name: name) else { return }
+    /// How far ``readLines(in:fieldsStart:limit:progress:)`` got in a head not ended yet.
+    struct LineProgress {
+        /// Where the line being read starts.
+        var position: Int
+        /// Where its colon is, once its name has been read.
+        var colon = -1
+        /// How far its bytes are checked.
+        var checked = 0
+
+        init(position: Int) {
+            self.position = position
+            self.checked = position
+        }
+    }
+
+    /// Reads the field lines of a head in `bytes`, from where `progress` says on, up to the
+    /// empty line that ends the head, noting what they say (RFC 9112 5).
+    ///
+    /// Each line is read in one pass: its name byte by byte against the token table, its value
+    /// by ``HTTP1Syntax/scanLine(in:from:)``, and nothing is read twice, however the head
+    /// arrives.
+    ///
+    /// - Parameters:
+    ///   - fieldsStart: where the first field line starts; offsets noted count from there.
+    ///   - limit: the most bytes the head may take, its empty line included.
+    /// - Returns: the length of the head, its empty line included, once it has ended; `nil`
+    ///   while more bytes are needed.
+    mutating func readLines(in bytes: UnsafeRawBufferPointer, fieldsStart: Int, limit: Int, progress: inout LineProgress) throws -> Int? {
+        let count = bytes.count
+        guard let base = bytes.baseAddress else { return nil }
+        let tokens = ASCII.tokenTable.utf8Start
+        var position = progress.position
+        var colon = progress.colon
+        var index = progress.checked
+        func unfinished() throws -> Int? {
+            guard count <= limit else { throw HTTP1ParseError(description: "head larger than \(limit) bytes") }
+            progress = LineProgress(position: position)
+            progress.colon = colon
+            progress.checked = index
+            return nil
+        }
+        func byte(_ at: Int) -> UInt8 {
+            base.load(fromByteOffset: at, as: UInt8.self)
+        }
+        while true {
+            if colon < 0 {
+                while index < count, tokens[Int(byte(index))] == UInt8(ascii: "1") { index += 1 }
+                guard index < count else { return try unfinished() }
+                guard byte(index) == UInt8(ascii: ":"), index > position else {
+                    guard index == position, byte(index) == UInt8(ascii: "\r") else {
+                        throw byte(index) == UInt8(ascii: "\n")
+                            ? HTTP1ParseError(description: "line feed without carriage return")
+                            : HTTP1ParseError(description: "invalid field line (obs-fold, a space before the colon or a bad name)")
+                    }
+                    guard index + 1 < count else { return try unfinished() }
+                    guard byte(index + 1) == UInt8(ascii: "\n") else {
+                        throw HTTP1ParseError(description: "carriage return without line feed")
+                    }
+                    guard index + 2 <= limit else { throw HTTP1ParseError(description: "head larger than \(limit) bytes") }
+                    progress = LineProgress(position: index + 2)
+                    return index + 2
+                }
+                colon = index
+                index += 1
+            }
+            switch try HTTP1Syntax.scanLine(in: bytes, from: index) {
+            case .ended(let end):
+                index = end
+            case .unfinished(let checked):
+                index = checked
+                return try unfinished()
+            }
+            guard index + 2 <= limit else { throw HTTP1ParseError(description: "head larger than \(limit) bytes") }
+            let name = UnsafeRawBufferPointer(start: base + position, count: colon - position)
+            if let field = KnownField(name: name) {
+                var valueStart = colon + 1
+                var valueEnd = index
+                while valueStart < valueEnd, ASCII.isSpace(byte(valueStart)) { valueStart += 1 }
+                while valueEnd > valueStart, ASCII.isSpace(byte(valueEnd - 1)) { valueEnd -= 1 }
+                try note(
+                    field,
+                    value: UnsafeRawBufferPointer(start: base + valueStart, count: valueEnd - valueStart),
+                    valueAt: valueStart - fieldsStart,
+                    line: (position - fieldsStart)..<(index + 2 - fieldsStart)
+                )
+            }
+            position = index + 2
+            colon = -1
+            index = position
+        }
+    }
+
+    /// Notes what a field the proxy knows says; `valueAt` and `line` count from the start of
+    /// the field lines, the line with its CRLF.
+    private mutating func note(_ field: KnownField, value: UnsafeRawBufferPointer, valueAt: Int, line: Range<Int>) throws {
         switch field {
         case .contentLength:
             contentLength = try HTTP1Syntax.contentLength(value, current: contentLength)
@@ -156,15 +245,15 @@ struct HeadFields {
                 if ASCII.equalsIgnoringCase(coding, "trailers") { flags.insert(.acceptsTrailers) }
             }
         case .upgrade where upgradeValue.start < 0:
-            upgradeValue = ValueRange(of: value, in: line, at: offset)
+            upgradeValue = ValueRange(start: valueAt, count: value.count)
         case .host:
             hostCount = Self.counted(hostCount)
-            if hostValue.start < 0 { hostValue = ValueRange(of: value, in: line, at: offset) }
+            if hostValue.start < 0 { hostValue = ValueRange(start: valueAt, count: value.count) }
         default:
             break
         }
         if let omission = field.omission {
-            spans.append(start: offset, end: offset + line.count + 2, omission: omission)
+            spans.append(start: line.lowerBound, end: line.upperBound, omission: omission)
         }
     }
 

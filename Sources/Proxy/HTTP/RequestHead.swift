@@ -83,17 +83,14 @@ struct RequestHead {
         guard !head.uri.isEmpty, !head.uri.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
             throw HTTP1ParseError(description: "invalid request target")
         }
+        bytes.writeStaticString("\r\n")
         var fields = HeadFields()
-        try bytes.withUnsafeReadableBytes { bytes in
-            var position = fieldsStart
-            while position < bytes.count {
-                guard let end = ASCII.lineEnd(in: bytes, from: position), end >= position else {
-                    throw HTTP1ParseError(description: "line break in a field")
-                }
-                try fields.read(UnsafeRawBufferPointer(rebasing: bytes[position..<end]), at: position - fieldsStart)
-                position = end + 2
-            }
+        var progress = HeadFields.LineProgress(position: fieldsStart)
+        let length = try bytes.withUnsafeReadableBytes { bytes in
+            try fields.readLines(in: bytes, fieldsStart: fieldsStart, limit: .max, progress: &progress)
         }
+        guard length == bytes.readableBytes else { throw HTTP1ParseError(description: "invalid field line") }
+        bytes.moveWriterIndex(to: bytes.writerIndex - 2)
         self.init(method: head.method, version: head.version, bytes: bytes, target: target, fieldsStart: fieldsStart, fields: fields)
     }
 

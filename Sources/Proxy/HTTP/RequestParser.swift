@@ -17,7 +17,8 @@ import NIOHTTP1
 /// ``RequestHead``).
 struct RequestParser {
     enum Part {
-        case head(RequestHead)
+        /// Boxed: a head is a large value, and a part is handed on a few times on its way.
+        indirect case head(RequestHead)
         case body(ByteBuffer)
         case end(HTTPHeaders?)
     }
@@ -33,27 +34,17 @@ struct RequestParser {
         case switching
     }
 
-    /// What has been read of a head that has not ended yet. Lines are read as they arrive and
-    /// never again, so a head sent a byte at a time costs no more than one sent at once.
-    private struct HeadProgress {
-        /// Where the next line starts, counted from the head's first byte.
-        var position = 0
-        var requestLine: RequestLine?
-        var fields = HeadFields()
-    }
-
     private struct RequestLine {
         var method: HTTPMethod
         var target: Range<Int>
         var version: HTTPVersion
-        /// Where the field lines start.
-        var end: Int
     }
 
     /// Largest head (request line and fields together), and largest trailer section.
     let maxHeadBytes: Int
     private var state = State.head
-    private var progress = HeadProgress()
+    /// What has been read of a head that has not ended yet.
+    private var head = HeadReader<RequestLine>()
     /// Whether the request being read asks to switch protocols.
     private var switchesProtocols = false
 
@@ -100,51 +91,34 @@ struct RequestParser {
 
     /// The head at the start of `buffer` and how its body is framed, once the head is whole.
     private mutating func readHead(from buffer: inout ByteBuffer) throws -> (RequestHead, MessageBody?)? {
-        if progress.position == 0 {
+        if head.isAtStart {
             // Empty lines before a request line are ignored (RFC 9112 2.2).
             while buffer.readableBytes >= 2, buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) == UInt16(0x0D0A) {
                 buffer.moveReaderIndex(forwardBy: 2)
             }
         }
         let limit = maxHeadBytes
-        let length: Int? = try buffer.withUnsafeReadableBytes { bytes in
-            while true {
-                let position = progress.position
-                guard let end = ASCII.lineEnd(in: bytes, from: position) else {
-                    guard bytes.count <= limit else { throw HTTP1ParseError(description: "request head larger than \(limit) bytes") }
-                    return nil
-                }
-                guard end >= 0 else { throw HTTP1ParseError(description: "line feed without carriage return") }
-                guard end + 2 <= limit else { throw HTTP1ParseError(description: "request head larger than \(limit) bytes") }
-                let line = UnsafeRawBufferPointer(rebasing: bytes[position..<end])
-                if let requestLine = progress.requestLine {
-                    if end == position {
-                        return end
-                    }
-                    try progress.fields.read(line, at: position - requestLine.end)
-                } else {
-                    progress.requestLine = try Self.parseRequestLine(line)
-                }
-                progress.position = end + 2
-            }
+        let length = try buffer.withUnsafeReadableBytes { bytes in
+            try head.read(bytes, limit: limit, parseStartLine: Self.parseRequestLine)
         }
-        guard let length, let requestLine = progress.requestLine else { return nil }
-        let fields = progress.fields
-        progress = HeadProgress()
-        let bytes = buffer.readSlice(length: length)!
+        guard let length, let requestLine = head.startLine else { return nil }
+        let fields = head.fields
+        let fieldsStart = head.fieldsStart
+        head = HeadReader()
+        let bytes = buffer.readSlice(length: length - 2)!
         buffer.moveReaderIndex(forwardBy: 2)
         guard fields.hostCount <= 1 else {
             throw HTTP1ParseError(description: "more than one Host field")
         }
-        let head = RequestHead(
+        let request = RequestHead(
             method: requestLine.method,
             version: requestLine.version,
             bytes: bytes,
             target: requestLine.target,
-            fieldsStart: requestLine.end,
+            fieldsStart: fieldsStart,
             fields: fields
         )
-        return (head, try Self.body(of: fields, version: requestLine.version, maxTrailerBytes: maxHeadBytes))
+        return (request, try Self.body(of: fields, version: requestLine.version, maxTrailerBytes: maxHeadBytes))
     }
 
     /// `method SP request-target SP HTTP-version` (RFC 9112 3).
@@ -169,8 +143,7 @@ struct RequestParser {
         return RequestLine(
             method: method(UnsafeRawBufferPointer(rebasing: line[0..<methodEnd])),
             target: (methodEnd + 1)..<targetEnd,
-            version: HTTPVersion(major: major, minor: minor),
-            end: line.count + 2
+            version: HTTPVersion(major: major, minor: minor)
         )
     }
 

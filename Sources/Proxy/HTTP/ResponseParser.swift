@@ -12,7 +12,8 @@ import NIOHTTP1
 /// `Transfer-Encoding`, and malformed chunks are errors, and the connection is closed.
 struct ResponseParser {
     enum Part {
-        case head(ResponseHead)
+        /// Boxed: a head is a large value, and a part is handed on a few times on its way.
+        indirect case head(ResponseHead)
         case body(ByteBuffer)
         case end(HTTPHeaders?)
     }
@@ -30,24 +31,14 @@ struct ResponseParser {
         case upgraded
     }
 
-    /// What has been read of a head that has not ended yet: its lines are read as they arrive
-    /// and never again.
-    private struct HeadProgress {
-        /// Where the next line starts, counted from the head's first byte.
-        var position = 0
-        var statusLine: StatusLine?
-        var fields = HeadFields()
-    }
-
     private struct StatusLine {
         var version: HTTPVersion
         var code: Int
-        /// Where the field lines start.
-        var end: Int
     }
 
     private var state = State.head
-    private var progress = HeadProgress()
+    /// What has been read of a head that has not ended yet.
+    private var head = HeadReader<StatusLine>()
     /// Whether a `101` response switched the connection to another protocol.
     private var isUpgraded = false
     /// Whether the response being read answers `HEAD`, and so has no body (RFC 9110 9.3.2).
@@ -132,32 +123,19 @@ struct ResponseParser {
     // MARK: Head
 
     private mutating func parseHead(from buffer: inout ByteBuffer) throws -> ResponseHead? {
-        let limit = Self.maxHeadBytes
-        let length: Int? = try buffer.withUnsafeReadableBytes { bytes in
-            while true {
-                let position = progress.position
-                guard let end = try HTTP1Syntax.lineEnd(in: bytes, from: position, limit: limit) else { return nil }
-                let line = UnsafeRawBufferPointer(rebasing: bytes[position..<end])
-                if let statusLine = progress.statusLine {
-                    if end == position {
-                        return end
-                    }
-                    try progress.fields.read(line, at: position - statusLine.end)
-                } else {
-                    progress.statusLine = try Self.parseStatusLine(line)
-                }
-                progress.position = end + 2
-            }
+        let length = try buffer.withUnsafeReadableBytes { bytes in
+            try head.read(bytes, limit: Self.maxHeadBytes, parseStartLine: Self.parseStatusLine)
         }
-        guard let length, let statusLine = progress.statusLine else { return nil }
-        let fields = progress.fields
-        progress = HeadProgress()
+        guard let length, let statusLine = head.startLine else { return nil }
+        let fields = head.fields
+        let fieldsStart = head.fieldsStart
+        head = HeadReader()
         if fields.hasTransferEncoding, fields.contentLength != nil {
             throw HTTP1ParseError(description: "both Content-Length and Transfer-Encoding")
         }
-        var headBytes = buffer.readSlice(length: length)!
+        var headBytes = buffer.readSlice(length: length - 2)!
         buffer.moveReaderIndex(forwardBy: 2)
-        let statusLineBytes = headBytes.readSlice(length: statusLine.end - 2)!
+        let statusLineBytes = headBytes.readSlice(length: fieldsStart - 2)!
         headBytes.moveReaderIndex(forwardBy: 2)
         if statusLine.code == 101 {
             isUpgraded = true
@@ -171,7 +149,8 @@ struct ResponseParser {
         )
     }
 
-    /// `HTTP/x.y SP code [SP reason]` (RFC 9112 4); the reason phrase starts at offset 13.
+    /// `HTTP/x.y SP code [SP reason]` (RFC 9112 4); the reason phrase starts at offset 13, its
+    /// bytes checked by ``HTTP1Syntax/scanLine(in:from:)``.
     private static func parseStatusLine(_ line: UnsafeRawBufferPointer) throws -> StatusLine {
         func digit(_ index: Int) -> Int? {
             index < line.count && line[index] >= UInt8(ascii: "0") && line[index] <= UInt8(ascii: "9")
@@ -179,14 +158,13 @@ struct ResponseParser {
         }
         guard line.count >= 12, ASCII.hasPrefix(line, "HTTP/"), let major = digit(5), line[6] == UInt8(ascii: "."), let minor = digit(7),
             line[8] == UInt8(ascii: " "), let hundreds = digit(9), let tens = digit(10), let units = digit(11),
-            line.count == 12 || line[12] == UInt8(ascii: " "),
-            ASCII.allFieldValueBytes(line, from: 13)
+            line.count == 12 || line[12] == UInt8(ascii: " ")
         else {
             throw HTTP1ParseError(description: "invalid status line")
         }
         guard major == 1, hundreds >= 1 else {
             throw HTTP1ParseError(description: "unsupported version HTTP/\(major).\(minor) or status code")
         }
-        return StatusLine(version: HTTPVersion(major: major, minor: minor), code: hundreds * 100 + tens * 10 + units, end: line.count + 2)
+        return StatusLine(version: HTTPVersion(major: major, minor: minor), code: hundreds * 100 + tens * 10 + units)
     }
 }

@@ -59,26 +59,28 @@ final class Routing: Sendable {
         scratch: inout ChoiceScratch,
         using generator: inout Generator
     ) -> Backend? {
+        func isCandidate(_ backend: Backend) -> Bool {
+            backend.isOnline && (excluded.isEmpty || !excluded.contains(where: { $0 === backend }))
+        }
         for site in sites {
-            scratch.loads.removeAll(keepingCapacity: true)
-            scratch.positions.removeAll(keepingCapacity: true)
+            let backends = site.backends
             var firstCandidate = -1
             var candidateCount = 0
-            for (index, backend) in site.backends.enumerated()
-            where backend.isOnline && !excluded.contains(where: { $0 === backend }) {
+            for index in backends.indices where isCandidate(backends[index]) {
                 if firstCandidate < 0 { firstCandidate = index }
                 candidateCount += 1
             }
             guard candidateCount > 0 else { continue }
-            if candidateCount == 1 { return site.backends[firstCandidate] }
-            for (index, backend) in site.backends.enumerated()
-            where backend.isOnline && !excluded.contains(where: { $0 === backend }) {
+            if candidateCount == 1 { return backends[firstCandidate] }
+            scratch.loads.removeAll(keepingCapacity: true)
+            scratch.positions.removeAll(keepingCapacity: true)
+            for (index, backend) in backends.enumerated() where isCandidate(backend) {
                 scratch.positions.append(index)
                 scratch.loads.append(policy == .p2cEWMA ? backend.load : BackendLoad(inFlight: backend.inFlight))
             }
             let turn = policy == .roundRobin ? site.turn.loadThenWrappingIncrement(ordering: .relaxed) : 0
             guard let choice = policy.choose(from: scratch.loads, turn: turn, using: &generator) else { continue }
-            return site.backends[scratch.positions[choice]]
+            return backends[scratch.positions[choice]]
         }
         return nil
     }

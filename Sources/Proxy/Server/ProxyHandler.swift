@@ -70,6 +70,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// A response head not written yet, with the body bytes copied in behind it so far (see
     /// ``writeForwardedHead(_:exchange:context:)``).
     private var heldBack: ByteBuffer?
+    /// The memory of the last response head, reused for the next once the channel has written
+    /// it and let go of it (a head still queued is copied, never changed); kept only while it
+    /// is small, so idle connections hold little.
+    private var spareHeadBuffer: ByteBuffer?
+    private static let spareHeadBufferLimit = 8 * 1024
     private var pool: UpstreamPool?
     private var state: State = .idle
     private var readHeld = false
@@ -109,6 +114,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         allocator = context.channel.allocator
+        downstreamIsWritable = context.channel.isWritable
         pool = runtime.pools.pool(for: context.eventLoop)
         clientIP = context.channel.remoteAddress?.ipAddress
         forwarding = ForwardedRequest(clientIP: clientIP, scheme: forwarding.scheme)
@@ -132,6 +138,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             exchange.upstream = nil
             upstream.close()
         }
+        downstreamIsWritable = false
         self.context = nil
     }
 
@@ -209,7 +216,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, case .proxying(let exchange) = state {
+        downstreamIsWritable = context.channel.isWritable
+        if downstreamIsWritable, case .proxying(let exchange) = state {
             exchange.upstream?.resumeReading()
         }
         context.fireChannelWritabilityChanged()
@@ -589,9 +597,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     // MARK: Backend side
 
-    var downstreamIsWritable: Bool {
-        context?.channel.isWritable ?? false
-    }
+    /// The client channel's writability, kept up to date from its events (see
+    /// ``channelWritabilityChanged(context:)``): it is consulted on every read of the backend's
+    /// connection.
+    private(set) var downstreamIsWritable = false
 
     func upstreamReceived(_ part: ResponseParser.Part) {
         guard case .proxying(let exchange) = state, let context else { return }
@@ -773,7 +782,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         case .http1:
             let headBytes = ForwardedRequest.maximumLength(of: response)
             let bodyBytes = response.fields.contentLength.map { $0 <= Self.coalescedBodyBytes ? $0 : 0 } ?? 0
-            var buffer = allocator.buffer(capacity: headBytes + bodyBytes)
+            var buffer = spareHeadBuffer.take() ?? allocator.buffer(capacity: headBytes + bodyBytes)
+            buffer.clear(minimumCapacity: headBytes + bodyBytes)
             chunkedResponse = ForwardedRequest.writeResponseHead(
                 for: response,
                 request: exchange.request,
@@ -823,10 +833,18 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     private func writeHeldBack(context: ChannelHandlerContext) {
-        if let heldBack {
-            self.heldBack = nil
+        if let heldBack = takeHeldBack() {
             context.write(NIOAny(heldBack), promise: nil)
         }
+    }
+
+    /// The head held back, now to be written; its memory is kept for the next head.
+    private func takeHeldBack() -> ByteBuffer? {
+        guard let heldBack = heldBack.take() else { return nil }
+        if heldBack.capacity <= Self.spareHeadBufferLimit {
+            spareHeadBuffer = heldBack
+        }
+        return heldBack
     }
 
     /// Sends what was written to the client so far.
@@ -848,8 +866,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             context.writeAndFlush(NIOAny(last), promise: promise)
         case .http1:
             if let promise {
-                let last = heldBack ?? ByteBuffer()
-                heldBack = nil
+                let last = takeHeldBack() ?? ByteBuffer()
                 context.writeAndFlush(NIOAny(last), promise: promise)
             } else {
                 flushClient(context: context)

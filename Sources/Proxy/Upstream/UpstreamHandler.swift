@@ -47,12 +47,15 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     var channel: (any Channel)? { context?.channel }
 
-    var isWritable: Bool { context?.channel.isWritable ?? false }
+    /// The channel's writability, kept up to date from its events rather than asked of the
+    /// channel: it is consulted on every read of the client's connection.
+    private(set) var isWritable = false
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         allocator = context.channel.allocator
         isActive = context.channel.isActive
+        isWritable = context.channel.isWritable
         idleTimer = ConnectionTimer(eventLoop: context.eventLoop) { [self] in
             guard delegate == nil else { return }
             pool?.forget(self)
@@ -65,6 +68,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         idleTimer?.cancel()
         delegate = nil
         pool = nil
+        isWritable = false
         if let unparsed, unparsed.readableBytes > 0, context.channel.isActive {
             self.unparsed = nil
             context.fireChannelRead(NIOAny(unparsed))
@@ -133,7 +137,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        delegate?.upstreamWritabilityChanged(isWritable: context.channel.isWritable)
+        isWritable = context.channel.isWritable
+        delegate?.upstreamWritabilityChanged(isWritable: isWritable)
         context.fireChannelWritabilityChanged()
     }
 

@@ -11,24 +11,49 @@ import NIOSSL
 /// closes after `idleTimeout` unused.
 final class UpstreamPool {
     let eventLoop: any EventLoop
-    /// Keyed by backend identity: a backend kept across reconfigurations is the same object.
-    private var idle: [ObjectIdentifier: IdleConnections] = [:]
+    /// The backends that have had idle connections here, ordered by identity (a backend kept
+    /// across reconfigurations is the same object) and found by binary search: looked up twice
+    /// per request, where hashing the key would cost more than the search for the few backends
+    /// a proxy has.
+    private var idle: [IdleConnections] = []
     private var isClosed = false
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
     }
 
-    /// The connections to one backend waiting for a request; a class so taking one does not
-    /// write to the dictionary.
+    /// The connections to one backend waiting for a request.
     private final class IdleConnections {
+        let backend: ObjectIdentifier
         var handlers: [UpstreamHandler] = []
+
+        init(backend: ObjectIdentifier) {
+            self.backend = backend
+        }
+    }
+
+    /// Where the connections to `backend` are in ``idle``, or where they would go.
+    private func position(of backend: ObjectIdentifier) -> (index: Int, found: Bool) {
+        var low = 0
+        var high = idle.count
+        while low < high {
+            let middle = (low + high) / 2
+            let key = idle[middle].backend
+            if key == backend { return (middle, true) }
+            if key < backend { low = middle + 1 } else { high = middle }
+        }
+        return (low, false)
+    }
+
+    private func connections(to backend: ObjectIdentifier) -> IdleConnections? {
+        let (index, found) = position(of: backend)
+        return found ? idle[index] : nil
     }
 
     /// An idle connection to `backend`, if one is open.
     func takeIdle(_ backend: Backend) -> UpstreamHandler? {
         eventLoop.preconditionInEventLoop()
-        guard let connections = idle[ObjectIdentifier(backend)] else { return nil }
+        guard let connections = connections(to: ObjectIdentifier(backend)) else { return nil }
         while let handler = connections.handlers.popLast() {
             handler.idleTimer?.disarm()
             handler.pool = nil
@@ -59,13 +84,14 @@ final class UpstreamPool {
     func release(_ handler: UpstreamHandler, settings: UpstreamSettings, now: NIODeadline? = nil) {
         handler.delegate = nil
         let key = ObjectIdentifier(handler.backend)
-        let connections = idle[key] ?? IdleConnections()
+        let (index, found) = position(of: key)
+        let connections = found ? idle[index] : IdleConnections(backend: key)
         guard !isClosed, handler.isActive, connections.handlers.count < settings.maxIdlePerBackend else {
             handler.close()
             return
         }
-        if idle[key] == nil {
-            idle[key] = connections
+        if !found {
+            idle.insert(connections, at: index)
         }
         handler.pool = self
         handler.idleTimer?.arm(in: settings.idleTimeout, now: now)
@@ -77,7 +103,7 @@ final class UpstreamPool {
     /// Drops an idle connection that closed or timed out.
     func forget(_ handler: UpstreamHandler) {
         handler.pool = nil
-        guard let connections = idle[ObjectIdentifier(handler.backend)],
+        guard let connections = connections(to: ObjectIdentifier(handler.backend)),
             let index = connections.handlers.firstIndex(where: { $0 === handler })
         else { return }
         connections.handlers.remove(at: index)
@@ -86,8 +112,8 @@ final class UpstreamPool {
     /// Closes every idle connection and keeps none from now on.
     func close() {
         isClosed = true
-        let all = idle.values.flatMap(\.handlers)
-        idle = [:]
+        let all = idle.flatMap(\.handlers)
+        idle = []
         for handler in all {
             handler.pool = nil
             handler.close()

@@ -6,10 +6,20 @@ import NIOHTTP1
 struct UpstreamRequestEncoder {
     /// Whether the body of the request being sent is chunked.
     private(set) var chunked = false
+    /// The memory of the last head, reused for the next once the channel has written it and let
+    /// go of it; a head still queued is never changed (the buffer is copied instead). Kept only
+    /// while it is small, so idle connections hold little.
+    private var spare: ByteBuffer?
+    private static let spareLimit = 8 * 1024
 
     mutating func head(_ head: RequestHead, forwarding: ForwardedRequest, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: forwarding.maximumLength(of: head))
+        let length = forwarding.maximumLength(of: head)
+        var buffer = spare.take() ?? allocator.buffer(capacity: length)
+        buffer.clear(minimumCapacity: length)
         chunked = forwarding.write(head, into: &buffer)
+        if buffer.capacity <= Self.spareLimit {
+            spare = buffer
+        }
         return buffer
     }
 

@@ -10,19 +10,24 @@ import Testing
         }
     }
 
-    /// The word-at-a-time test never misses a control byte, whatever the other seven bytes are.
-    @Test func wordTestFindsEveryControlByteInEveryPosition() {
+    /// The word-at-a-time tests give exactly the byte-at-a-time answers, for every byte value in
+    /// every position among any other bytes.
+    @Test func wordTestsAgreeWithByteTestsInEveryPosition() {
         var generator = SeededGenerator(seed: 7)
-        let backgrounds: [UInt8] = [0x00, 0x09, 0x1F, 0x20, 0x61, 0x7E, 0x7F, 0x80, 0xFF]
-        for byte in UInt8.min...UInt8.max where !ASCII.isFieldValueByte(byte) {
+        let backgrounds: [UInt8] = [0x00, 0x09, 0x1F, 0x20, 0x2D, 0x5A, 0x61, 0x7E, 0x7F, 0x80, 0xFF]
+        func expectedMask(_ bytes: [UInt8], _ test: (UInt8) -> Bool) -> UInt64 {
+            bytes.enumerated().reduce(0) { mask, element in test(element.element) ? mask | (0x80 << (8 * UInt64(element.offset))) : mask }
+        }
+        for byte in UInt8.min...UInt8.max {
             for position in 0..<8 {
-                for round in 0..<(backgrounds.count + 20) {
+                for round in 0..<(backgrounds.count + 4) {
                     var bytes = (0..<8).map { _ in
                         round < backgrounds.count ? backgrounds[round] : UInt8.random(in: 0...255, using: &generator)
                     }
                     bytes[position] = byte
                     let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-                    #expect(ASCII.mayHoldControlByte(word), "byte \(byte) at \(position) in \(bytes)")
+                    #expect(ASCII.controlBytes(word) == expectedMask(bytes) { !ASCII.isFieldValueByte($0) || $0 == 0x09 }, "\(bytes)")
+                    #expect(ASCII.equalBytes(in: word, to: byte) == expectedMask(bytes) { $0 == byte }, "\(bytes)")
                 }
             }
         }
@@ -44,5 +49,81 @@ import Testing
                 #expect(ASCII.allFieldValueBytes(raw, from: start) == expected, "\(bytes) from \(start)")
             }
         }
+    }
+
+    @Test func tokenEndAgreesWithTheByteTest() {
+        var generator = SeededGenerator(seed: 13)
+        for _ in 0..<5000 {
+            let bytes = (0..<Int.random(in: 0...24, using: &generator)).map { _ in
+                Int.random(in: 0..<8, using: &generator) == 0
+                    ? UInt8.random(in: 0...255, using: &generator)
+                    : Array("abcXYZ-09_".utf8).randomElement(using: &generator)!
+            }
+            let expected = bytes.firstIndex { !ASCII.isTokenCharacter($0) } ?? bytes.count
+            bytes.withUnsafeBytes { #expect(ASCII.tokenEnd(in: $0) == expected, "\(bytes)") }
+        }
+    }
+
+    /// The case-folding comparison word by word agrees with lower-casing byte by byte for every
+    /// token and field value, the only inputs it takes.
+    @Test func caseInsensitiveComparisonAgreesWithLowerCasing() {
+        var generator = SeededGenerator(seed: 17)
+        let names: [StaticString] = ["te", "host", "upgrade", "x-real-ip", "keep-alive", "content-length", "x-forwarded-proto", "proxy-authorization", "100-continue"]
+        let valueBytes = (UInt8(0x20)...UInt8(0xFF)).filter { $0 != 0x7F } + [0x09]
+        for name in names {
+            let target = Array(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            for round in 0..<3000 {
+                var bytes = target.map { Bool.random(using: &generator) ? (ASCII.isDigit($0) || $0 == 0x2D ? $0 : $0 - 32) : $0 }
+                if round % 2 == 1, !bytes.isEmpty {
+                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = valueBytes.randomElement(using: &generator)!
+                }
+                let expected = bytes.map(ASCII.lowercased) == target
+                bytes.withUnsafeBytes { #expect(ASCII.equalsIgnoringCase($0, name) == expected, "\(bytes) against \(name)") }
+            }
+        }
+    }
+
+    /// Scanning a line in pieces, going on from where each scan stopped, finds the same end or
+    /// the same error as scanning it whole, and both agree with a byte-by-byte reading.
+    @Test func lineScanAgreesWithAByteByByteReading() throws {
+        var generator = SeededGenerator(seed: 19)
+        let rare: [UInt8] = [0x09, 0x0D, 0x0A, 0x00, 0x7F, 0x80, 0xFF]
+        for _ in 0..<5000 {
+            var bytes = (0..<Int.random(in: 0...40, using: &generator)).map { _ in
+                Int.random(in: 0..<25, using: &generator) == 0 ? rare.randomElement(using: &generator)! : UInt8.random(in: 0x20...0x7E, using: &generator)
+            }
+            if Bool.random(using: &generator) { bytes += [0x0D, 0x0A] }
+            let expected = reference(bytes)
+            #expect(scan(bytes, pieces: [bytes.count]) == expected, "\(bytes)")
+            let cut = Int.random(in: 0...bytes.count, using: &generator)
+            #expect(scan(bytes, pieces: [cut, bytes.count]) == expected, "\(bytes) cut at \(cut)")
+        }
+    }
+
+    /// `nil` while unfinished, the end's index, or -1 for an error.
+    private func reference(_ bytes: [UInt8]) -> Int? {
+        for (index, byte) in bytes.enumerated() where !ASCII.isFieldValueByte(byte) {
+            guard byte == 0x0D else { return -1 }
+            guard index + 1 < bytes.count else { return nil }
+            return bytes[index + 1] == 0x0A ? index : -1
+        }
+        return nil
+    }
+
+    private func scan(_ bytes: [UInt8], pieces: [Int]) -> Int? {
+        var checked = 0
+        for length in pieces {
+            let result: HTTP1Syntax.LineScan
+            do {
+                result = try Array(bytes[0..<length]).withUnsafeBytes { try HTTP1Syntax.scanLine(in: $0, from: checked) }
+            } catch {
+                return -1
+            }
+            switch result {
+            case .ended(let end): return end
+            case .unfinished(let upTo): checked = upTo
+            }
+        }
+        return nil
     }
 }

@@ -241,6 +241,39 @@ import Testing
         #expect(head.isKeepAlive == keepAlive)
     }
 
+    /// A head that arrives in pieces, a byte at a time or split anywhere, is read to the same
+    /// facts, and forwarded as the same bytes, as one that arrives whole.
+    @Test func headsInPiecesAreReadToTheSameFacts() throws {
+        let heads = [
+            "GET /a HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, x-a\r\nX-A: 1\r\nX-Forwarded-For: 192.0.2.1\r\n\r\n",
+            "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTE: trailers\r\nX-T:\tv\t\r\nKeep-Alive: 1\r\nTrailer: x\r\nProxy-Connection: y\r\nUpgrade: z\r\n\r\n",
+            "GET /c HTTP/1.1\r\nhost: H\r\nconnection: Upgrade\r\nupgrade: websocket\r\nX-Long: \(String(repeating: "v", count: 300))\r\n\r\n",
+        ]
+        func forwarded(_ pieces: [String]) throws -> String {
+            var parser = RequestParser(maxHeadBytes: 4096)
+            var buffer = ByteBuffer()
+            for piece in pieces {
+                buffer.writeString(piece)
+                if case .head(let head) = try parser.next(from: &buffer) {
+                    var wire = ByteBuffer()
+                    let chunked = ForwardedRequest(clientIP: "10.0.0.9", scheme: "http").write(head, into: &wire)
+                    return "\(head.isKeepAlive) \(head.asksToUpgrade) \(head.hasBody) \(chunked) \(String(buffer: wire))"
+                }
+            }
+            Issue.record("no head")
+            return ""
+        }
+        for text in heads {
+            let whole = try forwarded([text])
+            #expect(try forwarded(text.utf8.map { String(decoding: [$0], as: UTF8.self) }) == whole)
+            for cut in stride(from: 1, to: text.utf8.count, by: 7) {
+                let bytes = Array(text.utf8)
+                let pieces = [String(decoding: bytes[..<cut], as: UTF8.self), String(decoding: bytes[cut...], as: UTF8.self)]
+                #expect(try forwarded(pieces) == whole, "cut at \(cut)")
+            }
+        }
+    }
+
     /// HTTP/2 heads are written out as HTTP/1 and read by the same rules; what cannot be
     /// written as one HTTP/1 line is refused rather than split into two.
     @Test func http2HeadsAreReadByTheSameRules() throws {

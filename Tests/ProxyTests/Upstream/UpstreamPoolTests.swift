@@ -1,0 +1,67 @@
+import CoreMetrics
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@testable import Proxy
+
+@Suite struct UpstreamPoolTests {
+    private let settings = UpstreamSettings(
+        connectTimeout: .seconds(1),
+        idleTimeout: .seconds(15),
+        maxIdlePerBackend: 2,
+        responseTimeout: .seconds(1),
+        tlsContext: nil
+    )
+
+    private func backend(_ port: Int) -> Backend {
+        let endpoint = BackendEndpoint(scheme: .http, host: "127.0.0.1", port: port)
+        let metrics = BackendMetrics(site: "site1", backend: endpoint.description, factory: NOOPMetricsHandler.instance)
+        return Backend(key: BackendKey(site: "site1", endpoint: endpoint), metrics: metrics, now: .now())
+    }
+
+    /// An open connection to `backend` on `loop`, as the pool would have made it.
+    private func connection(to backend: Backend, on loop: EmbeddedEventLoop) throws -> UpstreamHandler {
+        let handler = UpstreamHandler(backend: backend)
+        let channel = EmbeddedChannel(handler: handler, loop: loop)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        return handler
+    }
+
+    /// Connections released for many backends, in any order, are taken back for the backend
+    /// they belong to, most recently released first, and none beyond the idle limit is kept.
+    @Test func idleConnectionsAreKeptPerBackend() throws {
+        let loop = EmbeddedEventLoop()
+        let pool = UpstreamPool(eventLoop: loop)
+        var generator = SeededGenerator(seed: 23)
+        let backends = (0..<20).map { backend(9000 + $0) }
+        var released: [ObjectIdentifier: [UpstreamHandler]] = [:]
+        for backend in backends.shuffled(using: &generator) + backends.shuffled(using: &generator) + backends.prefix(3) {
+            let handler = try connection(to: backend, on: loop)
+            pool.release(handler, settings: settings)
+            released[ObjectIdentifier(backend), default: []].append(handler)
+        }
+        for backend in backends.shuffled(using: &generator) {
+            let handlers = released[ObjectIdentifier(backend)]!
+            #expect(pool.takeIdle(backend) === handlers[1])
+            #expect(pool.takeIdle(backend) === handlers[0])
+            #expect(pool.takeIdle(backend) == nil)
+        }
+        #expect(pool.takeIdle(self.backend(1)) == nil)
+    }
+
+    @Test func forgottenConnectionsAreNotTakenAgain() throws {
+        let loop = EmbeddedEventLoop()
+        let pool = UpstreamPool(eventLoop: loop)
+        let backends = (0..<5).map { backend(9100 + $0) }
+        let handlers = try backends.map { try connection(to: $0, on: loop) }
+        for handler in handlers {
+            pool.release(handler, settings: settings)
+        }
+        pool.forget(handlers[2])
+        #expect(pool.takeIdle(backends[2]) == nil)
+        #expect(pool.takeIdle(backends[4]) === handlers[4])
+        pool.close()
+        #expect(pool.takeIdle(backends[0]) == nil)
+    }
+}
