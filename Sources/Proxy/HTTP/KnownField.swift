@@ -24,26 +24,24 @@ enum KnownField: Equatable {
 
     /// The field called `name`, a token already checked by the parser; `nil` for any other.
     init?(name: UnsafeRawBufferPointer) {
-        func named(_ field: KnownField, _ lowercase: StaticString) -> KnownField? {
-            ASCII.equalsIgnoringCase(name, lowercase) ? field : nil
-        }
-        let found: KnownField?
         switch name.count {
-        case 2: found = named(.te, "te")
-        case 4: found = named(.host, "host")
-        case 7: found = named(.upgrade, "upgrade") ?? named(.trailer, "trailer")
-        case 9: found = named(.xRealIP, "x-real-ip")
-        case 10: found = named(.connection, "connection") ?? named(.keepAlive, "keep-alive")
-        case 14: found = named(.contentLength, "content-length")
-        case 15: found = named(.xForwardedFor, "x-forwarded-for")
-        case 16: found = named(.xForwardedHost, "x-forwarded-host") ?? named(.proxyConnection, "proxy-connection")
-        case 17: found = named(.transferEncoding, "transfer-encoding") ?? named(.xForwardedProto, "x-forwarded-proto")
-        case 18: found = named(.proxyAuthenticate, "proxy-authenticate")
-        case 19: found = named(.proxyAuthorization, "proxy-authorization")
-        default: found = nil
+        case 2 where ASCII.equalsIgnoringCase(name, "te"): self = .te
+        case 4 where ASCII.equalsIgnoringCase(name, "host"): self = .host
+        case 7 where ASCII.equalsIgnoringCase(name, "upgrade"): self = .upgrade
+        case 7 where ASCII.equalsIgnoringCase(name, "trailer"): self = .trailer
+        case 9 where ASCII.equalsIgnoringCase(name, "x-real-ip"): self = .xRealIP
+        case 10 where ASCII.equalsIgnoringCase(name, "connection"): self = .connection
+        case 10 where ASCII.equalsIgnoringCase(name, "keep-alive"): self = .keepAlive
+        case 14 where ASCII.equalsIgnoringCase(name, "content-length"): self = .contentLength
+        case 15 where ASCII.equalsIgnoringCase(name, "x-forwarded-for"): self = .xForwardedFor
+        case 16 where ASCII.equalsIgnoringCase(name, "x-forwarded-host"): self = .xForwardedHost
+        case 16 where ASCII.equalsIgnoringCase(name, "proxy-connection"): self = .proxyConnection
+        case 17 where ASCII.equalsIgnoringCase(name, "transfer-encoding"): self = .transferEncoding
+        case 17 where ASCII.equalsIgnoringCase(name, "x-forwarded-proto"): self = .xForwardedProto
+        case 18 where ASCII.equalsIgnoringCase(name, "proxy-authenticate"): self = .proxyAuthenticate
+        case 19 where ASCII.equalsIgnoringCase(name, "proxy-authorization"): self = .proxyAuthorization
+        default: return nil
         }
-        guard let found else { return nil }
-        self = found
     }
 
     /// The field called `text`, a field name or a list element held as text.
