@@ -6,10 +6,10 @@
 #
 # Each test runs ROUNDS rounds (default 3); a round measures every proxy once for DURATION_SECONDS (default 10),
 # the order rotating from round to round, so a machine that slows down or speeds up during the run weighs on
-# all three alike. Prints requests/s, p50 and p99 latency and the proxy's CPU time (user + system) per request
-# of every measurement, then each proxy's medians and the ratios of outrider's medians to the others', then
-# outrider's resident memory holding 1,000 idle keep-alive connections. The proxy under test runs on CPU 1; the backend and wrk share CPU 0, the same for
-# every proxy.
+# all three alike. Prints requests/s, p50 and p99 latency and the proxy's CPU time per request (user and system
+# together, then each, from /proc in clock ticks) of every measurement, then each proxy's medians and the
+# ratios of outrider's medians to the others', then outrider's resident memory holding 1,000 idle keep-alive
+# connections. The proxy under test runs on CPU 1; the backend and wrk share CPU 0, the same for every proxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
@@ -126,20 +126,20 @@ done
 
 nginx_worker=$(pgrep -P "$nginx_master" | head -1)
 
-# CPU time (user + system, in clock ticks) a process has used so far.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU time a process has used so far, in clock ticks: user, then system.
+cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 
 # wrk's summary in one line: requests/s p50 p99 (latencies in ms) non2xx/socket errors, and the proxy's CPU time
-# per request in microseconds.
+# per request in microseconds: user and system together, user, system.
 measure() {
-    local url="$1" connections="$2" pid="$3" before after
-    before=$(cpu_ticks "$pid")
+    local url="$1" connections="$2" pid="$3" user0 system0 user1 system1
+    read -r user0 system0 < <(cpu_ticks "$pid")
     taskset -c 0 wrk -t1 -c"$connections" -d"${duration}s" --latency "$url" > "$work/wrk.out" 2>&1
-    after=$(cpu_ticks "$pid")
-    python3 - "$work/wrk.out" "$((after - before))" "$(getconf CLK_TCK)" <<'PY'
+    read -r user1 system1 < <(cpu_ticks "$pid")
+    python3 - "$work/wrk.out" "$((user1 - user0))" "$((system1 - system0))" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
-cpu_seconds = int(sys.argv[2]) / int(sys.argv[3])
+user_seconds, system_seconds = int(sys.argv[2]) / int(sys.argv[4]), int(sys.argv[3]) / int(sys.argv[4])
 def field(pattern):
     found = re.search(pattern, text)
     if not found:
@@ -156,7 +156,8 @@ socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), time
 if socket:
     errors += sum(int(n) for n in socket.groups())
 requests = int(field(r"(\d+) requests in"))
-print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errors} {cpu_seconds * 1e6 / requests:.1f}")
+user, system = user_seconds * 1e6 / requests, system_seconds * 1e6 / requests
+print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errors} {user + system:.1f} {user:.1f} {system:.1f}")
 PY
 }
 
@@ -164,7 +165,7 @@ report() {
     local title="$1" path="$2" connections="$3"
     echo
     echo "== $title: GET $path, $connections connections, ${duration}s, $rounds rounds, wrk -t1"
-    printf "%-10s %6s %12s %10s %10s %8s %12s\n" proxy round "requests/s" "p50 ms" "p99 ms" errors "CPU µs/req"
+    printf "%-10s %6s %12s %10s %10s %8s %12s %8s %8s\n" proxy round "requests/s" "p50 ms" "p99 ms" errors "CPU µs/req" "user" "system"
     : > "$work/results"
     local order=(nginx haproxy outrider) round name port pid
     for round in $(seq "$rounds"); do
@@ -174,9 +175,9 @@ report() {
                 haproxy) port=$via_haproxy pid=$haproxy_pid ;;
                 outrider) port=$via_outrider pid=$outrider_pid ;;
             esac
-            read -r r a b e c < <(measure "http://127.0.0.1:$port$path" "$connections" "$pid")
-            printf "%-10s %6s %12s %10s %10s %8s %12s\n" "$name" "$round" "$r" "$a" "$b" "$e" "$c"
-            echo "$name $r $a $b $e $c" >> "$work/results"
+            read -r r a b e c u y < <(measure "http://127.0.0.1:$port$path" "$connections" "$pid")
+            printf "%-10s %6s %12s %10s %10s %8s %12s %8s %8s\n" "$name" "$round" "$r" "$a" "$b" "$e" "$c" "$u" "$y"
+            echo "$name $r $a $b $e $c $u $y" >> "$work/results"
         done
         order=("${order[@]:1}" "${order[0]}")
     done
@@ -189,8 +190,10 @@ rps = {name: median(name, 1) for name in ("nginx", "haproxy", "outrider")}
 p50 = {name: median(name, 2) for name in rps}
 p99 = {name: median(name, 3) for name in rps}
 cpu = {name: median(name, 5) for name in rps}
+user = {name: median(name, 6) for name in rps}
+system = {name: median(name, 7) for name in rps}
 for name in rps:
-    print(f"{name:<10} {'median':>6} {rps[name]:12.0f} {p50[name]:10.3f} {p99[name]:10.3f} {'':>8} {cpu[name]:12.1f}")
+    print(f"{name:<10} {'median':>6} {rps[name]:12.0f} {p50[name]:10.3f} {p99[name]:10.3f} {'':>8} {cpu[name]:12.1f} {user[name]:8.1f} {system[name]:8.1f}")
 faster = max(("nginx", "haproxy"), key=lambda name: rps[name])
 o = rps["outrider"]
 print(f"ratios of medians: outrider/nginx requests {o/rps['nginx']:.2f}x, outrider/haproxy requests {o/rps['haproxy']:.2f}x, "
