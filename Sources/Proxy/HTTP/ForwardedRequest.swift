@@ -4,9 +4,9 @@ import NIOHTTP1
 /// The request head sent to a backend, and the response head sent back to the client.
 ///
 /// Like sidekick (Go's `httputil.ReverseProxy` plus its director): hop-by-hop fields go (see
-/// ``HopByHopFields``), the client's `Host` stays, and the client is described in
-/// `X-Forwarded-For` (appended to any list already there), `X-Real-IP`, `X-Forwarded-Host` and
-/// `X-Forwarded-Proto`. Framing and upgrade fields that belong to this hop are set again:
+/// ``KnownField`` and ``HeadFields``), the client's `Host` stays, and the client is described in
+/// `X-Forwarded-For` (appended to the client's own lines, joined), `X-Real-IP`,
+/// `X-Forwarded-Host` and `X-Forwarded-Proto`. Framing and upgrade fields that belong to this hop are set again:
 /// `Transfer-Encoding: chunked` when the client's body was chunked, and `Connection: upgrade`
 /// with `Upgrade` when the client asked to switch protocols (RFC 9110 7.8), so WebSocket
 /// handshakes reach the backend.

@@ -75,7 +75,7 @@ struct RequestHead {
         for (name, value) in head.headers {
             // Checked before writing: a line break in a value would otherwise make two lines.
             guard !name.isEmpty, name.utf8.allSatisfy(ASCII.isTokenCharacter), value.utf8.allSatisfy(ASCII.isFieldValueByte) else {
-                throw HTTP1ParseError(description: "invalid field \(name)")
+                throw HTTP1ParseError(description: "invalid field line")
             }
             bytes.writeField(name: name, value: value)
         }
