@@ -13,6 +13,8 @@ import Testing
         ("obs-fold", "GET / HTTP/1.1\r\nHost: t\r\nX-Folded: a\r\n b\r\n\r\n"),
         ("transfer encoding not chunked last", "POST /count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n"),
         ("space before colon", "GET / HTTP/1.1\r\nHost: t\r\nX-Bad : 1\r\n\r\n"),
+        ("two hosts", "GET / HTTP/1.1\r\nHost: t\r\nHost: internal\r\n\r\n"),
+        ("bare carriage return", "GET / HTTP/1.1\r\nHost: t\r\nX-A: a\rb\r\n\r\n"),
     ]
 
     @Test(arguments: Self.malformed.map(\.0))
