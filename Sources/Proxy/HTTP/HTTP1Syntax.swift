@@ -52,7 +52,8 @@ enum HTTP1Syntax {
         guard let base = bytes.baseAddress else { return .unfinished(checkedUpTo: start) }
         var index = start
         while index + 8 <= count {
-            let control = ASCII.controlBytes(base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            // Little-endian order, so the lowest set bit belongs to the first byte.
+            let control = ASCII.controlBytes(UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self)))
             if control == 0 {
                 index += 8
                 continue

@@ -82,7 +82,7 @@ struct HeadFields {
     }
 
     private struct Flags: OptionSet {
-        var rawValue: UInt8
+        var rawValue: UInt16
         static let hasTransferEncoding = Flags(rawValue: 1 << 0)
         static let isChunked = Flags(rawValue: 1 << 1)
         static let connectionClose = Flags(rawValue: 1 << 2)
@@ -90,7 +90,31 @@ struct HeadFields {
         static let connectionUpgrade = Flags(rawValue: 1 << 4)
         static let connectionNamesFields = Flags(rawValue: 1 << 5)
         static let acceptsTrailers = Flags(rawValue: 1 << 6)
+        /// `Connection` names a field the proxy writes anew for the backend.
+        static let namesForwardedFor = Flags(rawValue: 1 << 7)
+        static let namesRealIP = Flags(rawValue: 1 << 8)
+        static let namesForwardedHost = Flags(rawValue: 1 << 9)
+        static let namesForwardedProto = Flags(rawValue: 1 << 10)
+
+        init(rawValue: UInt16) {
+            self.rawValue = rawValue
+        }
+
+        init(namingLinesOf omission: Omission) {
+            switch omission {
+            case .hopByHop: self = []
+            case .forwardedFor: self = .namesForwardedFor
+            case .realIP: self = .namesRealIP
+            case .forwardedHost: self = .namesForwardedHost
+            case .forwardedProto: self = .namesForwardedProto
+            }
+        }
     }
+
+    /// The most fields a `Connection` field may name besides the ones the proxy knows: each
+    /// is compared with every line of the head, so a head naming thousands would cost the event
+    /// loop seconds; no real client names more than a few.
+    static let maxNamedFields = 64
 
     private(set) var contentLength: Int?
     private var flags: Flags = []
@@ -100,6 +124,8 @@ struct HeadFields {
     /// How many `Host` fields there are (a request must have at most one, RFC 9112 3.2; the
     /// count stops at 255).
     private(set) var hostCount: UInt8 = 0
+    /// How many names of fields the proxy does not know `Connection` lists.
+    private var namedFieldCount = 0
     private var hostValue = ValueRange()
     private var upgradeValue = ValueRange()
     private var spans = Spans()
@@ -115,6 +141,13 @@ struct HeadFields {
     var connectionNamesFields: Bool { flags.contains(.connectionNamesFields) }
     /// `TE` lists `trailers`.
     var acceptsTrailers: Bool { flags.contains(.acceptsTrailers) }
+
+    /// Whether `Connection` names the fields left out for `omission`, which then go whatever
+    /// else holds (RFC 9110 7.6.1); hop-by-hop fields go anyway.
+    func connectionNames(_ omission: Omission) -> Bool {
+        let named = Flags(namingLinesOf: omission)
+        return !named.isEmpty && flags.contains(named)
+    }
     /// Where the values of the first `Host` and `Upgrade` fields are.
     var host: Range<Int>? { hostValue.range }
     var upgrade: Range<Int>? { upgradeValue.range }
@@ -236,9 +269,19 @@ struct HeadFields {
                     flags.insert(.connectionKeepAlive)
                 } else if ASCII.equalsIgnoringCase(option, "upgrade") {
                     flags.insert(.connectionUpgrade)
-                } else if KnownField(name: option) == nil {
+                } else if let known = KnownField(name: option) {
+                    // Fields whose treatment is fixed (framing, `Host`) stay; the others are
+                    // hop-by-hop already or written anew by the proxy.
+                    if let omission = known.omission {
+                        flags.insert(Flags(namingLinesOf: omission))
+                    }
+                } else {
                     flags.insert(.connectionNamesFields)
+                    namedFieldCount += 1
                 }
+            }
+            guard namedFieldCount <= Self.maxNamedFields else {
+                throw HTTP1ParseError(description: "Connection names more than \(Self.maxNamedFields) fields")
             }
         case .te:
             ASCII.forEachListElement(value) { coding in
@@ -345,7 +388,8 @@ struct HeadFields {
             guard KnownField(name: name) == .connection else { return }
             let value = ASCII.fieldNameAndValue(UnsafeRawBufferPointer(rebasing: lines[start..<end - 2])).value
             ASCII.forEachListElement(value) { option in
-                if KnownField(name: option) == nil, !ASCII.equalsIgnoringCase(option, "close") {
+                let isNew = !named.contains { ASCII.equalsIgnoringCase($0, option) }
+                if isNew, KnownField(name: option) == nil, !ASCII.equalsIgnoringCase(option, "close") {
                     named.append(option)
                 }
             }

@@ -17,8 +17,7 @@ struct HopByHopFields {
     private(set) var isEmpty = true
     /// Whether `TE` lists `trailers`, to be forwarded as `TE: trailers`.
     private(set) var acceptsTrailers = false
-    /// Names listed in `Connection` that are not fields the proxy knows (whose treatment is
-    /// fixed) nor `close`.
+    /// Names listed in `Connection` other than `close`, `Content-Length` and `Host`.
     private var options: [Substring] = []
 
     init(of headers: HTTPHeaders) {
@@ -27,8 +26,12 @@ struct HopByHopFields {
             isEmpty = false
             switch field {
             case .connection:
-                for option in value.listElements where KnownField(text: option) == nil && !Self.equalsIgnoringCase(option, "close") {
-                    options.append(option)
+                for option in value.listElements where !Self.equalsIgnoringCase(option, "close") {
+                    // Framing and `Host` stay whatever `Connection` says, as on the HTTP/1 path.
+                    switch KnownField(text: option) {
+                    case .contentLength?, .host?: continue
+                    default: options.append(option)
+                    }
                 }
             case .te:
                 acceptsTrailers = acceptsTrailers || value.listElements.contains { Self.equalsIgnoringCase($0, "trailers") }

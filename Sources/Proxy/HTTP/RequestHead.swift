@@ -90,6 +90,7 @@ struct RequestHead {
             try fields.readLines(in: bytes, fieldsStart: fieldsStart, limit: .max, progress: &progress)
         }
         guard length == bytes.readableBytes else { throw HTTP1ParseError(description: "invalid field line") }
+        guard fields.hostCount <= 1 else { throw HTTP1ParseError(description: "more than one Host field") }
         bytes.moveWriterIndex(to: bytes.writerIndex - 2)
         self.init(method: head.method, version: head.version, bytes: bytes, target: target, fieldsStart: fieldsStart, fields: fields)
     }

@@ -173,6 +173,7 @@ import Testing
         let responses = [
             HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Content-Length": "3", "Connection": "keep-alive", "ETag": "e"]),
             HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Transfer-Encoding": "chunked", "Connection": "x-a, close", "X-A": "1"]),
+            HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Connection": "x-forwarded-for, host", "X-Forwarded-For": "1", "Host": "h"]),
             HTTPResponseHead(version: .http1_0, status: .notFound, headers: ["Server": "s", "Trailer": "X-Sum", "TE": "trailers"]),
             HTTPResponseHead(version: .http1_1, status: .noContent, headers: [:]),
             HTTPResponseHead(version: .http1_1, status: .notModified, headers: ["ETag": "e"]),
@@ -233,6 +234,17 @@ import Testing
         let wire = try forwardedBytes(text)
         #expect(wire == "GET / HTTP/1.1\r\nHost: h\r\n" + String(repeating: "X-Keep: 1\r\n", count: hops.count)
             + "te: trailers\r\nx-forwarded-for: 10.0.0.1\r\nx-real-ip: 10.0.0.1\r\n" + added)
+    }
+
+    /// Fields the proxy writes anew that `Connection` names go, so a client cannot slip its own
+    /// `X-Forwarded-For` in as a prior hop's that way; `Content-Length` and `Host` stay.
+    @Test func forwardingFieldsNamedInConnectionGo() throws {
+        let wire = try forwardedBytes(
+            "POST / HTTP/1.1\r\nHost: h\r\nConnection: X-Forwarded-For, content-length, host\r\nX-Forwarded-For: 6.6.6.6\r\nContent-Length: 0\r\n\r\n"
+        )
+        #expect(wire == "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nx-forwarded-for: 10.0.0.1\r\nx-real-ip: 10.0.0.1\r\n" + added)
+        let withoutClient = try forwardedBytes("GET / HTTP/1.1\r\nConnection: x-forwarded-host\r\nX-Forwarded-Host: evil\r\n\r\n", clientIP: nil)
+        #expect(withoutClient == "GET / HTTP/1.1\r\nx-forwarded-proto: http\r\n\r\n")
     }
 
     /// Every `X-Forwarded-For` line is joined, as Go's ReverseProxy does, with few lines and many.

@@ -198,6 +198,14 @@ import Testing
         #expect(error("GET / HTTP/1.1\r\nHost: a\r\n\r\n") == nil)
     }
 
+    /// Each field `Connection` names is compared with every line, so a head may name only a few.
+    @Test func connectionMayNameOnlyAFewFields() {
+        let few = (0..<HeadFields.maxNamedFields).map { "x-\($0)" }.joined(separator: ",")
+        #expect(error("GET / HTTP/1.1\r\nConnection: \(few)\r\n\r\n") == nil)
+        #expect(error("GET / HTTP/1.1\r\nConnection: \(few), x-more\r\n\r\n")?.status == .badRequest)
+        #expect(error("GET / HTTP/1.1\r\nConnection: \(String(repeating: "a,", count: 2000))\r\n\r\n", maxHeadBytes: 8192)?.status == .badRequest)
+    }
+
     /// What the parser notes of a head's fields, which the proxy acts on without reading the
     /// fields again.
     @Test func headFactsAreNotedAsTheLinesAreRead() throws {
@@ -281,7 +289,7 @@ import Testing
         #expect(head.fields.contentLength == 3)
         #expect(head.fieldPairs.map(\.name) == ["host", "content-length"])
         #expect(!head.isKeepAlive)
-        for headers: HTTPHeaders in [["x-a": "1\r\nx-injected: 2"], ["x-a\r\nb": "1"], ["content-length": "x"], ["x-a": "\u{0}"]] {
+        for headers: HTTPHeaders in [HTTPHeaders([("host", "a"), ("host", "b")]), ["x-a": "1\r\nx-injected: 2"], ["x-a\r\nb": "1"], ["content-length": "x"], ["x-a": "\u{0}"]] {
             #expect(throws: HTTP1ParseError.self) {
                 try RequestHead(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: headers))
             }
