@@ -8,11 +8,11 @@ import Darwin
 /// making `String`s of them.
 enum ASCII {
     /// `tchar`: the characters of a token such as a field name or a method: letters, digits
-    /// and ``!#$%&'*+-.^_`|~`` (RFC 9110 5.6.2).
+    /// and ``!#$%&'*+-.^_`|~`` (RFC 9110 5.6.2). Looked up in a table, since a field name is
+    /// read on every line of every head.
+    @inline(__always)
     static func isTokenCharacter(_ byte: UInt8) -> Bool {
-        // Bit n of the first mask is byte n, of the second byte 64 + n.
-        let mask: UInt64 = byte < 64 ? 0x03FF_6CFA_0000_0000 : byte < 128 ? 0x57FF_FFFF_C7FF_FFFE : 0
-        return mask &>> UInt64(byte & 63) & 1 == 1
+        tokenTable.utf8Start[Int(byte)] == UInt8(ascii: "1")
     }
 
     /// A byte allowed in a field value or reason phrase: visible characters, obs-text, space
@@ -22,18 +22,16 @@ enum ASCII {
     }
 
     /// Where the token at the start of `bytes` ends: the index of its first byte that is not a
-    /// ``isTokenCharacter(_:)``, or the count. Bytes are looked up in a table, since a field
-    /// name is read on every line of every head.
+    /// ``isTokenCharacter(_:)``, or the count.
     static func tokenEnd(in bytes: UnsafeRawBufferPointer) -> Int {
-        let table = tokenTable.utf8Start
         var index = 0
-        while index < bytes.count, table[Int(bytes[index])] == UInt8(ascii: "1") { index += 1 }
+        while index < bytes.count, isTokenCharacter(bytes[index]) { index += 1 }
         return index
     }
 
     /// Byte n is `1` when byte value n is a token character: a literal, so reading it needs no
     /// lazy initialisation.
-    static var tokenTable: StaticString {
+    private static var tokenTable: StaticString {
         """
         0000000000000000000000000000000001011111001101101111111111000000\
         0111111111111111111111111110001111111111111111111111111111101010\
@@ -87,7 +85,6 @@ enum ASCII {
         // Low bits + 0x7F reach 0x80 unless they are zero; a high bit set is a difference too.
         return ~(((difference & lowBits) &+ lowBits) | difference) & highBits
     }
-
 
     /// Whether `bytes` start with `prefix`, case and all.
     static func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ prefix: StaticString) -> Bool {

@@ -17,20 +17,6 @@ extension ByteBuffer {
         }
     }
 
-    /// `METHOD target version CRLF` (RFC 9112 3).
-    mutating func writeRequestLine(method: HTTPMethod, uri: String, version: HTTPVersion) {
-        writeString(method.rawValue)
-        writeStaticString(" ")
-        writeString(uri)
-        if version == .http1_1 {
-            writeStaticString(" HTTP/1.1\r\n")
-        } else {
-            writeStaticString(" ")
-            writeHTTPVersion(version)
-            writeStaticString("\r\n")
-        }
-    }
-
     /// A status code's three digits.
     mutating func writeStatusCode(_ code: Int) {
         writeDecimal(code)

@@ -67,8 +67,8 @@ final class ForwardedRequest: Sendable {
                 fields.forEachKeptRun(of: lines) { omission in
                     switch omission {
                     case .hopByHop, .forwardedProto: return true
-                    case .forwardedFor, .realIP: return clientIP != nil || fields.connectionNames(omission)
-                    case .forwardedHost: return hasHost || fields.connectionNames(omission)
+                    case .forwardedFor, .realIP: return clientIP != nil
+                    case .forwardedHost: return hasHost
                     }
                 } _: {
                     writer.write($0)
@@ -86,7 +86,7 @@ final class ForwardedRequest: Sendable {
                 }
                 // Go's ReverseProxy joins every X-Forwarded-For line and appends the client.
                 var priorForwardedFor = false
-                if let clientIP, !fields.connectionNames(.forwardedFor) {
+                if let clientIP {
                     fields.forEachValue(of: .forwardedFor, in: lines) { value in
                         writer.write(priorForwardedFor ? ", " : "x-forwarded-for: ")
                         writer.write(value)
@@ -185,7 +185,7 @@ final class ForwardedRequest: Sendable {
             buffer.writeHead(maximumLength: maximumLength(of: response)) { writer in
                 writer.write(statusLine)
                 writer.write("\r\n")
-                response.fields.forEachKeptRun(of: lines) { $0 == .hopByHop || response.fields.connectionNames($0) } _: {
+                response.fields.forEachKeptRun(of: lines) { $0 == .hopByHop } _: {
                     writer.write($0)
                 }
                 if response.fields.acceptsTrailers {

@@ -7,7 +7,7 @@
 /// or whose `Connection` names other fields, are filtered by name instead.
 ///
 /// Offsets count from the start of the head's field lines. Heads are copied several times on
-/// their way through the proxy, so this stays small: offsets of 32 bits, flags in a byte.
+/// their way through the proxy, so this stays small: offsets of 32 bits, flags in a word.
 struct HeadFields {
     /// Why a forwarded head may leave a line out.
     enum Omission {
@@ -142,12 +142,6 @@ struct HeadFields {
     /// `TE` lists `trailers`.
     var acceptsTrailers: Bool { flags.contains(.acceptsTrailers) }
 
-    /// Whether `Connection` names the fields left out for `omission`, which then go whatever
-    /// else holds (RFC 9110 7.6.1); hop-by-hop fields go anyway.
-    func connectionNames(_ omission: Omission) -> Bool {
-        let named = Flags(namingLinesOf: omission)
-        return !named.isEmpty && flags.contains(named)
-    }
     /// Where the values of the first `Host` and `Upgrade` fields are.
     var host: Range<Int>? { hostValue.range }
     var upgrade: Range<Int>? { upgradeValue.range }
@@ -182,7 +176,6 @@ struct HeadFields {
     mutating func readLines(in bytes: UnsafeRawBufferPointer, fieldsStart: Int, limit: Int, progress: inout LineProgress) throws -> Int? {
         let count = bytes.count
         guard let base = bytes.baseAddress else { return nil }
-        let tokens = ASCII.tokenTable.utf8Start
         var position = progress.position
         var colon = progress.colon
         var index = progress.checked
@@ -198,21 +191,23 @@ struct HeadFields {
         }
         while true {
             if colon < 0 {
-                while index < count, tokens[Int(byte(index))] == UInt8(ascii: "1") { index += 1 }
+                while index < count, ASCII.isTokenCharacter(byte(index)) { index += 1 }
                 guard index < count else { return try unfinished() }
                 guard byte(index) == UInt8(ascii: ":"), index > position else {
-                    guard index == position, byte(index) == UInt8(ascii: "\r") else {
-                        throw byte(index) == UInt8(ascii: "\n")
-                            ? HTTP1ParseError(description: "line feed without carriage return")
-                            : HTTP1ParseError(description: "invalid field line (obs-fold, a space before the colon or a bad name)")
+                    // Not a field line: the empty line that ends the head, or an error.
+                    if index == position {
+                        switch try HTTP1Syntax.scanLine(in: bytes, from: index) {
+                        case .ended(let end) where end == position:
+                            guard end + 2 <= limit else { throw HTTP1ParseError(description: "head larger than \(limit) bytes") }
+                            progress = LineProgress(position: end + 2)
+                            return end + 2
+                        case .unfinished(let checked) where checked == position:
+                            return try unfinished()
+                        default:
+                            break
+                        }
                     }
-                    guard index + 1 < count else { return try unfinished() }
-                    guard byte(index + 1) == UInt8(ascii: "\n") else {
-                        throw HTTP1ParseError(description: "carriage return without line feed")
-                    }
-                    guard index + 2 <= limit else { throw HTTP1ParseError(description: "head larger than \(limit) bytes") }
-                    progress = LineProgress(position: index + 2)
-                    return index + 2
+                    throw HTTP1ParseError(description: "invalid field line (obs-fold, a space before the colon or a bad name)")
                 }
                 colon = index
                 index += 1
@@ -313,10 +308,20 @@ struct HeadFields {
 
     // MARK: Forwarding
 
+    /// Whether `Connection` names the fields left out for `omission`, which then go whatever
+    /// else holds (RFC 9110 7.6.1); hop-by-hop fields go anyway.
+    private func connectionNames(_ omission: Omission) -> Bool {
+        let named = Flags(namingLinesOf: omission)
+        return !named.isEmpty && flags.contains(named)
+    }
+
     /// Calls `body` with each run of consecutive lines of `lines`, this head's field lines,
-    /// that a forwarded head keeps: all but those whose omission `omits` accepts and, when
-    /// `Connection` names fields, those fields.
+    /// that a forwarded head keeps: all but those whose omission `omits` accepts and those
+    /// `Connection` names.
     func forEachKeptRun(of lines: UnsafeRawBufferPointer, omitting omits: (Omission) -> Bool, _ body: (UnsafeRawBufferPointer) -> Void) {
+        func isLeftOut(_ omission: Omission) -> Bool {
+            omits(omission) || connectionNames(omission)
+        }
         var runStart = 0
         func leaveOut(_ start: Int, _ end: Int) {
             if start > runStart {
@@ -327,7 +332,7 @@ struct HeadFields {
         if !spans.overflowed, !connectionNamesFields {
             for index in 0..<Int(spans.count) {
                 let span = spans[index]
-                if omits(span.omission) {
+                if isLeftOut(span.omission) {
                     leaveOut(Int(span.start), Int(span.end))
                 }
             }
@@ -336,7 +341,7 @@ struct HeadFields {
             Self.forEachLine(of: lines) { name, start, end in
                 let omitted: Bool
                 if let field = KnownField(name: name) {
-                    omitted = field.omission.map(omits) ?? false
+                    omitted = field.omission.map(isLeftOut) ?? false
                 } else {
                     omitted = named.contains { ASCII.equalsIgnoringCase(name, $0) }
                 }
@@ -350,8 +355,10 @@ struct HeadFields {
         }
     }
 
-    /// Calls `body` with the value of each line whose omission is `omission`, in order.
+    /// Calls `body` with the value of each line whose omission is `omission`, in order; with
+    /// none when `Connection` names those lines, which then do not count.
     func forEachValue(of omission: Omission, in lines: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
+        guard !connectionNames(omission) else { return }
         func value(_ start: Int, _ end: Int) -> UnsafeRawBufferPointer {
             ASCII.fieldNameAndValue(UnsafeRawBufferPointer(rebasing: lines[start..<end - 2])).value
         }

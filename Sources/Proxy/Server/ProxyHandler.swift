@@ -70,11 +70,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// A response head not written yet, with the body bytes copied in behind it so far (see
     /// ``writeForwardedHead(_:exchange:context:)``).
     private var heldBack: ByteBuffer?
-    /// The memory of the last response head, reused for the next once the channel has written
-    /// it and let go of it (a head still queued is copied, never changed); kept only while it
-    /// is small, so idle connections hold little.
-    private var spareHeadBuffer: ByteBuffer?
-    private static let spareHeadBufferLimit = 8 * 1024
+    /// The memory of the last response head, for the next one.
+    private var spareHeadBuffer = SpareBuffer()
     private var pool: UpstreamPool?
     private var state: State = .idle
     private var readHeld = false
@@ -782,8 +779,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         case .http1:
             let headBytes = ForwardedRequest.maximumLength(of: response)
             let bodyBytes = response.fields.contentLength.map { $0 <= Self.coalescedBodyBytes ? $0 : 0 } ?? 0
-            var buffer = spareHeadBuffer.take() ?? allocator.buffer(capacity: headBytes + bodyBytes)
-            buffer.clear(minimumCapacity: headBytes + bodyBytes)
+            var buffer = spareHeadBuffer.take(capacity: headBytes + bodyBytes, allocator: allocator)
             chunkedResponse = ForwardedRequest.writeResponseHead(
                 for: response,
                 request: exchange.request,
@@ -841,9 +837,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// The head held back, now to be written; its memory is kept for the next head.
     private func takeHeldBack() -> ByteBuffer? {
         guard let heldBack = heldBack.take() else { return nil }
-        if heldBack.capacity <= Self.spareHeadBufferLimit {
-            spareHeadBuffer = heldBack
-        }
+        spareHeadBuffer.keep(heldBack)
         return heldBack
     }
 

@@ -6,20 +6,13 @@ import NIOHTTP1
 struct UpstreamRequestEncoder {
     /// Whether the body of the request being sent is chunked.
     private(set) var chunked = false
-    /// The memory of the last head, reused for the next once the channel has written it and let
-    /// go of it; a head still queued is never changed (the buffer is copied instead). Kept only
-    /// while it is small, so idle connections hold little.
-    private var spare: ByteBuffer?
-    private static let spareLimit = 8 * 1024
+    /// The memory of the last head, for the next one.
+    private var spare = SpareBuffer()
 
     mutating func head(_ head: RequestHead, forwarding: ForwardedRequest, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let length = forwarding.maximumLength(of: head)
-        var buffer = spare.take() ?? allocator.buffer(capacity: length)
-        buffer.clear(minimumCapacity: length)
+        var buffer = spare.take(capacity: forwarding.maximumLength(of: head), allocator: allocator)
         chunked = forwarding.write(head, into: &buffer)
-        if buffer.capacity <= Self.spareLimit {
-            spare = buffer
-        }
+        spare.keep(buffer)
         return buffer
     }
 
