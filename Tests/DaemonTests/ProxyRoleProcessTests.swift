@@ -63,6 +63,11 @@ final class ProxyRoleProcessTests: XCTestCase {
         XCTAssertTrue(status.contains("\"endpoint\": \"http://127.0.0.1:\(backendPort)\""), status)
         let metrics = try AdminClient.get(adminPort, "/metrics").body
         XCTAssertTrue(metrics.contains("outrider_proxy_requests_total{"), metrics)
+        // Request durations in seconds, with buckets from 5 ms to 10 s.
+        let durationBuckets = metrics.split(separator: "\n").filter { $0.hasPrefix("outrider_proxy_request_duration_seconds_bucket{") }
+        XCTAssertTrue(durationBuckets.contains { $0.contains("le=\"0.005\"") }, metrics)
+        XCTAssertTrue(durationBuckets.contains { $0.contains("le=\"10.0\"") && !$0.hasSuffix(" 0") }, metrics)
+        XCTAssertFalse(durationBuckets.contains { $0.contains("le=\"10000.0\"") }, metrics)
         XCTAssertTrue(metrics.contains("outrider_role_up{role=\"proxy\"} 1"), metrics)
 
         // A health path the backend does not serve: the reload applies in place and the backend goes down.

@@ -51,23 +51,24 @@ final class ForwardedRequest: Sendable {
     ///   is a `POST`, `PUT` or `PATCH` without `Content-Length` (an HTTP/2 stream's body of
     ///   unknown length), framed the way NIO's request encoder frames such a body.
     func write(_ request: RequestHead, into buffer: inout ByteBuffer) -> Bool {
-        let fields = request.fields
-        let hasContentLength = fields.contentLength != nil
+        let hasContentLength = request.fields.contentLength != nil
         let chunked: Bool
         switch request.method {
         case .POST, .PUT, .PATCH: chunked = !hasContentLength
-        default: chunked = !hasContentLength && fields.isChunked
+        default: chunked = !hasContentLength && request.fields.isChunked
         }
-        let clientIP = clientIP
         request.withBytes { head, lines in
             buffer.writeHead(maximumLength: maximumLength(of: request)) { writer in
+                // The fields are read where they are, in the head, rather than copied out.
+                let fields = request.fields
                 writer.write(UnsafeRawBufferPointer(rebasing: head[0..<request.target.upperBound]))
                 writer.write(" HTTP/1.1\r\n")
                 let hasHost = fields.host != nil
+                let hasClientIP = clientIP != nil
                 fields.forEachKeptRun(of: lines) { omission in
                     switch omission {
                     case .hopByHop, .forwardedProto: return true
-                    case .forwardedFor, .realIP: return clientIP != nil
+                    case .forwardedFor, .realIP: return hasClientIP
                     case .forwardedHost: return hasHost
                     }
                 } _: {

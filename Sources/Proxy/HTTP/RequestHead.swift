@@ -8,16 +8,19 @@ import NIOHTTP1
 /// came (see ``ForwardedRequest``), so no field becomes a `String`. An HTTP/2 stream's head is
 /// written out in HTTP/1 syntax and read by the same code (``init(_:)``), so both kinds of
 /// client are forwarded alike.
-struct RequestHead {
-    var method: HTTPMethod
-    var version: HTTPVersion
+///
+/// Immutable, and a class: the parser, the exchange, the backend's encoder and the response
+/// writer each hold the one head by a reference instead of copying its fields.
+final class RequestHead: Sendable {
+    let method: HTTPMethod
+    let version: HTTPVersion
     /// The request line and the field lines, each with its CRLF, without the empty line.
-    var bytes: ByteBuffer
+    let bytes: ByteBuffer
     /// Where the request target is in ``bytes``; it follows the method and a space.
-    var target: Range<Int>
+    let target: Range<Int>
     /// Where the field lines start in ``bytes``.
-    var fieldsStart: Int
-    var fields: HeadFields
+    let fieldsStart: Int
+    let fields: HeadFields
 
     /// Whether the client keeps the connection open after the response (RFC 9112 9.3).
     var isKeepAlive: Bool {
@@ -65,7 +68,7 @@ struct RequestHead {
     /// The head of an HTTP/2 stream's request, as NIO's codec gives it, written out as HTTP/1
     /// and read by ``RequestParser``'s rules: fields that could not be written in HTTP/1 make it
     /// an error, answered with 400.
-    init(_ head: HTTPRequestHead) throws {
+    convenience init(_ head: HTTPRequestHead) throws {
         var bytes = ByteBuffer()
         bytes.writeString(head.method.rawValue)
         bytes.writeStaticString(" ")

@@ -17,8 +17,7 @@ import NIOHTTP1
 /// ``RequestHead``).
 struct RequestParser {
     enum Part {
-        /// Boxed: a head is a large value, and a part is handed on a few times on its way.
-        indirect case head(RequestHead)
+        case head(RequestHead)
         case body(ByteBuffer)
         case end(HTTPHeaders?)
     }

@@ -4,15 +4,25 @@ import NIOHTTP1
 /// A backend's response head as it came off the wire: what the proxy needs to know of it, and
 /// its field lines as the backend wrote them, so the ones that are forwarded are copied as
 /// they are instead of being turned into strings and back (see ``ResponseParser``).
-struct ResponseHead {
-    var version: HTTPVersion
-    var statusCode: Int
+///
+/// Immutable, and a class for the reason ``RequestHead`` is one.
+final class ResponseHead: Sendable {
+    let version: HTTPVersion
+    let statusCode: Int
     /// The status line as the backend wrote it, without its CRLF.
-    var statusLine: ByteBuffer
+    let statusLine: ByteBuffer
     /// The field lines, each with its CRLF, validated by the parser.
-    var fieldLines: ByteBuffer
+    let fieldLines: ByteBuffer
     /// What the field lines say, and which of them are not forwarded.
-    var fields: HeadFields
+    let fields: HeadFields
+
+    init(version: HTTPVersion, statusCode: Int, statusLine: ByteBuffer, fieldLines: ByteBuffer, fields: HeadFields) {
+        self.version = version
+        self.statusCode = statusCode
+        self.statusLine = statusLine
+        self.fieldLines = fieldLines
+        self.fields = fields
+    }
 
     /// Whether the backend keeps the connection open after this response (RFC 9112 9.3).
     var isKeepAlive: Bool {

@@ -12,8 +12,7 @@ import NIOHTTP1
 /// `Transfer-Encoding`, and malformed chunks are errors, and the connection is closed.
 struct ResponseParser {
     enum Part {
-        /// Boxed: a head is a large value, and a part is handed on a few times on its way.
-        indirect case head(ResponseHead)
+        case head(ResponseHead)
         case body(ByteBuffer)
         case end(HTTPHeaders?)
     }

@@ -57,7 +57,7 @@ final class Backend: Sendable {
         metrics.inFlight.record(count)
         statistics.withLockedValue { $0.recordCall(latency: latency, failed: failed, rx: rx, tx: tx) }
         metrics.requests(code: status).increment()
-        metrics.duration.recordNanoseconds(latency.nanoseconds)
+        metrics.duration.record(Double(latency.nanoseconds) / 1e9)
         if rx > 0 { metrics.rxBytes.increment(by: rx) }
         if tx > 0 { metrics.txBytes.increment(by: tx) }
     }

@@ -38,7 +38,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         /// Answering by itself once the request has been read. Indirect, so the state's
         /// payloads are single references and matching it per request stays cheap.
         indirect case local(LocalResponse)
-        case proxying(Exchange)
+        /// Proxying ``exchange``.
+        case proxying
         /// The connection is being closed; anything more the client sends is ignored.
         case closing
         /// Bytes are tunnelled; this handler is leaving the pipeline.
@@ -58,7 +59,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private let runtime: ProxyRuntime
     private let clientProtocol: ClientProtocol
     /// How requests from this client are forwarded.
-    private var forwarding: ForwardedRequest
+    private let forwarding: ForwardedRequest
     private var context: ChannelHandlerContext?
     /// The channel's allocator, kept: reaching it through the context costs a reference count
     /// on the channel each time.
@@ -74,10 +75,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private var spareHeadBuffer = SpareBuffer()
     private var pool: UpstreamPool?
     private var state: State = .idle
+    /// The request being proxied while the state is ``State/proxying``.
+    private let exchange: Exchange
     private var readHeld = false
     private var generator = SplitMix64()
     private var scratch = ChoiceScratch()
-    private var clientIP: String?
     /// Closes the connection when no request head arrives in time (header read or idle timeout).
     private var waitTimer: ConnectionTimer?
     /// Answers 504 when the backend sends no response head in time.
@@ -99,11 +101,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// client sent something unparseable behind its request.
     private var closeAfterResponse = false
 
-    /// - Parameter scheme: `http` or `https`, for `X-Forwarded-Proto`.
-    init(runtime: ProxyRuntime, scheme: String, clientProtocol: ClientProtocol) {
+    /// - Parameters:
+    ///   - scheme: `http` or `https`, for `X-Forwarded-Proto`.
+    ///   - clientIP: the client's address, for `X-Forwarded-For`, `X-Real-IP` and the trace.
+    init(runtime: ProxyRuntime, scheme: String, clientIP: String?, clientProtocol: ClientProtocol) {
         self.runtime = runtime
         self.clientProtocol = clientProtocol
-        self.forwarding = ForwardedRequest(clientIP: nil, scheme: scheme)
+        self.forwarding = ForwardedRequest(clientIP: clientIP, scheme: scheme)
+        self.exchange = Exchange(routing: runtime.routing)
     }
 
     // MARK: Client side
@@ -113,8 +118,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         allocator = context.channel.allocator
         downstreamIsWritable = context.channel.isWritable
         pool = runtime.pools.pool(for: context.eventLoop)
-        clientIP = context.channel.remoteAddress?.ipAddress
-        forwarding = ForwardedRequest(clientIP: clientIP, scheme: forwarding.scheme)
         // The closures below refer to this handler strongly (a weakly referenced object pays
         // for every retain and release); handlerRemoved(context:) drops them.
         waitTimer = ConnectionTimer(eventLoop: context.eventLoop) { [self] in
@@ -131,7 +134,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     func handlerRemoved(context: ChannelHandlerContext) {
         waitTimer?.cancel()
         responseTimer?.cancel()
-        if case .proxying(let exchange) = state, let upstream = exchange.upstream {
+        if case .proxying = state, let upstream = exchange.upstream {
             exchange.upstream = nil
             upstream.close()
         }
@@ -185,12 +188,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             guard case .idle = state else { return }
             startRequest(head, context: context)
         case .body(let buffer):
-            guard case .proxying(let exchange) = state else { return }
+            guard case .proxying = state else { return }
             exchange.rxBytes += buffer.readableBytes
             forward(.body(.byteBuffer(buffer)), exchange: exchange)
         case .end(let trailers):
             switch state {
-            case .proxying(let exchange):
+            case .proxying:
                 exchange.requestEnded = true
                 forward(.end(trailers), exchange: exchange)
             case .local(let response):
@@ -202,7 +205,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if case .proxying(let exchange) = state {
+        if case .proxying = state {
             exchange.upstream?.flush()
         } else if awaitingFirstByte, !readBroughtPart, case .idle = state {
             awaitingFirstByte = false
@@ -214,7 +217,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         downstreamIsWritable = context.channel.isWritable
-        if downstreamIsWritable, case .proxying(let exchange) = state {
+        if downstreamIsWritable, case .proxying = state {
             exchange.upstream?.resumeReading()
         }
         context.fireChannelWritabilityChanged()
@@ -223,7 +226,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     func channelInactive(context: ChannelHandlerContext) {
         waitTimer?.cancel()
         responseTimer?.cancel()
-        if case .proxying(let exchange) = state, !exchange.responseEnded {
+        if case .proxying = state, !exchange.responseEnded {
             // The client went away: release what the request holds. This is never the
             // backend's fault, so its health is left alone.
             exchange.responseEnded = true
@@ -260,9 +263,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             )
             writeHead(head, context: context)
             writeEndAndClose(nil, context: context)
-        case .proxying(let exchange) where unparseable && exchange.requestEnded:
+        case .proxying where unparseable && exchange.requestEnded:
             closeAfterResponse = true
-        case .proxying(let exchange) where unparseable:
+        case .proxying where unparseable:
             // The request body cannot be read to its end: the exchange is abandoned.
             responseTimer?.disarm()
             if let upstream = exchange.upstream {
@@ -305,7 +308,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// client rarely pipelines, and when it does its next request waits in ``queued``.
     private var canReadFromClient: Bool {
         guard queued.isEmpty else { return false }
-        guard case .proxying(let exchange) = state, !exchange.requestEnded else { return true }
+        guard case .proxying = state, !exchange.requestEnded else { return true }
         return exchange.upstream?.isWritable ?? false
     }
 
@@ -338,7 +341,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         case .idle:
             state = .closing
             context.close(promise: nil)
-        case .proxying(let exchange):
+        case .proxying:
             exchange.clientKeepAlive = false
         case .local, .closing, .tunnel:
             break
@@ -364,7 +367,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private func startRequest(_ head: RequestHead, context: ChannelHandlerContext) {
         waitTimer?.disarm()
         awaitingFirstByte = false
-        let routing = runtime.routing
+        let routing = runtime.routing(after: exchange.routing)
         let now = NIODeadline.now()
         // Nothing after a request to switch protocols is read as HTTP (see ``RequestParser``):
         // unless a tunnel takes over, the connection closes after the response.
@@ -401,11 +404,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             )
             return
         }
-        let exchange = Exchange(request: head, routing: routing, backend: backend, now: now)
+        exchange.begin(head, routing: routing, backend: backend, now: now)
         if switchesProtocols {
             exchange.clientKeepAlive = false
         }
-        state = .proxying(exchange)
+        state = .proxying
         dispatch(exchange, to: backend)
     }
 
@@ -427,16 +430,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         backend.requestStarted()
         guard let pool else { return }
         if let idle = pool.takeIdle(backend) {
-            connected(exchange, backend: backend, result: .success(idle))
+            connected(exchange, serial: exchange.serial, backend: backend, result: .success(idle))
         } else {
-            pool.connect(backend, settings: exchange.routing.upstream) { [self] result in
-                connected(exchange, backend: backend, result: result)
+            pool.connect(backend, settings: exchange.routing.upstream) { [self, serial = exchange.serial] result in
+                connected(exchange, serial: serial, backend: backend, result: result)
             }
         }
     }
 
-    private func connected(_ exchange: Exchange, backend: Backend, result: Result<UpstreamHandler, any Error>) {
-        guard case .proxying(let current) = state, current === exchange, exchange.backend === backend else {
+    /// A connection to `backend` for the request numbered `serial` (see ``Exchange/serial``).
+    private func connected(_ exchange: Exchange, serial: Int, backend: Backend, result: Result<UpstreamHandler, any Error>) {
+        guard case .proxying = state, exchange.serial == serial, exchange.backend === backend else {
             // The client left or the request was answered while connecting; the connection is
             // clean, nothing was sent on it.
             if case .success(let upstream) = result {
@@ -480,7 +484,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     private func responseTimedOut() {
-        guard case .proxying(let exchange) = state, exchange.requestSent, !exchange.responseStarted else { return }
+        guard case .proxying = state, exchange.requestSent, !exchange.responseStarted else { return }
         if let upstream = exchange.upstream {
             exchange.upstream = nil
             upstream.close()
@@ -493,9 +497,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// else answer 502.
     private func attemptFailed(_ exchange: Exchange, markDown: Bool) {
         responseTimer?.disarm()
-        let backend = exchange.backend
         finishAttempt(exchange, status: 502, failed: true)
-        if markDown {
+        if markDown, let backend = exchange.backend {
             exchange.tried.append(backend)
             runtime.proxyFailed(backend)
         } else {
@@ -519,7 +522,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     /// Ends the exchange's current backend attempt in the backend's counters.
     private func finishAttempt(_ exchange: Exchange, status: Int, failed: Bool, now: NIODeadline = .now()) {
-        exchange.backend.requestFinished(
+        exchange.backend?.requestFinished(
             status: status,
             latency: now - exchange.start,
             failed: failed,
@@ -540,6 +543,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             start: exchange.start,
             wallClockStart: exchange.wallClockStart
         )
+        exchange.end()
         // Unread request body bytes would be taken for the next request: close instead.
         sendLocal(response, keepAlive: exchange.clientKeepAlive && exchange.requestEnded, traced: true)
     }
@@ -561,7 +565,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         if !traced {
             let record = TraceRecord(
                 time: response.wallClockStart,
-                client: clientIP ?? "",
+                client: forwarding.clientIP ?? "",
                 method: response.request.method.rawValue,
                 path: Self.path(of: response.request.uri),
                 query: Self.query(of: response.request.uri),
@@ -600,7 +604,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private(set) var downstreamIsWritable = false
 
     func upstreamReceived(_ part: ResponseParser.Part) {
-        guard case .proxying(let exchange) = state, let context else { return }
+        guard case .proxying = state, let context else { return }
         switch part {
         case .head(let head):
             if head.isInterim {
@@ -669,6 +673,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         // A response that ended before the request body did leaves unread bytes on the
         // connection, which must not be parsed as the next request.
         let keepAlive = exchange.clientKeepAlive && exchange.requestEnded && !closeAfterResponse
+        exchange.end()
         state = keepAlive ? .idle : .closing
         if keepAlive {
             awaitNextRequest(exchange.routing.limits, now: now)
@@ -692,12 +697,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     func upstreamClosed(error: (any Error)?) {
-        guard case .proxying(let exchange) = state, let context else { return }
+        guard case .proxying = state, let context else { return }
         exchange.upstream = nil
         if !exchange.responseStarted {
             runtime.logger.debug(
                 "backend closed before responding",
-                metadata: ["backend": "\(exchange.backend.endpoint)", "error": "\(error.map { "\($0)" } ?? "eof")"]
+                metadata: ["backend": "\(exchange.backend?.endpoint.description ?? "")", "error": "\(error.map { "\($0)" } ?? "eof")"]
             )
             attemptFailed(exchange, markDown: !exchange.reusedConnection)
         } else if !exchange.responseEnded {
@@ -885,7 +890,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         guard exchange.routing.trace != nil else { return }
         let record = TraceRecord(
             time: exchange.wallClockStart,
-            client: clientIP ?? "",
+            client: forwarding.clientIP ?? "",
             method: exchange.request.method.rawValue,
             path: Self.path(of: exchange.request.uri),
             query: Self.query(of: exchange.request.uri),
@@ -894,8 +899,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             tx: exchange.txBytes,
             latency: .now() - exchange.start,
             timeToFirstByte: exchange.firstByte.map { $0 - exchange.start },
-            backend: exchange.backend.endpoint.description,
-            site: exchange.backend.siteName
+            backend: exchange.backend?.endpoint.description ?? "",
+            site: exchange.backend?.siteName ?? ""
         )
         runtime.trace(record, filter: exchange.routing.trace, isInternal: false)
     }

@@ -142,8 +142,9 @@ import Testing
         #expect(missing.totalValue == 1)
         let up = try proxy.metrics.expectGauge("backend_up", dimensions)
         #expect(up.lastValue == 1)
-        let duration = try proxy.metrics.expectTimer("request_duration_seconds", dimensions)
+        let duration = try proxy.metrics.expectRecorder("request_duration_seconds", dimensions)
         #expect(duration.values.count == 3)
+        #expect(duration.values.allSatisfy { $0 > 0 && $0 < 10 })
         let tx = try proxy.metrics.expectCounter("tx_bytes_total", dimensions)
         #expect(tx.totalValue > 0)
 
