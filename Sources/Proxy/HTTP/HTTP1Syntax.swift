@@ -120,6 +120,13 @@ enum HTTP1Syntax {
     /// earlier field gave: a list of equal lengths is one length (RFC 9110 8.6), differing ones
     /// are an error.
     static func contentLength(_ value: UnsafeRawBufferPointer, current: Int?) throws -> Int {
+        if let length = digits(value) {
+            // The common case, one length and nothing else.
+            guard current == nil || current == length else {
+                throw HTTP1ParseError(description: "conflicting Content-Length values")
+            }
+            return length
+        }
         var length = current
         var found = false
         try ASCII.forEachListElement(value) { element in
@@ -139,6 +146,18 @@ enum HTTP1Syntax {
         }
         guard found, let length else { throw HTTP1ParseError(description: "empty Content-Length") }
         return length
+    }
+
+    /// The number `value` writes in 1 to 18 decimal digits and nothing else, if it does.
+    private static func digits(_ value: UnsafeRawBufferPointer) -> Int? {
+        guard !value.isEmpty, value.count <= 18 else { return nil }
+        var parsed = 0
+        for byte in value {
+            let digit = byte &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            parsed = parsed &* 10 &+ Int(digit)
+        }
+        return parsed
     }
 
     /// Largest chunk-size line, extensions included.

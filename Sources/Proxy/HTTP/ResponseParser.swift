@@ -43,6 +43,12 @@ struct ResponseParser {
     /// Whether the response being read answers `HEAD`, and so has no body (RFC 9110 9.3.2).
     var answersHead = false
 
+    /// Whether a `101` response has ended: the bytes after it are the new protocol's.
+    var hasSwitchedProtocols: Bool {
+        if case .upgraded = state { return true }
+        return false
+    }
+
     /// The next part `buffer` holds, consuming its bytes; `nil` when more bytes are needed.
     /// After a `101` head and its end, the bytes left in `buffer` are the new protocol's.
     mutating func next(from buffer: inout ByteBuffer) throws -> Part? {

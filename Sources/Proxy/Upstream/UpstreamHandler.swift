@@ -110,12 +110,16 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             buffer = pending
         }
         do {
-            while true {
-                let part = try parser.next(from: &buffer)
-                // Kept here before the part is handed on: after a protocol switch the handler
-                // leaves the pipeline and passes what remains to the tunnel.
-                unparsed = buffer.readableBytes > 0 ? buffer : nil
-                guard let part, let delegate else { break }
+            while let part = try parser.next(from: &buffer) {
+                guard let delegate else {
+                    untrustedBytes()
+                    return
+                }
+                if parser.hasSwitchedProtocols {
+                    // Kept before the switch is handed on: the handler then leaves the pipeline
+                    // and passes what remains to the tunnel.
+                    unparsed = buffer.readableBytes > 0 ? buffer : nil
+                }
                 delegate.upstreamReceived(part)
                 guard self.context != nil else { return }
             }
@@ -123,12 +127,20 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             errorCaught(context: context, error: error)
             return
         }
-        if unparsed != nil, delegate == nil {
-            // A backend must not send anything on an idle connection (RFC 9112 9.3.2 only allows
-            // it to close), nor more than the response; the connection cannot be trusted any more.
-            unparsed = nil
-            close()
+        if buffer.readableBytes > 0 {
+            guard delegate != nil else {
+                untrustedBytes()
+                return
+            }
+            unparsed = buffer
         }
+    }
+
+    /// A backend must not send anything on an idle connection (RFC 9112 9.3.2 only allows it to
+    /// close), nor more than the response: the connection cannot be trusted any more.
+    private func untrustedBytes() {
+        unparsed = nil
+        close()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -126,4 +126,23 @@ import Testing
         }
         return nil
     }
+
+    /// `Content-Length` values: one length, a list of equal lengths, and everything refused.
+    @Test func contentLengthValues() throws {
+        func length(_ value: String, current: Int? = nil) throws -> Int {
+            try Array(value.utf8).withUnsafeBytes { try HTTP1Syntax.contentLength($0, current: current) }
+        }
+        #expect(try length("0") == 0)
+        #expect(try length("1024") == 1024)
+        #expect(try length("000123") == 123)
+        #expect(try length("999999999999999999") == 999_999_999_999_999_999)
+        #expect(try length("7, 7,7") == 7)
+        #expect(try length("7", current: 7) == 7)
+        #expect(try length("7 , 7", current: 7) == 7)
+        for refused in ["", "+1", "-1", "1a", "a", "1 2", "1,2", ",", "1234567890123456789", "0x10", "1.0", "\u{661}"] {
+            #expect(throws: HTTP1ParseError.self, "\(refused)") { try length(refused) }
+        }
+        #expect(throws: HTTP1ParseError.self) { try length("8", current: 7) }
+        #expect(throws: HTTP1ParseError.self) { try length("7, 8", current: 7) }
+    }
 }
