@@ -95,9 +95,9 @@ final class ForwardedRequest: Sendable {
                     }
                     if priorForwardedFor {
                         writer.write(", ")
-                        writer.write(clientIP)
+                        writer.write(string: clientIP)
                         writer.write("\r\nx-real-ip: ")
-                        writer.write(clientIP)
+                        writer.write(string: clientIP)
                         writer.write("\r\n")
                     }
                 }

@@ -24,13 +24,16 @@ struct HeadWriter {
         count += bytes.count
     }
 
+    /// Writes a literal: its bytes are where the binary keeps them.
     mutating func write(_ text: StaticString) {
         write(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    mutating func write(_ text: String) {
-        var text = text
-        text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    /// Writes a `String`'s bytes. Not a `write(_:)` overload: a literal would pick it over the
+    /// `StaticString` one and pay for a reference count and a contiguity check each time.
+    mutating func write(string: String) {
+        var string = string
+        string.withUTF8 { write(UnsafeRawBufferPointer($0)) }
     }
 
     mutating func write(_ buffer: ByteBuffer) {
