@@ -127,7 +127,7 @@ final class ForwardedRequest: Sendable {
     /// its status line (rewritten, at most a byte longer), the lines kept and the `Upgrade`
     /// value, each at most once, and the fixed texts.
     static func maximumLength(of response: ResponseHead) -> Int {
-        response.statusLine.readableBytes + 2 * response.fieldLines.readableBytes + 128
+        2 * response.bytes.readableBytes + 128
     }
 
     /// What the proxy adds to a response head on its way to the client.
@@ -173,18 +173,23 @@ final class ForwardedRequest: Sendable {
             keepAlive: keepAlive,
             hasContentLength: response.fields.contentLength != nil
         )
-        var statusLine = response.statusLine
-        if response.version != request.version || response.statusLine.readableBytes <= 12 {
-            statusLine = ByteBuffer()
+        var rewrittenStatusLine: ByteBuffer?
+        if response.version != request.version || response.statusLineLength <= 12 {
+            var statusLine = ByteBuffer()
             statusLine.writeHTTPVersion(request.version)
             statusLine.writeStaticString(" ")
             statusLine.writeStatusCode(response.statusCode)
             statusLine.writeStaticString(" ")
             statusLine.writeImmutableBuffer(response.reasonPhrase)
+            rewrittenStatusLine = statusLine
         }
-        response.fieldLines.withUnsafeReadableBytes { lines in
+        response.withBytes { statusLine, lines in
             buffer.writeHead(maximumLength: maximumLength(of: response)) { writer in
-                writer.write(statusLine)
+                if let rewrittenStatusLine {
+                    writer.write(rewrittenStatusLine)
+                } else {
+                    writer.write(statusLine)
+                }
                 writer.write("\r\n")
                 response.fields.forEachKeptRun(of: lines) { $0 == .hopByHop } _: {
                     writer.write($0)

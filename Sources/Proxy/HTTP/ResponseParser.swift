@@ -138,20 +138,12 @@ struct ResponseParser {
         if fields.hasTransferEncoding, fields.contentLength != nil {
             throw HTTP1ParseError(description: "both Content-Length and Transfer-Encoding")
         }
-        var headBytes = buffer.readSlice(length: length - 2)!
+        let bytes = buffer.readSlice(length: length - 2)!
         buffer.moveReaderIndex(forwardBy: 2)
-        let statusLineBytes = headBytes.readSlice(length: fieldsStart - 2)!
-        headBytes.moveReaderIndex(forwardBy: 2)
         if statusLine.code == 101 {
             isUpgraded = true
         }
-        return ResponseHead(
-            version: statusLine.version,
-            statusCode: statusLine.code,
-            statusLine: statusLineBytes,
-            fieldLines: headBytes,
-            fields: fields
-        )
+        return ResponseHead(version: statusLine.version, statusCode: statusLine.code, bytes: bytes, fieldsStart: fieldsStart, fields: fields)
     }
 
     /// `HTTP/x.y SP code [SP reason]` (RFC 9112 4); the reason phrase starts at offset 13, its
