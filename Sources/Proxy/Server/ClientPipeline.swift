@@ -10,7 +10,7 @@ enum ClientPipeline {
     static func configure(_ channel: any Channel, runtime: ProxyRuntime, certificate: ServerCertificate?) throws {
         let pipeline = channel.pipeline.syncOperations
         guard let certificate else {
-            try configureHTTP1(pipeline, runtime: runtime, scheme: "http", clientIP: channel.remoteAddress?.ipAddress)
+            try configureHTTP1(channel, runtime: runtime, scheme: "http")
             return
         }
         try pipeline.addHandler(NIOSSLServerHandler(context: certificate.context))
@@ -20,12 +20,7 @@ enum ClientPipeline {
                 case .negotiated("h2"):
                     try configureHTTP2(channel.pipeline.syncOperations, runtime: runtime)
                 default:
-                    try configureHTTP1(
-                        channel.pipeline.syncOperations,
-                        runtime: runtime,
-                        scheme: "https",
-                        clientIP: channel.remoteAddress?.ipAddress
-                    )
+                    try configureHTTP1(channel, runtime: runtime, scheme: "https")
                 }
             }
         }
@@ -39,13 +34,9 @@ enum ClientPipeline {
     ///
     /// The reader keeps bytes read past a request to switch protocols so a tunnel loses none;
     /// a request head (request line and fields) is limited to `limits.max_header_bytes`.
-    static func configureHTTP1(
-        _ pipeline: ChannelPipeline.SynchronousOperations,
-        runtime: ProxyRuntime,
-        scheme: String,
-        clientIP: String?
-    ) throws {
-        let proxy = ProxyHandler(runtime: runtime, scheme: scheme, clientIP: clientIP, clientProtocol: .http1)
+    static func configureHTTP1(_ channel: any Channel, runtime: ProxyRuntime, scheme: String) throws {
+        let pipeline = channel.pipeline.syncOperations
+        let proxy = ProxyHandler(runtime: runtime, channel: channel, scheme: scheme, clientProtocol: .http1)
         try pipeline.addHandler(RequestReader(proxy: proxy, maxHeadBytes: runtime.routing.limits.maxHeaderBytes))
         try pipeline.addHandler(proxy)
     }
@@ -72,12 +63,7 @@ enum ClientPipeline {
             stream.eventLoop.makeCompletedFuture {
                 let streamPipeline = stream.pipeline.syncOperations
                 try streamPipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                let proxy = ProxyHandler(
-                    runtime: runtime,
-                    scheme: "https",
-                    clientIP: stream.remoteAddress?.ipAddress,
-                    clientProtocol: .http2Stream
-                )
+                let proxy = ProxyHandler(runtime: runtime, channel: stream, scheme: "https", clientProtocol: .http2Stream)
                 try streamPipeline.addHandler(proxy)
             }
         }

@@ -4,7 +4,7 @@ import NIOHTTP1
 /// One client request on its way through the proxy: which backend serves it, what has been
 /// sent each way, and what to record when it ends. Confined to the client connection's loop.
 ///
-/// One object serves the requests of a connection in turn (see ``begin(_:routing:backend:now:)``),
+/// One object serves the requests of a connection in turn (see ``begin(_:routing:now:)``),
 /// so proxying a request allocates none and its handler reaches it without reference counting;
 /// ``serial`` tells the requests apart.
 final class Exchange {
@@ -19,7 +19,7 @@ final class Exchange {
     /// Counts the requests begun: a backend connection made for one request is not used for
     /// a later one.
     private(set) var serial = 0
-    /// The backend of the current attempt; `nil` only before the first request.
+    /// The backend of the current attempt; `nil` only before the first is chosen.
     var backend: Backend?
     /// Backends that failed this request, never chosen again for it.
     var tried: [Backend] = []
@@ -49,12 +49,13 @@ final class Exchange {
         self.routing = routing
     }
 
-    /// Starts the next request of the connection, to be sent to `backend`.
-    func begin(_ request: RequestHead, routing: Routing, backend: Backend, now: NIODeadline) {
+    /// Starts the next request of the connection; the backend is set per attempt.
+    func begin(_ request: RequestHead, routing: Routing, now: NIODeadline) {
         serial &+= 1
         self.request = request
-        self.routing = routing
-        self.backend = backend
+        if routing !== self.routing {
+            self.routing = routing
+        }
         start = now
         wallClockStart = routing.trace == nil ? 0 : TraceRecord.wallClockNow()
         switch request.method {

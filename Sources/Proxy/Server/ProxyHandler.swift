@@ -73,7 +73,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private var heldBack: ByteBuffer?
     /// The memory of the last response head, for the next one.
     private var spareHeadBuffer = SpareBuffer()
-    private var pool: UpstreamPool?
+    /// The pool of this connection's event loop.
+    private let pool: UpstreamPool
     private var state: State = .idle
     /// The request being proxied while the state is ``State/proxying``.
     private let exchange: Exchange
@@ -102,12 +103,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private var closeAfterResponse = false
 
     /// - Parameters:
+    ///   - channel: the client's connection (or HTTP/2 stream), on whose event loop this is
+    ///     created.
     ///   - scheme: `http` or `https`, for `X-Forwarded-Proto`.
-    ///   - clientIP: the client's address, for `X-Forwarded-For`, `X-Real-IP` and the trace.
-    init(runtime: ProxyRuntime, scheme: String, clientIP: String?, clientProtocol: ClientProtocol) {
+    init(runtime: ProxyRuntime, channel: any Channel, scheme: String, clientProtocol: ClientProtocol) {
         self.runtime = runtime
         self.clientProtocol = clientProtocol
-        self.forwarding = ForwardedRequest(clientIP: clientIP, scheme: scheme)
+        self.pool = runtime.pools.pool(for: channel.eventLoop)
+        self.forwarding = ForwardedRequest(clientIP: channel.remoteAddress?.ipAddress, scheme: scheme)
         self.exchange = Exchange(routing: runtime.routing)
     }
 
@@ -117,7 +120,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         self.context = context
         allocator = context.channel.allocator
         downstreamIsWritable = context.channel.isWritable
-        pool = runtime.pools.pool(for: context.eventLoop)
         // The closures below refer to this handler strongly (a weakly referenced object pays
         // for every retain and release); handlerRemoved(context:) drops them.
         waitTimer = ConnectionTimer(eventLoop: context.eventLoop) { [self] in
@@ -404,7 +406,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             )
             return
         }
-        exchange.begin(head, routing: routing, backend: backend, now: now)
+        exchange.begin(head, routing: routing, now: now)
         if switchesProtocols {
             exchange.clientKeepAlive = false
         }
@@ -428,7 +430,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         exchange.backend = backend
         exchange.attempts += 1
         backend.requestStarted()
-        guard let pool else { return }
         if let idle = pool.takeIdle(backend) {
             connected(exchange, serial: exchange.serial, backend: backend, result: .success(idle))
         } else {
@@ -444,7 +445,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             // The client left or the request was answered while connecting; the connection is
             // clean, nothing was sent on it.
             if case .success(let upstream) = result {
-                pool?.release(upstream, settings: exchange.routing.upstream)
+                pool.release(upstream, settings: exchange.routing.upstream)
             }
             return
         }
@@ -663,7 +664,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         if let upstream = exchange.upstream {
             exchange.upstream = nil
             if exchange.upstreamKeepAlive, exchange.requestSent {
-                pool?.release(upstream, settings: exchange.routing.upstream, now: now)
+                pool.release(upstream, settings: exchange.routing.upstream, now: now)
             } else {
                 upstream.close()
             }
