@@ -206,7 +206,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         }
     }
 
+    /// The end of an HTTP/2 stream's read burst; an HTTP/1 connection's is reported by
+    /// ``RequestReader`` with ``readComplete()``.
     func channelReadComplete(context: ChannelHandlerContext) {
+        readComplete()
+        context.fireChannelReadComplete()
+    }
+
+    /// The client's read burst ended: what it brought for the backend is sent.
+    func readComplete() {
         if case .proxying = state {
             exchange.upstream?.flush()
         } else if awaitingFirstByte, !readBroughtPart, case .idle = state {
@@ -214,7 +222,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             waitTimer?.arm(in: headerReadTimeout)
         }
         readBroughtPart = false
-        context.fireChannelReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

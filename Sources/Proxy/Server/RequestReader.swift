@@ -3,7 +3,9 @@ import NIOHTTP1
 
 /// Reads HTTP/1 requests off a client connection with ``RequestParser`` and hands their parts
 /// to the connection's ``ProxyHandler`` by a direct call, not through the pipeline, so a part
-/// is neither boxed nor cast on its way.
+/// is neither boxed nor cast on its way. The end of a read burst goes the same way and stops
+/// there: the handlers after this one are the proxy and the pipeline's tail, which has no use
+/// for it.
 ///
 /// Bytes that do not make a request are reported with `errorCaught`, which the proxy answers
 /// with 400 (or what ``HTTP1ParseError/status`` says) and closes; nothing after them is read.
@@ -44,6 +46,10 @@ final class RequestReader: ChannelInboundHandler, RemovableChannelHandler {
         if buffer.readableBytes > 0 {
             unparsed = buffer
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        proxy.readComplete()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

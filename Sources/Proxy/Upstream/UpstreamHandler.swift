@@ -143,9 +143,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         close()
     }
 
+    /// Not passed on: this is the last handler, and the pipeline's tail has no use for it.
     func channelReadComplete(context: ChannelHandlerContext) {
         delegate?.upstreamReadComplete()
-        context.fireChannelReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
