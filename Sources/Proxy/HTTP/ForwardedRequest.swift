@@ -51,16 +51,15 @@ final class ForwardedRequest: Sendable {
     ///   is a `POST`, `PUT` or `PATCH` without `Content-Length` (an HTTP/2 stream's body of
     ///   unknown length), framed the way NIO's request encoder frames such a body.
     func write(_ request: RequestHead, into buffer: inout ByteBuffer) -> Bool {
-        let hasContentLength = request.fields.contentLength != nil
+        let fields = request.fields
+        let hasContentLength = fields.contentLength != nil
         let chunked: Bool
         switch request.method {
         case .POST, .PUT, .PATCH: chunked = !hasContentLength
-        default: chunked = !hasContentLength && request.fields.isChunked
+        default: chunked = !hasContentLength && fields.isChunked
         }
         request.withBytes { head, lines in
             buffer.writeHead(maximumLength: maximumLength(of: request)) { writer in
-                // The fields are read where they are, in the head, rather than copied out.
-                let fields = request.fields
                 writer.write(UnsafeRawBufferPointer(rebasing: head[0..<request.target.upperBound]))
                 writer.write(" HTTP/1.1\r\n")
                 let hasHost = fields.host != nil

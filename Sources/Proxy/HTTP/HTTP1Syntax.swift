@@ -120,28 +120,21 @@ enum HTTP1Syntax {
     /// earlier field gave: a list of equal lengths is one length (RFC 9110 8.6), differing ones
     /// are an error.
     static func contentLength(_ value: UnsafeRawBufferPointer, current: Int?) throws -> Int {
-        if let length = digits(value) {
-            // The common case, one length and nothing else.
+        func agreeing(_ length: Int, with current: Int?) throws -> Int {
             guard current == nil || current == length else {
                 throw HTTP1ParseError(description: "conflicting Content-Length values")
             }
             return length
         }
+        if let length = digits(value) {
+            // The common case, one length and nothing else, read without walking a list.
+            return try agreeing(length, with: current)
+        }
         var length = current
         var found = false
         try ASCII.forEachListElement(value) { element in
-            guard element.count <= 18 else { throw HTTP1ParseError(description: "invalid Content-Length") }
-            var parsed = 0
-            for byte in element {
-                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else {
-                    throw HTTP1ParseError(description: "invalid Content-Length")
-                }
-                parsed = parsed * 10 + Int(byte - UInt8(ascii: "0"))
-            }
-            guard length == nil || length == parsed else {
-                throw HTTP1ParseError(description: "conflicting Content-Length values")
-            }
-            length = parsed
+            guard let parsed = digits(element) else { throw HTTP1ParseError(description: "invalid Content-Length") }
+            length = try agreeing(parsed, with: length)
             found = true
         }
         guard found, let length else { throw HTTP1ParseError(description: "empty Content-Length") }

@@ -69,7 +69,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// Whether something was written to the client since the last flush.
     private var hasUnflushedWrites = false
     /// A response head not written yet, with the body bytes copied in behind it so far (see
-    /// ``writeForwardedHead(_:exchange:context:)``).
+    /// ``writeForwardedHead(_:context:)``).
     private var heldBack: ByteBuffer?
     /// The memory of the last response head, for the next one.
     private var spareHeadBuffer = SpareBuffer()
@@ -130,7 +130,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         responseTimer = ConnectionTimer(eventLoop: context.eventLoop) { [self] in
             responseTimedOut()
         }
-        waitTimer?.arm(in: runtime.routing.limits.headerReadTimeout)
+        waitTimer?.arm(in: exchange.routing.limits.headerReadTimeout)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -192,12 +192,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         case .body(let buffer):
             guard case .proxying = state else { return }
             exchange.rxBytes += buffer.readableBytes
-            forward(.body(.byteBuffer(buffer)), exchange: exchange)
+            forward(.body(.byteBuffer(buffer)))
         case .end(let trailers):
             switch state {
             case .proxying:
                 exchange.requestEnded = true
-                forward(.end(trailers), exchange: exchange)
+                forward(.end(trailers))
             case .local(let response):
                 sendLocal(response, keepAlive: response.request.isKeepAlive)
             case .idle, .closing, .tunnel:
@@ -245,8 +245,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             }
             // 499: nginx's code for a request the client gave up on.
             let status = exchange.responseStarted ? exchange.status : 499
-            finishAttempt(exchange, status: status, failed: false)
-            trace(exchange, status: status)
+            finishAttempt(status: status, failed: false)
+            trace(status: status)
         }
         state = .closing
         context.fireChannelInactive()
@@ -283,14 +283,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             }
             if exchange.responseStarted {
                 exchange.responseEnded = true
-                finishAttempt(exchange, status: exchange.status, failed: false)
-                trace(exchange, status: exchange.status)
+                finishAttempt(status: exchange.status, failed: false)
+                trace(status: exchange.status)
                 state = .closing
                 context.close(promise: nil)
             } else {
-                finishAttempt(exchange, status: 400, failed: false)
+                finishAttempt(status: 400, failed: false)
                 exchange.clientKeepAlive = false
-                respondWithError(exchange, status: .badRequest, body: "")
+                respondWithError(status: .badRequest, body: "")
             }
         case .local(let response) where unparseable:
             // The request's end will not come: answer now and close.
@@ -418,36 +418,36 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             exchange.clientKeepAlive = false
         }
         state = .proxying
-        dispatch(exchange, to: backend)
+        dispatch(to: backend)
     }
 
-    private func forward(_ part: RequestBodyPart, exchange: Exchange) {
+    private func forward(_ part: RequestBodyPart) {
         guard let upstream = exchange.upstream else {
             exchange.pending.append(part)
             return
         }
         upstream.write(part)
         if case .end = part {
-            requestSent(exchange)
+            requestSent()
         }
     }
 
     /// Sends the request to `backend` on a pooled or new connection.
-    private func dispatch(_ exchange: Exchange, to backend: Backend) {
+    private func dispatch(to backend: Backend) {
         exchange.backend = backend
         exchange.attempts += 1
         backend.requestStarted()
         if let idle = pool.takeIdle(backend) {
-            connected(exchange, serial: exchange.serial, backend: backend, result: .success(idle))
+            connected(serial: exchange.serial, backend: backend, result: .success(idle))
         } else {
             pool.connect(backend, settings: exchange.routing.upstream) { [self, serial = exchange.serial] result in
-                connected(exchange, serial: serial, backend: backend, result: result)
+                connected(serial: serial, backend: backend, result: result)
             }
         }
     }
 
     /// A connection to `backend` for the request numbered `serial` (see ``Exchange/serial``).
-    private func connected(_ exchange: Exchange, serial: Int, backend: Backend, result: Result<UpstreamHandler, any Error>) {
+    private func connected(serial: Int, backend: Backend, result: Result<UpstreamHandler, any Error>) {
         guard case .proxying = state, exchange.serial == serial, exchange.backend === backend else {
             // The client left or the request was answered while connecting; the connection is
             // clean, nothing was sent on it.
@@ -460,7 +460,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         switch result {
         case .failure(let error):
             runtime.logger.debug("backend connection failed", metadata: ["backend": "\(backend.endpoint)", "error": "\(error)"])
-            attemptFailed(exchange, markDown: true)
+            attemptFailed(markDown: true)
             return
         case .success(let handler):
             upstream = handler
@@ -480,12 +480,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         exchange.pending.removeAll()
         upstream.flush()
         if sentEnd {
-            requestSent(exchange)
+            requestSent()
         }
         resumeClientReads()
     }
 
-    private func requestSent(_ exchange: Exchange) {
+    private func requestSent() {
         exchange.requestSent = true
         guard !exchange.responseStarted else { return }
         responseTimer?.arm(in: exchange.routing.upstream.responseTimeout)
@@ -497,15 +497,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             exchange.upstream = nil
             upstream.close()
         }
-        finishAttempt(exchange, status: 504, failed: true)
-        respondWithError(exchange, status: .gatewayTimeout, body: "backend did not respond in time\n")
+        finishAttempt(status: 504, failed: true)
+        respondWithError(status: .gatewayTimeout, body: "backend did not respond in time\n")
     }
 
     /// The backend failed before sending a response byte: retry elsewhere when that is safe,
     /// else answer 502.
-    private func attemptFailed(_ exchange: Exchange, markDown: Bool) {
+    private func attemptFailed(markDown: Bool) {
         responseTimer?.disarm()
-        finishAttempt(exchange, status: 502, failed: true)
+        finishAttempt(status: 502, failed: true)
         if markDown, let backend = exchange.backend {
             exchange.tried.append(backend)
             runtime.proxyFailed(backend)
@@ -522,14 +522,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             runtime.retries.increment()
             exchange.requestSent = false
             exchange.pending = exchange.requestEnded ? [.end(nil)] : []
-            dispatch(exchange, to: next)
+            dispatch(to: next)
             return
         }
-        respondWithError(exchange, status: .badGateway, body: "backend unavailable\n")
+        respondWithError(status: .badGateway, body: "backend unavailable\n")
     }
 
     /// Ends the exchange's current backend attempt in the backend's counters.
-    private func finishAttempt(_ exchange: Exchange, status: Int, failed: Bool, now: NIODeadline = .now()) {
+    private func finishAttempt(status: Int, failed: Bool, now: NIODeadline = .now()) {
         exchange.backend?.requestFinished(
             status: status,
             latency: now - exchange.start,
@@ -539,9 +539,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         )
     }
 
-    private func respondWithError(_ exchange: Exchange, status: HTTPResponseStatus, body: String) {
+    private func respondWithError(status: HTTPResponseStatus, body: String) {
         exchange.responseEnded = true
-        trace(exchange, status: Int(status.code))
+        trace(status: Int(status.code))
         let response = LocalResponse(
             request: exchange.request,
             status: status,
@@ -636,35 +636,35 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                     exchange.isUpgrade = true
                 } else {
                     // A switch nobody asked for cannot be honoured on this connection.
-                    attemptFailedAfterBadResponse(exchange)
+                    attemptFailedAfterBadResponse()
                     return
                 }
             }
             if ForwardedRequest.requiresClose(head, request: exchange.request) {
                 exchange.clientKeepAlive = false
             }
-            writeForwardedHead(head, exchange: exchange, context: context)
+            writeForwardedHead(head, context: context)
         case .body(let buffer):
             exchange.txBytes += buffer.readableBytes
             writeBody(buffer, context: context)
         case .end(let trailers):
             if exchange.isUpgrade {
-                startTunnel(exchange)
+                startTunnel()
             } else {
-                finishExchange(exchange, trailers: trailers)
+                finishExchange(trailers: trailers)
             }
         }
     }
 
-    private func attemptFailedAfterBadResponse(_ exchange: Exchange) {
+    private func attemptFailedAfterBadResponse() {
         let upstream = exchange.upstream
         exchange.upstream = nil
         upstream?.close()
-        finishAttempt(exchange, status: 502, failed: true)
-        respondWithError(exchange, status: .badGateway, body: "backend switched protocols unasked\n")
+        finishAttempt(status: 502, failed: true)
+        respondWithError(status: .badGateway, body: "backend switched protocols unasked\n")
     }
 
-    private func finishExchange(_ exchange: Exchange, trailers: HTTPHeaders?) {
+    private func finishExchange(trailers: HTTPHeaders?) {
         guard let context else { return }
         exchange.responseEnded = true
         let now = NIODeadline.now()
@@ -676,8 +676,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                 upstream.close()
             }
         }
-        finishAttempt(exchange, status: exchange.status, failed: false, now: now)
-        trace(exchange, status: exchange.status)
+        finishAttempt(status: exchange.status, failed: false, now: now)
+        trace(status: exchange.status)
         // A response that ended before the request body did leaves unread bytes on the
         // connection, which must not be parsed as the next request.
         let keepAlive = exchange.clientKeepAlive && exchange.requestEnded && !closeAfterResponse
@@ -712,12 +712,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                 "backend closed before responding",
                 metadata: ["backend": "\(exchange.backend?.endpoint.description ?? "")", "error": "\(error.map { "\($0)" } ?? "eof")"]
             )
-            attemptFailed(exchange, markDown: !exchange.reusedConnection)
+            attemptFailed(markDown: !exchange.reusedConnection)
         } else if !exchange.responseEnded {
             // Mid-response nothing can be said to the client but a truncated message.
             exchange.responseEnded = true
-            finishAttempt(exchange, status: exchange.status, failed: true)
-            trace(exchange, status: exchange.status)
+            finishAttempt(status: exchange.status, failed: true)
+            trace(status: exchange.status)
             state = .closing
             context.close(promise: nil)
         }
@@ -728,7 +728,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// After a `101 Switching Protocols` both connections carry raw bytes: the HTTP handlers
     /// leave both pipelines and a ``TunnelHandler`` pair copies bytes each way. The readers are
     /// removed last and hand on what they had read past the HTTP message.
-    private func startTunnel(_ exchange: Exchange) {
+    private func startTunnel() {
         guard let context, let upstream = exchange.upstream, let upstreamChannel = upstream.channel else {
             state = .closing
             context?.close(promise: nil)
@@ -737,8 +737,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         exchange.upstream = nil
         exchange.responseEnded = true
         upstream.delegate = nil
-        finishAttempt(exchange, status: exchange.status, failed: false)
-        trace(exchange, status: exchange.status)
+        finishAttempt(status: exchange.status, failed: false)
+        trace(status: exchange.status)
         state = .tunnel
         waitTimer?.cancel()
         responseTimer?.cancel()
@@ -786,7 +786,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// On HTTP/1 the head is held back until the next write, flush or end, so that a small
     /// body read with it (most responses fit in one read) is copied in behind it and the whole
     /// response goes down the pipeline as one buffer, in one system call.
-    private func writeForwardedHead(_ response: ResponseHead, exchange: Exchange, context: ChannelHandlerContext) {
+    private func writeForwardedHead(_ response: ResponseHead, context: ChannelHandlerContext) {
         hasUnflushedWrites = true
         switch clientProtocol {
         case .http1:
@@ -894,7 +894,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     // MARK: Trace
 
-    private func trace(_ exchange: Exchange, status: Int) {
+    private func trace(status: Int) {
         guard exchange.routing.trace != nil else { return }
         let record = TraceRecord(
             time: exchange.wallClockStart,
