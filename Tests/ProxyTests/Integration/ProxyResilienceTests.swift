@@ -101,7 +101,9 @@ import Testing
     @Test func slowBackendGets504() async throws {
         let backend = try await TestBackend.start(name: "a")
         var configuration = ProxyHarness.configuration(sites: [[backend]])
-        configuration.upstream.responseTimeout = .milliseconds(100)
+        // Long enough for the plain request after it to be answered in time on a loaded
+        // machine, where the parallel suite runs too.
+        configuration.upstream.responseTimeout = .milliseconds(500)
         let proxy = try await ProxyHarness.start(configuration)
         let response = try await TestClient.get(port: proxy.port, "/slow?ms=2000")
         #expect(response.status == .gatewayTimeout)
