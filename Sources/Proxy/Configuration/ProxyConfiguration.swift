@@ -14,6 +14,10 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var retry: Retry
     public var trace: Trace
     public var limits: Limits
+    /// Whether `CONNECT` requests are forwarded to backends, whose 2xx answer turns the client's
+    /// connection into a tunnel to them; refused with 405 when false, the default, since a
+    /// reverse proxy in front of origin servers has no use for it.
+    public var allowConnect: Bool
 
     public init(
         listeners: [Listener] = [Listener()],
@@ -23,7 +27,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
         upstream: Upstream = Upstream(),
         retry: Retry = Retry(),
         trace: Trace = Trace(),
-        limits: Limits = Limits()
+        limits: Limits = Limits(),
+        allowConnect: Bool = false
     ) {
         self.listeners = listeners
         self.sites = sites
@@ -33,6 +38,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         self.retry = retry
         self.trace = trace
         self.limits = limits
+        self.allowConnect = allowConnect
     }
 }
 

@@ -92,6 +92,12 @@ enum ASCII {
             && memcmp(bytes.baseAddress!, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
     }
 
+    /// Whether `bytes` starts with `prefix`, a lowercase text, in any case.
+    static func hasPrefixIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ prefix: StaticString) -> Bool {
+        let count = prefix.utf8CodeUnitCount
+        return bytes.count >= count && equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: bytes[0..<count]), prefix)
+    }
+
     static func isDigit(_ byte: UInt8) -> Bool {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
     }

@@ -58,13 +58,24 @@ final class ForwardedRequest: Sendable {
         case .POST, .PUT, .PATCH: chunked = !hasContentLength
         default: chunked = !hasContentLength && fields.isChunked
         }
+        let authority = request.authority
         request.withBytes { head, lines in
             buffer.writeHead(maximumLength: maximumLength(of: request)) { writer in
-                writer.write(UnsafeRawBufferPointer(rebasing: head[0..<request.target.upperBound]))
+                if let authority {
+                    // An absolute-form target goes on in origin form, its authority as Host.
+                    writer.write(UnsafeRawBufferPointer(rebasing: head[0...request.method.rawValue.utf8.count]))
+                    if request.target.isEmpty {
+                        writer.write("/")
+                    } else {
+                        writer.write(UnsafeRawBufferPointer(rebasing: head[request.target]))
+                    }
+                } else {
+                    writer.write(UnsafeRawBufferPointer(rebasing: head[0..<request.target.upperBound]))
+                }
                 writer.write(" HTTP/1.1\r\n")
-                let hasHost = fields.host != nil
+                let hasHost = fields.host != nil || authority != nil
                 let hasClientIP = clientIP != nil
-                fields.forEachKeptRun(of: lines) { omission in
+                fields.forEachKeptRun(of: lines, omittingHost: authority != nil) { omission in
                     switch omission {
                     case .hopByHop, .forwardedProto: return true
                     case .forwardedFor, .realIP: return hasClientIP
@@ -72,6 +83,16 @@ final class ForwardedRequest: Sendable {
                     }
                 } _: {
                     writer.write($0)
+                }
+                if let authority {
+                    writer.write("host: ")
+                    writer.write(UnsafeRawBufferPointer(rebasing: head[authority]))
+                    writer.write("\r\n")
+                }
+                if fields.rewritesContentLength, let length = fields.contentLength {
+                    writer.write("content-length: ")
+                    writer.write(string: String(length))
+                    writer.write("\r\n")
                 }
                 if chunked {
                     writer.write("transfer-encoding: chunked\r\n")
@@ -103,7 +124,11 @@ final class ForwardedRequest: Sendable {
                 if !priorForwardedFor {
                     writer.write(clientFields)
                 }
-                if let host = fields.host {
+                if let authority {
+                    writer.write("x-forwarded-host: ")
+                    writer.write(UnsafeRawBufferPointer(rebasing: head[authority]))
+                    writer.write("\r\n")
+                } else if let host = fields.host {
                     writer.write("x-forwarded-host: ")
                     writer.write(UnsafeRawBufferPointer(rebasing: lines[host]))
                     writer.write("\r\n")
@@ -119,14 +144,14 @@ final class ForwardedRequest: Sendable {
     /// (see ``HeadWriter``).
     func maximumLength(of request: RequestHead) -> Int {
         2 * request.bytes.readableBytes + 2 * (clientIP?.utf8.count ?? 0) + clientFields.readableBytes
-            + protoFieldAndEnd.readableBytes + 256
+            + protoFieldAndEnd.readableBytes + 320
     }
 
     /// The most bytes ``writeResponseHead(for:request:keepAlive:into:)`` writes for `response`:
     /// its status line (rewritten, at most a byte longer), the lines kept and the `Upgrade`
     /// value, each at most once, and the fixed texts.
     static func maximumLength(of response: ResponseHead) -> Int {
-        2 * response.bytes.readableBytes + 128
+        2 * response.bytes.readableBytes + 192
     }
 
     /// What the proxy adds to a response head on its way to the client.
@@ -173,9 +198,10 @@ final class ForwardedRequest: Sendable {
             hasContentLength: response.fields.contentLength != nil
         )
         var rewrittenStatusLine: ByteBuffer?
-        if response.version != request.version || response.statusLineLength <= 12 {
+        let version = request.version.responseVersion
+        if response.version != version || response.statusLineLength <= 12 {
             var statusLine = ByteBuffer()
-            statusLine.writeHTTPVersion(request.version)
+            statusLine.writeHTTPVersion(version)
             statusLine.writeStaticString(" ")
             statusLine.writeStatusCode(response.statusCode)
             statusLine.writeStaticString(" ")
@@ -192,6 +218,11 @@ final class ForwardedRequest: Sendable {
                 writer.write("\r\n")
                 response.fields.forEachKeptRun(of: lines) { $0 == .hopByHop } _: {
                     writer.write($0)
+                }
+                if response.fields.rewritesContentLength, let length = response.fields.contentLength {
+                    writer.write("content-length: ")
+                    writer.write(string: String(length))
+                    writer.write("\r\n")
                 }
                 if response.fields.acceptsTrailers {
                     writer.write("te: trailers\r\n")
@@ -219,7 +250,7 @@ final class ForwardedRequest: Sendable {
     static func responseHead(for response: HTTPResponseHead, request: RequestHead, keepAlive: Bool) -> HTTPResponseHead {
         var head = response
         head.headers.removeHopByHopFields()
-        head.version = request.version
+        head.version = request.version.responseVersion
         let upgrade = response.headers.first(name: "upgrade")
         let fields = ResponseFields(
             statusCode: Int(response.status.code),

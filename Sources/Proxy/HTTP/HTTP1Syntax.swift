@@ -119,7 +119,11 @@ enum HTTP1Syntax {
     /// The length a `Content-Length` value gives, which must agree with `current`, the one an
     /// earlier field gave: a list of equal lengths is one length (RFC 9110 8.6), differing ones
     /// are an error.
-    static func contentLength(_ value: UnsafeRawBufferPointer, current: Int?) throws -> Int {
+    ///
+    /// - Returns: the length, and whether the value was a bare number; any other spelling (a
+    ///   list, or a second field) is forwarded as one normalised field instead (see
+    ///   ``HeadFields/rewritesContentLength``), so no recipient can read it differently.
+    static func contentLength(_ value: UnsafeRawBufferPointer, current: Int?) throws -> (length: Int, isBare: Bool) {
         func agreeing(_ length: Int, with current: Int?) throws -> Int {
             guard current == nil || current == length else {
                 throw HTTP1ParseError(description: "conflicting Content-Length values")
@@ -128,7 +132,7 @@ enum HTTP1Syntax {
         }
         if let length = digits(value) {
             // The common case, one length and nothing else, read without walking a list.
-            return try agreeing(length, with: current)
+            return (try agreeing(length, with: current), true)
         }
         var length = current
         var found = false
@@ -138,7 +142,7 @@ enum HTTP1Syntax {
             found = true
         }
         guard found, let length else { throw HTTP1ParseError(description: "empty Content-Length") }
-        return length
+        return (length, false)
     }
 
     /// The number `value` writes in 1 to 18 decimal digits and nothing else, if it does.
@@ -192,10 +196,62 @@ enum HTTP1Syntax {
             }
             let field = try checkedField(UnsafeRawBufferPointer(rebasing: bytes[position..<end]))
             trailers = trailers ?? HTTPHeaders()
-            trailers?.add(name: String(decoding: field.name, as: UTF8.self), value: String(decoding: field.value, as: UTF8.self))
+            if isAllowedInTrailers(field.name) {
+                trailers?.add(name: String(decoding: field.name, as: UTF8.self), value: String(decoding: field.value, as: UTF8.self))
+            }
             position = end + 2
         }
     }
+
+    /// Whether `value` is `uri-host [":" port]` (RFC 9110 7.2, RFC 3986 3.2.2): a registered
+    /// name of unreserved characters, sub-delimiters and percent signs, or an IP literal in
+    /// brackets, then at most a colon and digits. An empty value is valid (an empty authority).
+    static func isValidHost(_ value: UnsafeRawBufferPointer) -> Bool {
+        func isNameByte(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                return true
+            default:
+                return "-._~!$&'()*+,;=%".utf8.contains(byte)
+            }
+        }
+        var index = 0
+        let count = value.count
+        if count > 0, value[0] == UInt8(ascii: "[") {
+            index = 1
+            while index < count, value[index] != UInt8(ascii: "]") {
+                guard isNameByte(value[index]) || value[index] == UInt8(ascii: ":") else { return false }
+                index += 1
+            }
+            guard index < count, index > 1 else { return false }
+            index += 1
+        } else {
+            while index < count, value[index] != UInt8(ascii: ":") {
+                guard isNameByte(value[index]) else { return false }
+                index += 1
+            }
+        }
+        guard index < count else { return true }
+        guard value[index] == UInt8(ascii: ":") else { return false }
+        return value[(index + 1)...].allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    }
+
+    /// Whether a field called `name` may be passed on in a trailer section. RFC 9110 6.5.1: a
+    /// sender must not put in trailers, and a recipient must not merge into the head, fields
+    /// that frame the message, route it, modify the request, authenticate, control the response
+    /// or say how to process its content; they are dropped rather than forwarded to a recipient
+    /// that might act on them. The fields the proxy knows (framing, `Host`, hop-by-hop and
+    /// forwarding fields) are all among them.
+    static func isAllowedInTrailers(_ name: UnsafeRawBufferPointer) -> Bool {
+        guard KnownField(name: name) == nil else { return false }
+        return !notInTrailers.contains { ASCII.equalsIgnoringCase(name, $0) }
+    }
+
+    private static let notInTrailers: [StaticString] = [
+        "authorization", "cache-control", "content-encoding", "content-range", "content-type", "cookie", "expect",
+        "if-match", "if-modified-since", "if-none-match", "if-range", "if-unmodified-since", "max-forwards", "pragma",
+        "range", "set-cookie", "www-authenticate", "age", "expires", "date", "location", "retry-after", "vary",
+    ]
 
     private static func hexValue(_ byte: UInt8) -> Int? {
         switch byte {

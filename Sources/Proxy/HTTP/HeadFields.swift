@@ -95,6 +95,7 @@ struct HeadFields {
         static let namesRealIP = Flags(rawValue: 1 << 8)
         static let namesForwardedHost = Flags(rawValue: 1 << 9)
         static let namesForwardedProto = Flags(rawValue: 1 << 10)
+        static let rewritesContentLength = Flags(rawValue: 1 << 11)
 
         init(rawValue: UInt16) {
             self.rawValue = rawValue
@@ -141,6 +142,11 @@ struct HeadFields {
     var connectionNamesFields: Bool { flags.contains(.connectionNamesFields) }
     /// `TE` lists `trailers`.
     var acceptsTrailers: Bool { flags.contains(.acceptsTrailers) }
+    /// `Content-Length` was not one field holding a bare number after a single space: a list
+    /// of equal lengths, equal fields repeated, or tabs or spaces around the number. It is
+    /// forwarded as one field, `content-length: N`, rather than as it came, which a recipient
+    /// could read differently (RFC 9110 8.6, RFC 9112 6.3).
+    var rewritesContentLength: Bool { flags.contains(.rewritesContentLength) }
 
     /// Where the values of the first `Host` and `Upgrade` fields are.
     var host: Range<Int>? { hostValue.range }
@@ -230,7 +236,8 @@ struct HeadFields {
                     field,
                     value: UnsafeRawBufferPointer(start: base + valueStart, count: valueEnd - valueStart),
                     valueAt: valueStart - fieldsStart,
-                    line: (position - fieldsStart)..<(index + 2 - fieldsStart)
+                    line: (position - fieldsStart)..<(index + 2 - fieldsStart),
+                    isTidy: valueStart == colon + 2 && byte(colon + 1) == UInt8(ascii: " ") && valueEnd == index
                 )
             }
             position = index + 2
@@ -240,11 +247,16 @@ struct HeadFields {
     }
 
     /// Notes what a field the proxy knows says; `valueAt` and `line` count from the start of
-    /// the field lines, the line with its CRLF.
-    private mutating func note(_ field: KnownField, value: UnsafeRawBufferPointer, valueAt: Int, line: Range<Int>) throws {
+    /// the field lines, the line with its CRLF; `isTidy` tells that one space separates the
+    /// value from the colon and none follows it.
+    private mutating func note(_ field: KnownField, value: UnsafeRawBufferPointer, valueAt: Int, line: Range<Int>, isTidy: Bool) throws {
         switch field {
         case .contentLength:
-            contentLength = try HTTP1Syntax.contentLength(value, current: contentLength)
+            let (length, isBare) = try HTTP1Syntax.contentLength(value, current: contentLength)
+            if contentLength != nil || !isBare || !isTidy {
+                flags.insert(.rewritesContentLength)
+            }
+            contentLength = length
         case .transferEncoding:
             flags.insert(.hasTransferEncoding)
             ASCII.forEachListElement(value) { coding in
@@ -316,9 +328,15 @@ struct HeadFields {
     }
 
     /// Calls `body` with each run of consecutive lines of `lines`, this head's field lines,
-    /// that a forwarded head keeps: all but those whose omission `omits` accepts and those
-    /// `Connection` names.
-    func forEachKeptRun(of lines: UnsafeRawBufferPointer, omitting omits: (Omission) -> Bool, _ body: (UnsafeRawBufferPointer) -> Void) {
+    /// that a forwarded head keeps: all but those whose omission `omits` accepts, those
+    /// `Connection` names, `Content-Length` when it is rewritten (see
+    /// ``rewritesContentLength``) and, with `omittingHost`, `Host`.
+    func forEachKeptRun(
+        of lines: UnsafeRawBufferPointer,
+        omittingHost: Bool = false,
+        omitting omits: (Omission) -> Bool,
+        _ body: (UnsafeRawBufferPointer) -> Void
+    ) {
         func isLeftOut(_ omission: Omission) -> Bool {
             omits(omission) || connectionNames(omission)
         }
@@ -329,7 +347,7 @@ struct HeadFields {
             }
             runStart = end
         }
-        if !spans.overflowed, !connectionNamesFields {
+        if !spans.overflowed, !connectionNamesFields, !rewritesContentLength, !omittingHost {
             for index in 0..<Int(spans.count) {
                 let span = spans[index]
                 if isLeftOut(span.omission) {
@@ -341,7 +359,11 @@ struct HeadFields {
             Self.forEachLine(of: lines) { name, start, end in
                 let omitted: Bool
                 if let field = KnownField(name: name) {
-                    omitted = field.omission.map(isLeftOut) ?? false
+                    switch field {
+                    case .contentLength: omitted = rewritesContentLength
+                    case .host: omitted = omittingHost
+                    default: omitted = field.omission.map(isLeftOut) ?? false
+                    }
                 } else {
                     omitted = named.contains { ASCII.equalsIgnoringCase(name, $0) }
                 }

@@ -16,8 +16,12 @@ final class RequestHead: Sendable {
     let version: HTTPVersion
     /// The request line and the field lines, each with its CRLF, without the empty line.
     let bytes: ByteBuffer
-    /// Where the request target is in ``bytes``; it follows the method and a space.
+    /// Where the request target is in ``bytes``, in origin form: for an absolute-form target
+    /// (`http://authority/path`) its path and query only, empty when it has no path.
     let target: Range<Int>
+    /// Where the authority of an absolute-form target is in ``bytes``; it replaces `Host`
+    /// (RFC 9112 3.2.2).
+    let authority: Range<Int>?
     /// Where the field lines start in ``bytes``.
     let fieldsStart: Int
     let fields: HeadFields
@@ -34,6 +38,13 @@ final class RequestHead: Sendable {
         return false
     }
 
+    /// Whether the method is `CONNECT`, whose 2xx response turns the connection into a tunnel
+    /// (RFC 9110 9.3.6).
+    var isCONNECT: Bool {
+        if case .CONNECT = method { return true }
+        return false
+    }
+
     /// Whether the request has a body: it is chunked, or it has a non-zero `Content-Length`.
     var hasBody: Bool {
         fields.isChunked || (fields.contentLength ?? 0) > 0
@@ -42,8 +53,7 @@ final class RequestHead: Sendable {
     /// Whether what follows the request on the connection is not HTTP/1 if the server agrees:
     /// `CONNECT`, or `Upgrade` named in `Connection` (RFC 9110 7.8, 9.3.6).
     var asksToSwitchProtocols: Bool {
-        if case .CONNECT = method { return true }
-        return asksToUpgrade
+        isCONNECT || asksToUpgrade
     }
 
     /// Whether the request asks to upgrade the connection (RFC 9110 7.8).
@@ -51,9 +61,22 @@ final class RequestHead: Sendable {
         fields.connectionUpgrade && fields.upgrade != nil
     }
 
-    /// The request target as text.
+    /// Why the request cannot be routed, if it cannot: RFC 9112 3.2 has a server answer 400 to
+    /// an HTTP/1.1 request without `Host`, and to one whose `Host` is not `host` or
+    /// `host:port` (RFC 9110 7.2). More than one `Host` is refused by the parser.
+    var hostProblem: HTTP1ParseError? {
+        guard let host = fields.host else {
+            return version.supportsChunking ? HTTP1ParseError(description: "HTTP/1.1 request without Host") : nil
+        }
+        let valid = bytes.withUnsafeReadableBytes { head in
+            HTTP1Syntax.isValidHost(UnsafeRawBufferPointer(rebasing: head[(fieldsStart + host.lowerBound)..<(fieldsStart + host.upperBound)]))
+        }
+        return valid ? nil : HTTP1ParseError(description: "invalid Host")
+    }
+
+    /// The request target in origin form, as text.
     var uri: String {
-        bytes.getString(at: bytes.readerIndex + target.lowerBound, length: target.count) ?? ""
+        target.isEmpty ? "/" : bytes.getString(at: bytes.readerIndex + target.lowerBound, length: target.count) ?? ""
     }
 
     /// Whether the target is `path` or `path` with a query.
@@ -98,11 +121,20 @@ final class RequestHead: Sendable {
         self.init(method: head.method, version: head.version, bytes: bytes, target: target, fieldsStart: fieldsStart, fields: fields)
     }
 
-    init(method: HTTPMethod, version: HTTPVersion, bytes: ByteBuffer, target: Range<Int>, fieldsStart: Int, fields: HeadFields) {
+    init(
+        method: HTTPMethod,
+        version: HTTPVersion,
+        bytes: ByteBuffer,
+        target: Range<Int>,
+        authority: Range<Int>? = nil,
+        fieldsStart: Int,
+        fields: HeadFields
+    ) {
         self.method = method
         self.version = version
         self.bytes = bytes
         self.target = target
+        self.authority = authority
         self.fieldsStart = fieldsStart
         self.fields = fields
     }

@@ -35,7 +35,11 @@ struct RequestParser {
 
     private struct RequestLine {
         var method: HTTPMethod
+        /// The target in origin form: the path and query, or the whole target of `CONNECT`
+        /// (authority form) and of `OPTIONS *`.
         var target: Range<Int>
+        /// The authority of an absolute-form target (RFC 9112 3.2.2).
+        var authority: Range<Int>?
         var version: HTTPVersion
     }
 
@@ -114,6 +118,7 @@ struct RequestParser {
             version: requestLine.version,
             bytes: bytes,
             target: requestLine.target,
+            authority: requestLine.authority,
             fieldsStart: fieldsStart,
             fields: fields
         )
@@ -139,11 +144,56 @@ struct RequestParser {
         guard major == 1 else {
             throw HTTP1ParseError(description: "unsupported version HTTP/\(major).\(minor)", status: .httpVersionNotSupported)
         }
-        return RequestLine(
-            method: method(UnsafeRawBufferPointer(rebasing: line[0..<methodEnd])),
-            target: (methodEnd + 1)..<targetEnd,
-            version: HTTPVersion(major: major, minor: minor)
-        )
+        let method = method(UnsafeRawBufferPointer(rebasing: line[0..<methodEnd]))
+        let (target, authority) = try Self.target(in: line, at: (methodEnd + 1)..<targetEnd, method: method)
+        return RequestLine(method: method, target: target, authority: authority, version: HTTPVersion(major: major, minor: minor))
+    }
+
+    /// The request target's form (RFC 9112 3.2): origin form (`/path?query`); absolute form
+    /// (`http://authority/path?query`), whose authority then replaces `Host` (3.2.2); authority
+    /// form for `CONNECT` only; asterisk form for `OPTIONS` only. Anything else is an error.
+    ///
+    /// - Returns: the origin-form part (empty for an absolute form without a path) and, for the
+    ///   absolute form, where the authority is.
+    private static func target(
+        in line: UnsafeRawBufferPointer,
+        at range: Range<Int>,
+        method: HTTPMethod
+    ) throws -> (target: Range<Int>, authority: Range<Int>?) {
+        let first = line[range.lowerBound]
+        if first == UInt8(ascii: "/") {
+            return (range, nil)
+        }
+        switch method {
+        case .CONNECT:
+            return (range, nil)
+        case .OPTIONS where range.count == 1 && first == UInt8(ascii: "*"):
+            return (range, nil)
+        default:
+            break
+        }
+        let text = UnsafeRawBufferPointer(rebasing: line[range])
+        let schemeLength: Int
+        if ASCII.hasPrefixIgnoringCase(text, "http://") {
+            schemeLength = 7
+        } else if ASCII.hasPrefixIgnoringCase(text, "https://") {
+            schemeLength = 8
+        } else {
+            throw HTTP1ParseError(description: "invalid request target")
+        }
+        let authorityStart = range.lowerBound + schemeLength
+        var authorityEnd = authorityStart
+        while authorityEnd < range.upperBound, line[authorityEnd] != UInt8(ascii: "/"), line[authorityEnd] != UInt8(ascii: "?"),
+            line[authorityEnd] != UInt8(ascii: "#")
+        {
+            authorityEnd += 1
+        }
+        let authority = UnsafeRawBufferPointer(rebasing: line[authorityStart..<authorityEnd])
+        // RFC 9110 4.2.4: userinfo in an http(s) URI is an error, and the authority names a host.
+        guard !authority.isEmpty, !authority.contains(UInt8(ascii: "@")), HTTP1Syntax.isValidHost(authority) else {
+            throw HTTP1ParseError(description: "invalid authority in the request target")
+        }
+        return (authorityEnd..<range.upperBound, authorityStart..<authorityEnd)
     }
 
     /// The method `token` names; the common ones without making a `String` (methods are

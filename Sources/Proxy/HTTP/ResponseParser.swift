@@ -42,6 +42,10 @@ struct ResponseParser {
     private var isUpgraded = false
     /// Whether the response being read answers `HEAD`, and so has no body (RFC 9110 9.3.2).
     var answersHead = false
+    /// Whether the response being read answers `CONNECT`: a 2xx one has no content, whatever
+    /// its `Content-Length` or `Transfer-Encoding` say, and the connection is a tunnel after
+    /// its head (RFC 9110 9.3.6; RFC 9112 6.3, rule 2).
+    var answersConnect = false
 
     /// Whether a `101` response has ended: the bytes after it are the new protocol's.
     var hasSwitchedProtocols: Bool {
@@ -103,11 +107,16 @@ struct ResponseParser {
     private mutating func finishMessage() {
         state = isUpgraded ? .upgraded : .head
         answersHead = false
+        answersConnect = false
     }
 
     /// How the body after `head` is delimited (RFC 9112 6.3).
-    private func framing(of head: ResponseHead) -> State {
+    private mutating func framing(of head: ResponseHead) -> State {
         if head.statusCode == 101 {
+            return .ended
+        }
+        if answersConnect, (200..<300).contains(head.statusCode) {
+            isUpgraded = true
             return .ended
         }
         if head.isInterim {
@@ -135,7 +144,8 @@ struct ResponseParser {
         let fields = head.fields
         let fieldsStart = head.fieldsStart
         head = HeadReader()
-        if fields.hasTransferEncoding, fields.contentLength != nil {
+        let opensTunnel = answersConnect && (200..<300).contains(statusLine.code)
+        if fields.hasTransferEncoding, fields.contentLength != nil, !opensTunnel {
             throw HTTP1ParseError(description: "both Content-Length and Transfer-Encoding")
         }
         let bytes = buffer.readSlice(length: length - 2)!

@@ -26,6 +26,8 @@ final class Routing: Sendable {
     /// `nil` when tracing is off.
     let trace: TraceFilter?
     let limits: ConnectionLimits
+    /// Whether `CONNECT` requests are forwarded (`allow_connect`); refused with 405 otherwise.
+    let allowsConnect: Bool
 
     init(
         sites: [Site],
@@ -34,7 +36,8 @@ final class Routing: Sendable {
         upstream: UpstreamSettings,
         retryAfterSeconds: Int,
         trace: TraceFilter?,
-        limits: ConnectionLimits
+        limits: ConnectionLimits,
+        allowsConnect: Bool = false
     ) {
         self.sites = sites
         self.policy = policy
@@ -43,6 +46,7 @@ final class Routing: Sendable {
         self.retryAfterSeconds = retryAfterSeconds
         self.trace = trace
         self.limits = limits
+        self.allowsConnect = allowsConnect
     }
 
     /// Whether any site has a backend online: the answer of `/v1/health`.

@@ -62,6 +62,7 @@ enum ClientPipeline {
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
                 let streamPipeline = stream.pipeline.syncOperations
+                try streamPipeline.addHandler(HTTP2RequestValidator())
                 try streamPipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                 let proxy = ProxyHandler(runtime: runtime, channel: stream, scheme: "https", clientProtocol: .http2Stream)
                 try streamPipeline.addHandler(proxy)

@@ -32,6 +32,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// The proxy's own endpoint, answered on every listener.
     static let healthPath: StaticString = "/v1/health"
 
+    /// The `Allow` of a 405 answering `CONNECT`: the methods of RFC 9110 9.3 but `CONNECT`.
+    static let allowedMethods = "GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH"
+
     private enum State {
         /// Waiting for a request head.
         case idle
@@ -94,9 +97,29 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private var readBroughtPart = false
     /// The header-read timeout of the routing table the last response was sent under.
     private var headerReadTimeout = TimeAmount.seconds(30)
-    /// Parts of requests a client pipelined behind the one being answered (RFC 9112 9.3.2),
-    /// handled in order once it is; reads stop while any wait.
-    private var queued = CircularBuffer<RequestParser.Part>()
+    /// What a client pipelined behind the request being answered (RFC 9112 9.3.2): parts of
+    /// later requests, and an error where one could not be parsed, handled in order once the
+    /// request is answered; reads stop while any wait.
+    private var queued = CircularBuffer<Pipelined>()
+
+    private enum Pipelined {
+        case part(RequestParser.Part)
+        /// A request that could not be parsed: answered with its error status, then the
+        /// connection closes.
+        case malformed(HTTP1ParseError)
+    }
+
+    /// Set once the client has closed its side of the connection (with
+    /// `allowRemoteHalfClosure`): the request being answered is finished, then the
+    /// connection closes (RFC 9112 9.6).
+    private var clientInputClosed = false
+    /// How long a connection closing after its response keeps reading and discarding what the
+    /// client still sends, once the response is written and the proxy's side is shut: closing
+    /// while unread bytes remain would reset the connection, and the client might lose the
+    /// response (RFC 9112 9.6; nginx's lingering close).
+    static let lingerTimeout = TimeAmount.seconds(5)
+    /// Set while lingering; the wait timer then closes the connection.
+    private var isLingering = false
     private var isDrainingQueue = false
     /// Close the connection after the response in progress: shutdown asked for it, or the
     /// client sent something unparseable behind its request.
@@ -123,7 +146,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         // The closures below refer to this handler strongly (a weakly referenced object pays
         // for every retain and release); handlerRemoved(context:) drops them.
         waitTimer = ConnectionTimer(eventLoop: context.eventLoop) { [self] in
-            guard case .idle = state else { return }
+            guard case .idle = state else {
+                if isLingering { self.context?.close(promise: nil) }
+                return
+            }
             state = .closing
             self.context?.close(promise: nil)
         }
@@ -171,14 +197,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             return
         case .local, .proxying:
             if case .head = part {
-                queued.append(part)
+                queued.append(.part(part))
                 return
             }
         case .idle:
             break
         }
         if !queued.isEmpty {
-            queued.append(part)
+            queued.append(.part(part))
         } else {
             process(part, context: context)
         }
@@ -261,19 +287,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         runtime.logger.debug("client connection error", metadata: ["error": "\(error)"])
         let parseError = error as? HTTP1ParseError
         let unparseable = parseError != nil
-        queued.removeAll()
         switch state {
         case .idle where unparseable:
-            state = .closing
-            let head = HTTPResponseHead(
-                version: .http1_1,
-                status: parseError?.status ?? .badRequest,
-                headers: ["connection": "close", "content-length": "0"]
-            )
-            writeHead(head, context: context)
-            writeEndAndClose(nil, context: context)
+            queued.removeAll()
+            refuse(parseError!, context: context)
         case .proxying where unparseable && exchange.requestEnded:
-            closeAfterResponse = true
+            // The request being answered was read whole: the error is in one pipelined
+            // behind it, answered in its turn.
+            queued.append(.malformed(parseError!))
+        case _ where !queued.isEmpty && unparseable:
+            queued.append(.malformed(parseError!))
         case .proxying where unparseable:
             // The request body cannot be read to its end: the exchange is abandoned.
             responseTimer?.disarm()
@@ -298,8 +321,21 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         case .closing where unparseable:
             break
         case .idle, .proxying, .local, .closing, .tunnel:
+            queued.removeAll()
             context.close(promise: nil)
         }
+    }
+
+    /// Answers a request that cannot be parsed with its error status, and closes.
+    private func refuse(_ error: HTTP1ParseError, context: ChannelHandlerContext) {
+        state = .closing
+        let head = HTTPResponseHead(
+            version: .http1_1,
+            status: error.status,
+            headers: ["connection": "close", "content-length": "0"]
+        )
+        writeHead(head, context: context)
+        writeEndAndClose(nil, context: context)
     }
 
     /// Holds the channel's next read while the request body cannot go anywhere: the backend
@@ -326,20 +362,29 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         guard !isDrainingQueue, let context else { return }
         isDrainingQueue = true
         defer { isDrainingQueue = false }
-        while let part = queued.first {
-            switch (part, state) {
+        while let entry = queued.first {
+            switch (entry, state) {
             case (_, .closing), (_, .tunnel):
                 queued.removeAll()
-            case (.head, .idle), (.body, _), (.end, _):
+            case (.malformed(let error), .idle):
+                queued.removeAll()
+                refuse(error, context: context)
+            case (.part(.head), .idle), (.part(.body), _), (.part(.end), _):
                 queued.removeFirst()
-                process(part, context: context)
-            case (.head, _):
+                if case .part(let part) = entry {
+                    process(part, context: context)
+                }
+            case (.part(.head), _), (.malformed, _):
                 return
             }
         }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            clientClosedInput(context: context)
+            return
+        }
         guard event is ChannelShouldQuiesceEvent else {
             context.fireUserInboundEventTriggered(event)
             return
@@ -353,6 +398,27 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         case .proxying:
             exchange.clientKeepAlive = false
         case .local, .closing, .tunnel:
+            break
+        }
+    }
+
+    /// The client shut its side of the connection (a half-close, as `nc -N` or `curl` with
+    /// a request on standard input do): a request read whole is still answered, then the
+    /// connection closes; an idle connection closes now (RFC 9112 9.6).
+    private func clientClosedInput(context: ChannelHandlerContext) {
+        clientInputClosed = true
+        closeAfterResponse = true
+        switch state {
+        case .idle where queued.isEmpty:
+            state = .closing
+            context.close(promise: nil)
+        case .closing:
+            // A close is on its way; a lingering one need wait no longer.
+            if isLingering { context.close(promise: nil) }
+        case .proxying where !exchange.requestEnded:
+            // The request's body will not be finished: nothing can be answered.
+            context.close(promise: nil)
+        case .idle, .local, .proxying, .tunnel:
             break
         }
     }
@@ -376,6 +442,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private func startRequest(_ head: RequestHead, context: ChannelHandlerContext) {
         waitTimer?.disarm()
         awaitingFirstByte = false
+        if let problem = head.hostProblem {
+            queued.removeAll()
+            refuse(problem, context: context)
+            return
+        }
         let routing = runtime.routing(after: exchange.routing)
         let now = NIODeadline.now()
         // Nothing after a request to switch protocols is read as HTTP (see ``RequestParser``):
@@ -393,6 +464,22 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                     body: "",
                     headers: [:],
                     isInternal: true,
+                    start: now,
+                    wallClockStart: TraceRecord.wallClockNow()
+                )
+            )
+            return
+        }
+        if head.isCONNECT, !routing.allowsConnect || clientProtocol == .http2Stream {
+            // A reverse proxy in front of origin servers has no use for a tunnel, and a
+            // backend's 2xx would make its connection one (RFC 9110 9.3.6).
+            state = .local(
+                LocalResponse(
+                    request: head,
+                    status: .methodNotAllowed,
+                    body: "CONNECT is not allowed\n",
+                    headers: ["allow": Self.allowedMethods],
+                    isInternal: false,
                     start: now,
                     wallClockStart: TraceRecord.wallClockNow()
                 )
@@ -569,7 +656,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         } else if !response.request.version.supportsChunking {
             headers.add(name: "connection", value: "keep-alive")
         }
-        let head = HTTPResponseHead(version: response.request.version, status: response.status, headers: headers)
+        let head = HTTPResponseHead(version: response.request.version.responseVersion, status: response.status, headers: headers)
         if !traced {
             let record = TraceRecord(
                 time: response.wallClockStart,
@@ -620,7 +707,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                 // responses pass through; the final response follows (RFC 9110 15.2).
                 var interim = head.httpResponseHead
                 interim.headers.removeHopByHopFields()
-                interim.version = exchange.request.version
+                interim.version = exchange.request.version.responseVersion
                 writeHead(interim, context: context)
                 return
             }
@@ -630,15 +717,20 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             if exchange.routing.trace != nil {
                 exchange.firstByte = .now()
             }
-            exchange.upstreamKeepAlive = head.isKeepAlive
+            // A connection that carried CONNECT is never used again, whatever the answer: after
+            // a 2xx it is a tunnel (RFC 9110 9.3.6).
+            exchange.upstreamKeepAlive = head.isKeepAlive && !exchange.request.isCONNECT
             if head.statusCode == 101 {
                 if clientProtocol == .http1, exchange.request.asksToUpgrade {
                     exchange.isUpgrade = true
                 } else {
                     // A switch nobody asked for cannot be honoured on this connection.
+                    exchange.upstream?.recordUnaskedSwitch()
                     attemptFailedAfterBadResponse()
                     return
                 }
+            } else if exchange.request.isCONNECT, (200..<300).contains(head.statusCode) {
+                exchange.isUpgrade = true
             }
             if ForwardedRequest.requiresClose(head, request: exchange.request) {
                 exchange.clientKeepAlive = false
@@ -671,7 +763,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         if let upstream = exchange.upstream {
             exchange.upstream = nil
             if exchange.upstreamKeepAlive, exchange.requestSent {
-                pool.release(upstream, settings: exchange.routing.upstream, now: now)
+                // After a response that has no body by rule, a backend that sends one anyway
+                // sends it next: the connection waits for it before carrying another request.
+                let bodiless = !ForwardedRequest.hasBody(statusCode: exchange.status, request: exchange.request)
+                pool.release(upstream, settings: exchange.routing.upstream, now: now, settle: bodiless ? UpstreamPool.bodilessSettle : nil)
             } else {
                 upstream.close()
             }
@@ -883,13 +978,32 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         }
     }
 
-    /// Ends the response and closes the connection once it is written.
+    /// Ends the response and closes the connection once it is written: on HTTP/1 by a
+    /// lingering close (see ``lingerTimeout``).
     private func writeEndAndClose(_ trailers: HTTPHeaders?, context: ChannelHandlerContext) {
         let written = context.eventLoop.makePromise(of: Void.self)
         writeEnd(trailers, context: context, promise: written)
-        written.futureResult.assumeIsolated().whenComplete { _ in
+        written.futureResult.assumeIsolated().whenComplete { [self] result in
+            guard case .success = result, clientProtocol == .http1, !clientInputClosed else {
+                context.close(promise: nil)
+                return
+            }
+            linger(context: context)
+        }
+    }
+
+    /// Shuts the proxy's side of the connection and reads on, discarding, until the client
+    /// closes its side or ``lingerTimeout`` passes.
+    private func linger(context: ChannelHandlerContext) {
+        state = .closing
+        isLingering = true
+        waitTimer?.arm(in: Self.lingerTimeout)
+        let shut = context.eventLoop.makePromise(of: Void.self)
+        context.close(mode: .output, promise: shut)
+        shut.futureResult.assumeIsolated().whenFailure { _ in
             context.close(promise: nil)
         }
+        resumeClientReads()
     }
 
     // MARK: Trace

@@ -9,7 +9,7 @@ import NIOCore
 final class ProxyRuntime: Sendable {
     let logger: Logger
     let traceSink: any TraceSink
-    let pools = UpstreamPools()
+    let pools: UpstreamPools
     let health: HealthChecker
     let retries: Counter
     private let current: NIOLockedValueBox<Routing>
@@ -24,6 +24,7 @@ final class ProxyRuntime: Sendable {
         self.logger = logger
         self.traceSink = traceSink
         self.retries = Counter(label: "retries_total", factory: metricsFactory)
+        self.pools = UpstreamPools(errors: UpstreamProtocolErrors(factory: metricsFactory, logger: logger))
     }
 
     /// The routing table for a new request.

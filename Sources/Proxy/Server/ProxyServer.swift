@@ -284,7 +284,8 @@ public final class ProxyServer: Sendable {
                 headerReadTimeout: TimeAmount(configuration.limits.headerReadTimeout),
                 idleTimeout: TimeAmount(configuration.limits.idleTimeout),
                 maxConnections: configuration.limits.maxConnections
-            )
+            ),
+            allowsConnect: configuration.allowConnect
         )
     }
 
@@ -356,6 +357,9 @@ public final class ProxyServer: Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A client that half-closes after its request still gets the response (see
+            // ``ProxyHandler``); over TLS a close is a close_notify, and NIOSSL closes.
+            .childChannelOption(.allowRemoteHalfClosure, value: certificate == nil)
             .childChannelInitializer { channel in
                 guard connections.admit(channel, limit: runtime.routing.limits.maxConnections) else {
                     return channel.eventLoop.makeFailedFuture(ProxyServerError.tooManyConnections)

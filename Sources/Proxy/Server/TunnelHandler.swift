@@ -61,9 +61,28 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         partner?.partnerFlush()
     }
 
+    /// The partner's peer will send no more: this side's peer is told so by a half-close,
+    /// and the tunnel closes once both are done, or at once where a half-close is not possible.
+    private func partnerInputClosed() {
+        guard let context else { return }
+        let shut = context.eventLoop.makePromise(of: Void.self)
+        context.close(mode: .output, promise: shut)
+        shut.futureResult.assumeIsolated().whenFailure { _ in
+            context.close(promise: nil)
+        }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         partner?.partnerClose()
         context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            partner?.partnerInputClosed()
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

@@ -10,6 +10,10 @@ import NIOHTTP1
 /// when the client drains (the technique of NIO's `BackPressureHandler`). A slow client thus
 /// slows the backend through TCP flow control instead of filling the proxy's memory.
 ///
+/// A connection is reused only when nothing can be left of the last response on it: see
+/// ``isReusable(now:)``. Bytes that arrive while no request is outstanding are a protocol
+/// error, counted and logged, and the connection is closed (see ``UpstreamProtocolErrors``).
+///
 /// References between this handler, its request and its pool are strong and dropped
 /// explicitly (on release, close and removal): a weakly referenced object pays for every
 /// retain and release, and these are touched several times per request.
@@ -19,6 +23,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = IOData
 
     let backend: Backend
+    private let errors: UpstreamProtocolErrors
     /// The request using the connection; `nil` while the connection idles in the pool.
     var delegate: (any UpstreamDelegate)?
     /// The pool holding the connection while it idles, told when it closes.
@@ -40,9 +45,25 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var hasUnflushedWrites = false
     private var firstError: (any Error)?
     private(set) var isActive = false
+    /// Set while a read is being parsed: a connection whose response ended in this read is not
+    /// handed to another request until the rest of the read has been seen (a pipelined request
+    /// taken from the queue as the response ends would otherwise get the bytes behind it).
+    private var isReading = false
+    /// Set while a read is being parsed once a response in it has ended.
+    private var responseEndedInRead = false
+    /// Until when the connection waits in the pool before it may carry another request, after
+    /// a response that has no body by rule (see ``UpstreamPool/release(_:settings:now:settle:)``).
+    var settlesUntil: NIODeadline?
 
-    init(backend: Backend) {
+    init(backend: Backend, errors: UpstreamProtocolErrors) {
         self.backend = backend
+        self.errors = errors
+    }
+
+    /// Whether the connection may carry a new request, its settling time aside (see
+    /// ``settlesUntil``): it is open and no read of it is being parsed.
+    var isFree: Bool {
+        isActive && !isReading
     }
 
     var channel: (any Channel)? { context?.channel }
@@ -109,6 +130,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             pending.writeBuffer(&buffer)
             buffer = pending
         }
+        isReading = true
+        responseEndedInRead = false
+        defer { isReading = false }
         do {
             while let part = try parser.next(from: &buffer) {
                 guard let delegate else {
@@ -119,6 +143,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     // Kept before the switch is handed on: the handler then leaves the pipeline
                     // and passes what remains to the tunnel.
                     unparsed = buffer.readableBytes > 0 ? buffer : nil
+                }
+                if case .end = part {
+                    responseEndedInRead = true
                 }
                 delegate.upstreamReceived(part)
                 guard self.context != nil else { return }
@@ -140,7 +167,13 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// close), nor more than the response: the connection cannot be trusted any more.
     private func untrustedBytes() {
         unparsed = nil
+        errors.record(responseEndedInRead ? .bytesAfterResponse : .bytesWhileIdle, backend: backend.endpoint)
         close()
+    }
+
+    /// A `101` that answered no request to upgrade: the connection is closed by the request.
+    func recordUnaskedSwitch() {
+        errors.record(.unaskedSwitch, backend: backend.endpoint)
     }
 
     /// Not passed on: this is the last handler, and the pipeline's tail has no use for it.
@@ -156,6 +189,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if firstError == nil { firstError = error }
+        if let error = error as? HTTP1ParseError {
+            errors.record(.malformedResponse, backend: backend.endpoint, detail: error.description)
+        }
         context.close(promise: nil)
     }
 
@@ -178,6 +214,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func writeHead(_ head: RequestHead, forwarding: ForwardedRequest) {
         guard let context else { return }
         parser.answersHead = head.isHEAD
+        parser.answersConnect = head.isCONNECT
         write(.byteBuffer(encoder.head(head, forwarding: forwarding, allocator: allocator)), context: context)
     }
 

@@ -17,9 +17,20 @@ final class UpstreamPool {
     /// a proxy has.
     private var idle: [IdleConnections] = []
     private var isClosed = false
+    /// Counts what backends do that HTTP/1.1 does not allow; shared by every connection.
+    let errors: UpstreamProtocolErrors
 
-    init(eventLoop: any EventLoop) {
+    /// How long a connection waits in the pool after a response that has no body by rule
+    /// (to `HEAD`, `204`, `304`) before it carries another request. A backend that sends a
+    /// body anyway (gunicorn answers `HEAD` with one) usually sends it at once, in the next
+    /// segment: it then arrives while the connection waits, is seen as bytes on an idle
+    /// connection, and the connection is closed instead of handing those bytes to the next
+    /// request as its response.
+    static let bodilessSettle = TimeAmount.milliseconds(100)
+
+    init(eventLoop: any EventLoop, errors: UpstreamProtocolErrors) {
         self.eventLoop = eventLoop
+        self.errors = errors
     }
 
     /// The connections to one backend waiting for a request.
@@ -50,16 +61,35 @@ final class UpstreamPool {
         return found ? idle[index] : nil
     }
 
-    /// An idle connection to `backend`, if one is open.
+    /// An idle connection to `backend` that may carry a request now (see
+    /// ``UpstreamHandler/isFree`` and ``UpstreamHandler/settlesUntil``), the most recently
+    /// used first, if one is open.
+    /// Connections still settling stay in the pool; closed ones are dropped.
     func takeIdle(_ backend: Backend) -> UpstreamHandler? {
         eventLoop.preconditionInEventLoop()
         guard let connections = connections(to: ObjectIdentifier(backend)) else { return nil }
-        while let handler = connections.handlers.popLast() {
+        var now: NIODeadline?
+        var index = connections.handlers.count
+        while index > 0 {
+            index -= 1
+            let handler = connections.handlers[index]
+            guard handler.isActive else {
+                connections.handlers.remove(at: index)
+                handler.idleTimer?.disarm()
+                handler.pool = nil
+                continue
+            }
+            guard handler.isFree else { continue }
+            if let settlesUntil = handler.settlesUntil {
+                let current = now ?? eventLoop.now
+                now = current
+                guard current >= settlesUntil else { continue }
+            }
+            connections.handlers.remove(at: index)
             handler.idleTimer?.disarm()
             handler.pool = nil
-            if handler.isActive {
-                return handler
-            }
+            handler.settlesUntil = nil
+            return handler
         }
         return nil
     }
@@ -80,8 +110,12 @@ final class UpstreamPool {
         }
     }
 
-    /// Takes back a connection whose exchange completed cleanly with keep-alive on both sides.
-    func release(_ handler: UpstreamHandler, settings: UpstreamSettings, now: NIODeadline? = nil) {
+    /// Takes back a connection whose exchange completed cleanly with keep-alive on both sides:
+    /// its response ended where its framing says, and no byte is left of it.
+    ///
+    /// - Parameter settle: how long the connection waits before it may carry another request
+    ///   (see ``bodilessSettle``); bytes arriving meanwhile close it.
+    func release(_ handler: UpstreamHandler, settings: UpstreamSettings, now: NIODeadline? = nil, settle: TimeAmount? = nil) {
         handler.delegate = nil
         let key = ObjectIdentifier(handler.backend)
         let (index, found) = position(of: key)
@@ -94,6 +128,9 @@ final class UpstreamPool {
             idle.insert(connections, at: index)
         }
         handler.pool = self
+        if let settle {
+            handler.settlesUntil = (now ?? eventLoop.now) + settle
+        }
         handler.idleTimer?.arm(in: settings.idleTimeout, now: now)
         connections.handlers.append(handler)
         // Keep reading so a backend closing the idle connection is noticed at once.
@@ -122,6 +159,7 @@ final class UpstreamPool {
 
     private func connect(_ backend: Backend, settings: UpstreamSettings) -> EventLoopFuture<any Channel> {
         let endpoint = backend.endpoint
+        let errors = self.errors
         let tlsContext = endpoint.scheme == .https ? settings.tlsContext : nil
         return ClientBootstrap(group: eventLoop)
             .connectTimeout(settings.connectTimeout)
@@ -137,7 +175,7 @@ final class UpstreamPool {
                         let hostname = endpoint.isIPAddress ? nil : endpoint.host
                         try pipeline.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: hostname))
                     }
-                    try pipeline.addHandler(UpstreamHandler(backend: backend))
+                    try pipeline.addHandler(UpstreamHandler(backend: backend, errors: errors))
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port)

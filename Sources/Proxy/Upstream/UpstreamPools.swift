@@ -4,13 +4,18 @@ import NIOCore
 /// The ``UpstreamPool`` of each event loop, created on first use.
 final class UpstreamPools: Sendable {
     private let pools = NIOLockedValueBox<[ObjectIdentifier: NIOLoopBound<UpstreamPool>]>([:])
+    let errors: UpstreamProtocolErrors
+
+    init(errors: UpstreamProtocolErrors) {
+        self.errors = errors
+    }
 
     /// The pool of `eventLoop`; call on that event loop.
     func pool(for eventLoop: any EventLoop) -> UpstreamPool {
         eventLoop.preconditionInEventLoop()
         return pools.withLockedValue { pools in
             if let pool = pools[ObjectIdentifier(eventLoop)] { return pool.value }
-            let pool = UpstreamPool(eventLoop: eventLoop)
+            let pool = UpstreamPool(eventLoop: eventLoop, errors: errors)
             pools[ObjectIdentifier(eventLoop)] = NIOLoopBound(pool, eventLoop: eventLoop)
             return pool
         }

@@ -1,4 +1,6 @@
 import CoreMetrics
+import Logging
+import MetricsTestKit
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -26,11 +28,19 @@ import Testing
         func upstreamClosed(error: (any Error)?) { closed = true }
     }
 
+    private let metrics = TestMetrics()
+
+    /// How many connections were closed for `reason`.
+    private func closed(for reason: UpstreamProtocolErrors.Reason) -> Int64 {
+        (try? metrics.expectCounter("upstream_protocol_errors_total", [("reason", reason.rawValue)]).totalValue) ?? 0
+    }
+
     private func connection() throws -> (UpstreamHandler, EmbeddedChannel) {
         let endpoint = BackendEndpoint(scheme: .http, host: "127.0.0.1", port: 1)
-        let metrics = BackendMetrics(site: "site1", backend: endpoint.description, factory: NOOPMetricsHandler.instance)
-        let backend = Backend(key: BackendKey(site: "site1", endpoint: endpoint), metrics: metrics, now: .now())
-        let handler = UpstreamHandler(backend: backend)
+        let backendMetrics = BackendMetrics(site: "site1", backend: endpoint.description, factory: NOOPMetricsHandler.instance)
+        let backend = Backend(key: BackendKey(site: "site1", endpoint: endpoint), metrics: backendMetrics, now: .now())
+        let errors = UpstreamProtocolErrors(factory: metrics, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let handler = UpstreamHandler(backend: backend, errors: errors)
         let channel = EmbeddedChannel(handler: handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return (handler, channel)
@@ -67,12 +77,14 @@ import Testing
         let (_, channel) = try connection()
         try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 204 No Content\r\n\r\n"))
         #expect(!channel.isActive)
+        #expect(closed(for: .bytesWhileIdle) == 1)
     }
 
     @Test func partOfAResponseOnAnIdleConnectionClosesIt() throws {
         let (_, channel) = try connection()
         try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 2"))
         #expect(!channel.isActive)
+        #expect(closed(for: .bytesWhileIdle) == 1)
     }
 
     @Test func bytesAfterTheResponseCloseTheConnection() throws {
@@ -96,5 +108,56 @@ import Testing
         try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"))
         #expect(releasing.parts == 2)
         #expect(!channel.isActive)
+        #expect(closed(for: .bytesAfterResponse) == 1)
+    }
+
+    /// A request taken from the pipelining queue as a response ends must not get this
+    /// connection while the rest of the read is unseen: the bytes behind the response would be
+    /// its answer.
+    @Test func connectionIsNotFreeWhileItsReadIsParsed() throws {
+        let (handler, channel) = try connection()
+        final class AskingDelegate: UpstreamDelegate {
+            let handler: UpstreamHandler
+            var freeAtEnd: Bool?
+            init(handler: UpstreamHandler) { self.handler = handler }
+            var downstreamIsWritable: Bool { true }
+            func upstreamReceived(_ part: ResponseParser.Part) {
+                if case .end = part {
+                    handler.delegate = nil
+                    freeAtEnd = handler.isFree
+                }
+            }
+            func upstreamReadComplete() {}
+            func upstreamWritabilityChanged(isWritable: Bool) {}
+            func upstreamClosed(error: (any Error)?) {}
+        }
+        let asking = AskingDelegate(handler: handler)
+        handler.delegate = asking
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"))
+        #expect(asking.freeAtEnd == false)
+        #expect(handler.isFree)
+        #expect(channel.isActive)
+    }
+
+    /// RFC 9110 9.3.6: a 2xx answer to CONNECT has no content, whatever its framing fields say,
+    /// and the bytes after its head are the tunnel's.
+    @Test func twoHundredToConnectOpensATunnel() throws {
+        let (handler, channel) = try connection()
+        let delegate = RecordingDelegate()
+        handler.delegate = delegate
+        let head = try RequestHead(HTTPRequestHead(version: .http1_1, method: .CONNECT, uri: "tunnel:443", headers: ["host": "tunnel:443"]))
+        handler.writeHead(head, forwarding: ForwardedRequest(clientIP: nil, scheme: "http"))
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 Connection established\r\nContent-Length: 5\r\n\r\nHTTP/1.1 200 OK\r\n"))
+        #expect(delegate.parts == ["head 200", "end"])
+        #expect(channel.isActive)
+        #expect(closed(for: .bytesAfterResponse) == 0)
+    }
+
+    @Test func malformedResponseIsCounted() throws {
+        let (handler, channel) = try connection()
+        handler.delegate = RecordingDelegate()
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n"))
+        #expect(!channel.isActive)
+        #expect(closed(for: .malformedResponse) == 1)
     }
 }

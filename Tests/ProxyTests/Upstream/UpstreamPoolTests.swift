@@ -1,4 +1,5 @@
 import CoreMetrics
+import Logging
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -14,6 +15,11 @@ import Testing
         tlsContext: nil
     )
 
+    private let errors = UpstreamProtocolErrors(
+        factory: NOOPMetricsHandler.instance,
+        logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    )
+
     private func backend(_ port: Int) -> Backend {
         let endpoint = BackendEndpoint(scheme: .http, host: "127.0.0.1", port: port)
         let metrics = BackendMetrics(site: "site1", backend: endpoint.description, factory: NOOPMetricsHandler.instance)
@@ -22,7 +28,7 @@ import Testing
 
     /// An open connection to `backend` on `loop`, as the pool would have made it.
     private func connection(to backend: Backend, on loop: EmbeddedEventLoop) throws -> UpstreamHandler {
-        let handler = UpstreamHandler(backend: backend)
+        let handler = UpstreamHandler(backend: backend, errors: errors)
         let channel = EmbeddedChannel(handler: handler, loop: loop)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return handler
@@ -32,7 +38,7 @@ import Testing
     /// they belong to, most recently released first, and none beyond the idle limit is kept.
     @Test func idleConnectionsAreKeptPerBackend() throws {
         let loop = EmbeddedEventLoop()
-        let pool = UpstreamPool(eventLoop: loop)
+        let pool = UpstreamPool(eventLoop: loop, errors: errors)
         var generator = SeededGenerator(seed: 23)
         let backends = (0..<20).map { backend(9000 + $0) }
         var released: [ObjectIdentifier: [UpstreamHandler]] = [:]
@@ -52,7 +58,7 @@ import Testing
 
     @Test func forgottenConnectionsAreNotTakenAgain() throws {
         let loop = EmbeddedEventLoop()
-        let pool = UpstreamPool(eventLoop: loop)
+        let pool = UpstreamPool(eventLoop: loop, errors: errors)
         let backends = (0..<5).map { backend(9100 + $0) }
         let handlers = try backends.map { try connection(to: $0, on: loop) }
         for handler in handlers {
@@ -63,5 +69,30 @@ import Testing
         #expect(pool.takeIdle(backends[4]) === handlers[4])
         pool.close()
         #expect(pool.takeIdle(backends[0]) == nil)
+    }
+
+    /// After a bodiless response a connection waits before it carries another request; one
+    /// that receives bytes meanwhile is closed and never handed out.
+    @Test func connectionSettlesAfterABodilessResponse() throws {
+        let loop = EmbeddedEventLoop()
+        let pool = UpstreamPool(eventLoop: loop, errors: errors)
+        let target = backend(9200)
+        let settling = try connection(to: target, on: loop)
+        pool.release(settling, settings: settings, settle: UpstreamPool.bodilessSettle)
+        #expect(pool.takeIdle(target) == nil)
+        let older = try connection(to: target, on: loop)
+        pool.release(older, settings: settings)
+        // Until its time is over the other connection serves; then both do.
+        #expect(pool.takeIdle(target) === older)
+        pool.release(older, settings: settings)
+        loop.advanceTime(by: UpstreamPool.bodilessSettle)
+        #expect(pool.takeIdle(target) === older)
+        #expect(pool.takeIdle(target) === settling)
+
+        let stray = try connection(to: target, on: loop)
+        pool.release(stray, settings: settings, settle: UpstreamPool.bodilessSettle)
+        try stray.channel.map { try ($0 as! EmbeddedChannel).writeInbound(ByteBuffer(string: "body of a HEAD")) }
+        loop.advanceTime(by: UpstreamPool.bodilessSettle)
+        #expect(pool.takeIdle(target) == nil)
     }
 }

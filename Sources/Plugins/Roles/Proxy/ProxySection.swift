@@ -89,6 +89,8 @@ enum ProxySection {
             trace.finish()
         }
 
+        configuration.allowConnect = section.value("allow_connect", default: false)
+
         if let limits = section.mapping("limits") {
             configuration.limits.maxHeaderBytes = limits.value("max_header_size", default: ByteSize(bytes: configuration.limits.maxHeaderBytes)).bytes
             configuration.limits.headerReadTimeout = limits.value("header_read_timeout", default: configuration.limits.headerReadTimeout, in: .milliseconds(1) ... .seconds(3600))
