@@ -40,14 +40,18 @@ struct ProxyHarness {
         return configuration
     }
 
-    static func start(_ configuration: ProxyConfiguration, waitForBackends: Bool = true) async throws -> ProxyHarness {
+    static func start(
+        _ configuration: ProxyConfiguration,
+        waitForBackends: Bool = true,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> ProxyHarness {
         var logger = Logger(label: "proxy-test")
         logger.logLevel = .critical
         let metrics = TestMetrics()
         let traces = CollectingTraceSink()
         let server = ProxyServer(
             configuration: configuration,
-            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            eventLoopGroup: group,
             logger: logger,
             metricsFactory: metrics,
             traceSink: traces

@@ -46,6 +46,11 @@ final class RawClient: Sendable {
         try await channel.writeAndFlush(buffer)
     }
 
+    /// Shuts the client's sending side, as `nc -N` does after its input.
+    func shutdownOutput() async throws {
+        try await channel.close(mode: .output)
+    }
+
     /// Asks for one more read (with `autoRead` off).
     func read() {
         channel.read()
