@@ -82,6 +82,8 @@ extension HealthChecker {
             self.settings = settings
             self.targets = Dictionary(targets.map { ($0.backend.key, $0) }, uniquingKeysWith: { _, last in last })
             let keys = targets.map(\.backend.key)
+            // Backends no longer checked are forgotten, so churn does not grow this.
+            checkedOnce.formIntersection(keys)
             if schedule == nil {
                 schedule = HealthCheckSchedule(keys: keys, interval: settings.interval, optimistic: settings.optimistic, now: now)
             } else {

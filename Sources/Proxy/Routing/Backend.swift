@@ -9,6 +9,7 @@ final class Backend: Sendable {
     let metrics: BackendMetrics
     private let online = ManagedAtomic<Bool>(false)
     private let inFlightCount = ManagedAtomic<Int>(0)
+    private let retired = ManagedAtomic<Bool>(false)
     private let statistics = NIOLockedValueBox(BackendStatistics())
 
     init(key: BackendKey, metrics: BackendMetrics, now: NIODeadline) {
@@ -44,6 +45,17 @@ final class Backend: Sendable {
             metrics.up.record(0)
             statistics.withLockedValue { $0.wentDown(at: now) }
         }
+    }
+
+    /// Whether the backend has left its site (see ``retire()``): its connections are closed
+    /// rather than pooled.
+    var isRetired: Bool { retired.load(ordering: .relaxed) }
+
+    /// Takes the backend out of service for good, once no routing table names it: its
+    /// connections are no longer pooled and its metrics are no longer exported.
+    func retire() {
+        guard !retired.exchange(true, ordering: .relaxed) else { return }
+        metrics.destroy()
     }
 
     func requestStarted() {

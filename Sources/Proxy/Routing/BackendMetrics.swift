@@ -38,6 +38,25 @@ final class BackendMetrics: Sendable {
         self.common = Self.commonCodes.map { _ in ManagedAtomicLazyReference() }
     }
 
+    /// Removes every metric of the backend from the factory, once the backend is retired: a
+    /// site whose backends come and go (from gossip) would otherwise export every backend it
+    /// ever had. Requests still in flight to it count into objects no longer exported.
+    func destroy() {
+        up.destroy()
+        inFlight.destroy()
+        rxBytes.destroy()
+        txBytes.destroy()
+        healthCheckFailures.destroy()
+        factory.destroyRecorder(duration)
+        let counters = requests.withLockedValue { counters in
+            defer { counters = [:] }
+            return Array(counters.values)
+        }
+        for counter in counters {
+            counter.destroy()
+        }
+    }
+
     func requests(code: Int) -> Counter {
         guard let index = Self.commonCodes.firstIndex(of: code) else { return counter(code: code) }
         if let counter = common[index].load() { return counter }

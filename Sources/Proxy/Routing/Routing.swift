@@ -49,6 +49,28 @@ final class Routing: Sendable {
         self.allowsConnect = allowsConnect
     }
 
+    /// This table with the backends of the site at `index` replaced by `backends`, and with
+    /// `upstream` in place of its own upstream settings when given; everything else is the same.
+    func replacingBackends(ofSiteAt index: Int, with backends: [Backend], upstream: UpstreamSettings? = nil) -> Routing {
+        var sites = self.sites
+        sites[index] = Site(name: sites[index].name, backends: backends)
+        return Routing(
+            sites: sites,
+            policy: policy,
+            retryAttempts: retryAttempts,
+            upstream: upstream ?? self.upstream,
+            retryAfterSeconds: retryAfterSeconds,
+            trace: trace,
+            limits: limits,
+            allowsConnect: allowsConnect
+        )
+    }
+
+    /// Every backend of every site.
+    var backends: [Backend] {
+        sites.flatMap(\.backends)
+    }
+
     /// Whether any site has a backend online: the answer of `/v1/health`.
     var hasOnlineBackend: Bool {
         sites.contains { $0.backends.contains(where: \.isOnline) }

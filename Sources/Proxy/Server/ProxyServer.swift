@@ -201,6 +201,70 @@ public final class ProxyServer: Sendable {
         }
     }
 
+    /// Replaces the backends of the site named `site` while the proxy runs, for backend sets
+    /// that change often (members announcing an application over gossip): listeners, TLS
+    /// settings and every other site are left alone, and no health check is waited for.
+    ///
+    /// Backends kept (same URL) keep their health, statistics and pooled connections; new ones
+    /// start offline and take traffic after their first passing health check; removed ones get
+    /// no new requests, requests in flight to them finish (or are retried as usual), their idle
+    /// connections close and their metrics are no longer exported. The change holds until the
+    /// next ``reconfigure(_:)``, which sets every site from its configuration again.
+    ///
+    /// - Parameter urls: backend URLs as in a pool (`http://host:port`), without `{a...b}`
+    ///   patterns; an empty list leaves the site without backends.
+    /// - Throws: ``ProxyServerError/unknownSite(_:)``, ``ProxyConfigurationError`` for a URL
+    ///   that does not parse or a scheme that differs from the others, ``ProxyServerError/tls(reason:)``
+    ///   when an `https` backend needs a client context that cannot be made. Nothing changes
+    ///   then.
+    public func replaceBackends(ofSite site: String, with urls: [String]) async throws {
+        try await control.withLock {
+            let configuration = try state.withLockedValue { state in
+                guard state.lifecycle == .running else { throw ProxyServerError.notRunning }
+                return state.configuration
+            }
+            let current = runtime.routing
+            guard let index = current.sites.firstIndex(where: { $0.name == site }) else {
+                throw ProxyServerError.unknownSite(site)
+            }
+            var endpoints: [BackendEndpoint] = []
+            for url in urls {
+                switch BackendEndpoint.parse(url) {
+                case .failure(let failure):
+                    throw ProxyConfigurationError.invalidPool(site: site, pool: url, reason: failure.reason)
+                case .success(let endpoint):
+                    if let first = endpoints.first, first.scheme != endpoint.scheme {
+                        throw ProxyConfigurationError.mixedSchemes(site: site)
+                    }
+                    if !endpoints.contains(endpoint) { endpoints.append(endpoint) }
+                }
+            }
+            var upstream: UpstreamSettings?
+            if endpoints.contains(where: { $0.scheme == .https }), current.upstream.tlsContext == nil {
+                var settings = current.upstream
+                do {
+                    settings.tlsContext = try configuration.upstream.tls.makeContext()
+                } catch {
+                    throw ProxyServerError.tls(reason: "upstream: \(error)")
+                }
+                upstream = settings
+            }
+            let known = Dictionary(current.sites[index].backends.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+            let now = NIODeadline.now()
+            let backends = endpoints.map { endpoint in
+                let key = BackendKey(site: site, endpoint: endpoint)
+                return known[key] ?? Backend(key: key, metrics: BackendMetrics(site: site, backend: endpoint.description, factory: metricsFactory), now: now)
+            }
+            let routing = current.replacingBackends(ofSiteAt: index, with: backends, upstream: upstream)
+            try await runtime.health.configure(
+                targets: healthTargets(routing, configuration: configuration),
+                settings: healthSettings(configuration, tlsContext: routing.upstream.tlsContext)
+            ).get()
+            runtime.install(routing)
+            await retire(from: current, keeping: routing)
+        }
+    }
+
     /// Every site and backend with health, calls, failures, downtime, latency and load.
     public func status() -> ProxyStatus {
         let routing = runtime.routing
@@ -229,20 +293,40 @@ public final class ProxyServer: Sendable {
         let routing = makeRouting(configuration, resolved: resolved, tlsContext: upstreamTLS)
         try await runtime.health.configure(
             targets: healthTargets(routing, configuration: configuration),
-            settings: HealthChecker.Settings(
-                interval: TimeAmount(configuration.health.interval),
-                timeout: TimeAmount(configuration.health.timeout),
-                optimistic: configuration.health.optimistic,
-                tlsContext: upstreamTLS
-            )
+            settings: healthSettings(configuration, tlsContext: upstreamTLS)
         ).get()
         // New backends start offline; give their first check a moment so that a start or a
         // reconfiguration does not answer 502 while healthy backends are still being probed.
         let newKeys = routing.sites.flatMap { $0.backends.map(\.key) }
         let limit = min(TimeAmount(configuration.health.timeout), .seconds(2))
         try await runtime.health.firstChecks(of: newKeys, limit: limit).get()
+        let previous = runtime.routing
         runtime.install(routing)
+        await retire(from: previous, keeping: routing)
         try await rebindListeners(configuration.listeners)
+    }
+
+    private func healthSettings(_ configuration: ProxyConfiguration, tlsContext: NIOSSLContext?) -> HealthChecker.Settings {
+        HealthChecker.Settings(
+            interval: TimeAmount(configuration.health.interval),
+            timeout: TimeAmount(configuration.health.timeout),
+            optimistic: configuration.health.optimistic,
+            tlsContext: tlsContext
+        )
+    }
+
+    /// Retires the backends of `previous` that `current` no longer has: no pooled connection
+    /// to them stays, and their metrics go.
+    private func retire(from previous: Routing, keeping current: Routing) async {
+        let kept = Set(current.backends.map { ObjectIdentifier($0) })
+        let retired = previous.backends.filter { !kept.contains(ObjectIdentifier($0)) }
+        guard !retired.isEmpty else { return }
+        for backend in retired {
+            backend.retire()
+        }
+        for done in runtime.pools.retire(retired) {
+            try? await done.get()
+        }
     }
 
     private func makeRouting(_ configuration: ProxyConfiguration, resolved: [ResolvedSite], tlsContext: NIOSSLContext?) -> Routing {

@@ -11,6 +11,8 @@ public enum ProxyServerError: Error, Sendable, Equatable, CustomStringConvertibl
     case notRunning
     /// A connection was refused because `limits.max_connections` were open.
     case tooManyConnections
+    /// ``ProxyServer/replaceBackends(ofSite:with:)`` named a site the proxy does not have.
+    case unknownSite(String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,7 @@ public enum ProxyServerError: Error, Sendable, Equatable, CustomStringConvertibl
         case .alreadyStarted: "proxy already started"
         case .notRunning: "proxy is not running"
         case .tooManyConnections: "too many connections"
+        case .unknownSite(let name): "no site named \(name)"
         }
     }
 }

@@ -120,7 +120,7 @@ final class UpstreamPool {
         let key = ObjectIdentifier(handler.backend)
         let (index, found) = position(of: key)
         let connections = found ? idle[index] : IdleConnections(backend: key)
-        guard !isClosed, handler.isActive, connections.handlers.count < settings.maxIdlePerBackend else {
+        guard !isClosed, handler.isActive, !handler.backend.isRetired, connections.handlers.count < settings.maxIdlePerBackend else {
             handler.close()
             return
         }
@@ -145,6 +145,25 @@ final class UpstreamPool {
         else { return }
         connections.handlers.remove(at: index)
     }
+
+    /// Closes and forgets the idle connections to backends that have left their sites
+    /// (``Backend/retire()``), so the pool does not grow with every backend that ever came and
+    /// went; connections in use close when their request lets them go.
+    func retire(_ backends: Set<ObjectIdentifier>) {
+        var gone: [UpstreamHandler] = []
+        idle.removeAll { connections in
+            guard backends.contains(connections.backend) else { return false }
+            gone.append(contentsOf: connections.handlers)
+            return true
+        }
+        for handler in gone {
+            handler.pool = nil
+            handler.close()
+        }
+    }
+
+    /// How many backends the pool keeps idle connections for, for tests of retirement.
+    var backendCount: Int { idle.count }
 
     /// Closes every idle connection and keeps none from now on.
     func close() {

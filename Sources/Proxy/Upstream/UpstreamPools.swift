@@ -21,6 +21,16 @@ final class UpstreamPools: Sendable {
         }
     }
 
+    /// Retires `backends` from every pool (see ``UpstreamPool/retire(_:)``), each on its own
+    /// event loop.
+    func retire(_ backends: [Backend]) -> [EventLoopFuture<Void>] {
+        let keys = Set(backends.map { ObjectIdentifier($0) })
+        let all = pools.withLockedValue { Array($0.values) }
+        return all.map { bound in
+            bound.eventLoop.submit { bound.value.retire(keys) }
+        }
+    }
+
     /// Closes the idle connections of every pool, each on its own event loop.
     func closeAll() -> [EventLoopFuture<Void>] {
         let all = pools.withLockedValue { Array($0.values) }

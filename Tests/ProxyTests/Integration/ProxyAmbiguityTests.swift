@@ -10,13 +10,7 @@ import Testing
 /// (RFC 9110, 9112, 9113), and a client is answered however it ends its side.
 @Suite struct ProxyAmbiguityTests {
     private func proxy(_ backend: ScriptedBackend) async throws -> ProxyHarness {
-        var configuration = ProxyConfiguration(
-            listeners: [.init(host: "127.0.0.1", port: 0)],
-            sites: [ProxyConfiguration.Site(pools: [backend.url])]
-        )
-        configuration.health.path = "/health"
-        configuration.health.interval = .seconds(30)
-        return try await ProxyHarness.start(configuration)
+        try await ProxyHarness.start(backend)
     }
 
     private static func ok(_ head: String) -> [ScriptedBackend.Chunk] {

@@ -20,14 +20,7 @@ import Testing
     private static let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     private func proxy(_ backend: ScriptedBackend, allowConnect: Bool = false) async throws -> ProxyHarness {
-        var configuration = ProxyConfiguration(
-            listeners: [.init(host: "127.0.0.1", port: 0)],
-            sites: [ProxyConfiguration.Site(pools: [backend.url])]
-        )
-        configuration.health.path = "/health"
-        configuration.health.interval = .seconds(30)
-        configuration.allowConnect = allowConnect
-        return try await ProxyHarness.start(configuration, group: Self.loop)
+        try await ProxyHarness.start(backend, allowConnect: allowConnect, group: Self.loop)
     }
 
     private func protocolErrors(_ proxy: ProxyHarness, _ reason: UpstreamProtocolErrors.Reason) -> Int64 {

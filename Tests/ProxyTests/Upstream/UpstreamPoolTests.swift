@@ -95,4 +95,27 @@ import Testing
         loop.advanceTime(by: UpstreamPool.bodilessSettle)
         #expect(pool.takeIdle(target) == nil)
     }
+
+    /// A retired backend's idle connections close and its entry goes; a connection to it that
+    /// comes back from a request is closed rather than pooled.
+    @Test func retiredBackendsAreForgotten() throws {
+        let loop = EmbeddedEventLoop()
+        let pool = UpstreamPool(eventLoop: loop, errors: errors)
+        let kept = backend(9300)
+        let retired = backend(9301)
+        let keptConnection = try connection(to: kept, on: loop)
+        let idle = try connection(to: retired, on: loop)
+        let inUse = try connection(to: retired, on: loop)
+        pool.release(keptConnection, settings: settings)
+        pool.release(idle, settings: settings)
+        #expect(pool.backendCount == 2)
+        retired.retire()
+        pool.retire([ObjectIdentifier(retired)])
+        #expect(pool.backendCount == 1)
+        #expect(!idle.isActive)
+        pool.release(inUse, settings: settings)
+        #expect(!inUse.isActive)
+        #expect(pool.backendCount == 1)
+        #expect(pool.takeIdle(kept) === keptConnection)
+    }
 }

@@ -66,6 +66,23 @@ struct ProxyHarness {
         return harness
     }
 
+    /// A proxy in front of one scripted backend, checked rarely so that health checks stay out
+    /// of what the backend records.
+    static func start(
+        _ backend: ScriptedBackend,
+        allowConnect: Bool = false,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> ProxyHarness {
+        var configuration = ProxyConfiguration(
+            listeners: [.init(host: "127.0.0.1", port: 0)],
+            sites: [ProxyConfiguration.Site(pools: [backend.url])]
+        )
+        configuration.health.path = "/health"
+        configuration.health.interval = .seconds(30)
+        configuration.allowConnect = allowConnect
+        return try await start(configuration, group: group)
+    }
+
     static func start(sites: [[TestBackend]], balance: BalancePolicy = .least) async throws -> ProxyHarness {
         try await start(configuration(sites: sites, balance: balance))
     }
