@@ -57,9 +57,9 @@ for binary in "${binaries[@]}"; do
     for _ in $(seq 300); do curl -fs "http://127.0.0.1:$proxy/1k.bin" -o /dev/null && break; sleep 0.1; done
     curl -fs "http://127.0.0.1:$proxy/1k.bin" -o /dev/null || { echo "the proxy under valgrind does not serve" >&2; exit 1; }
     wrk -t1 -c16 -d3s "http://127.0.0.1:$proxy/1k.bin" >/dev/null
-    callgrind_control -z "$pid" >/dev/null
+    callgrind_control -z "$pid" >/dev/null 2>&1
     requests=$(wrk -t1 -c16 -d10s "http://127.0.0.1:$proxy/1k.bin" | awk '/requests in/ {print $1}')
-    callgrind_control -d "$pid" >/dev/null
+    callgrind_control -d "$pid" >/dev/null 2>&1
     kill -INT "$pid"; wait "$pid" 2>/dev/null || true
     total=$(for file in "$work"/callgrind.out*; do awk '/^summary:|^totals:/ {print $2}' "$file"; done | sort -n | tail -1)
     python3 -c "import sys; t, r = int(sys.argv[1]), int(sys.argv[2]); print(f'{sys.argv[3]}: {t:,} instructions / {r:,} requests = {t / r:,.0f} per request')" \

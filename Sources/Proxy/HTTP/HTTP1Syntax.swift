@@ -207,14 +207,7 @@ enum HTTP1Syntax {
     /// name of unreserved characters, sub-delimiters and percent signs, or an IP literal in
     /// brackets, then at most a colon and digits. An empty value is valid (an empty authority).
     static func isValidHost(_ value: UnsafeRawBufferPointer) -> Bool {
-        func isNameByte(_ byte: UInt8) -> Bool {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                return true
-            default:
-                return "-._~!$&'()*+,;=%".utf8.contains(byte)
-            }
-        }
+        let isNameByte = ASCII.isHostCharacter
         var index = 0
         let count = value.count
         if count > 0, value[0] == UInt8(ascii: "[") {
@@ -233,7 +226,12 @@ enum HTTP1Syntax {
         }
         guard index < count else { return true }
         guard value[index] == UInt8(ascii: ":") else { return false }
-        return value[(index + 1)...].allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        index += 1
+        while index < count {
+            guard ASCII.isDigit(value[index]) else { return false }
+            index += 1
+        }
+        return true
     }
 
     /// Whether a field called `name` may be passed on in a trailer section. RFC 9110 6.5.1: a

@@ -151,4 +151,22 @@ import Testing
         #expect(throws: HTTP1ParseError.self) { try length("8", current: 7) }
         #expect(throws: HTTP1ParseError.self) { try length("7, 8", current: 7) }
     }
+
+    /// The host table against the characters RFC 3986 3.2.2 lists for a registered name.
+    @Test func hostCharactersAreExactlyTheRegisteredNameOnes() {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%".utf8)
+        for byte in UInt8.min...UInt8.max {
+            #expect(ASCII.isHostCharacter(byte) == allowed.contains(byte), "byte \(byte)")
+        }
+    }
+
+    @Test(arguments: [
+        ("", true), ("example.com", true), ("example.com:8080", true), ("127.0.0.1:80", true), ("[::1]:443", true),
+        ("[::1]", true), ("a:", true), ("%41b", true), ("a b", false), ("a/b", false), ("a:80x", false), ("a:8:0", false),
+        ("[::1", false), ("[]", false), ("[::1]x", false), ("user@host", false), ("a?b", false), ("a#b", false),
+    ])
+    func hostValues(value: String, valid: Bool) {
+        let result = Array(value.utf8).withUnsafeBytes { HTTP1Syntax.isValidHost($0) }
+        #expect(result == valid, "\(value)")
+    }
 }
