@@ -1,0 +1,188 @@
+import NIOCore
+import NIOHTTP1
+
+/// Writes the responses of one client connection in its wire format: ``HTTP1ResponseWriter``
+/// encodes HTTP/1 itself, ``HTTP2ResponseWriter`` hands parts to an HTTP/2 stream's codec.
+/// Used by ``ProxyHandler`` on the connection's event loop, between ``attach(_:)`` and
+/// ``detach()``.
+protocol ResponseWriter: AnyObject {
+    func attach(_ context: ChannelHandlerContext)
+    func detach()
+    /// Writes a head as it is: the proxy's own answers.
+    func writeHead(_ head: HTTPResponseHead)
+    /// Writes an interim (1xx) response from a backend, its hop-by-hop fields left out.
+    func writeInterim(_ response: ResponseHead, request: RequestHead)
+    /// Writes the head of a backend's response, rewritten for the client.
+    func writeForwardedHead(_ response: ResponseHead, request: RequestHead, keepAlive: Bool)
+    func writeBody(_ body: ByteBuffer)
+    /// Whether something was written since the last flush.
+    var hasUnflushedWrites: Bool { get }
+    func flush()
+    /// Ends the response and flushes it; `promise` completes once it is written.
+    func writeEnd(_ trailers: HTTPHeaders?, promise: EventLoopPromise<Void>?)
+}
+
+extension ResponseWriter {
+    func writeInterim(_ response: ResponseHead, request: RequestHead) {
+        // 100 Continue (the answer to `Expect: 100-continue`) and other interim responses
+        // pass through; the final response follows (RFC 9110 15.2).
+        var interim = response.httpResponseHead
+        interim.headers.removeHopByHopFields()
+        interim.version = request.version.responseVersion
+        writeHead(interim)
+    }
+}
+
+/// Encodes the responses of an HTTP/1 connection as bytes, so that a backend's head is written
+/// to the client once, filtered on the way (see ``ForwardedRequest``).
+///
+/// A forwarded head is held back until the next write, flush or end, so that a small body read
+/// with it (most responses fit in one read) is copied in behind it and the whole response goes
+/// down the pipeline as one buffer, in one system call.
+final class HTTP1ResponseWriter: ResponseWriter {
+    private var context: ChannelHandlerContext?
+    /// The channel's allocator, kept: reaching it through the context costs a reference count
+    /// on the channel each time.
+    private var allocator = ByteBufferAllocator()
+    /// Whether the response being written has a chunked body.
+    private var chunkedResponse = false
+    private(set) var hasUnflushedWrites = false
+    /// A response head not written yet, with the body bytes copied in behind it so far.
+    private var heldBack: ByteBuffer?
+    /// The memory of the last response head, for the next one.
+    private var spareHeadBuffer = SpareBuffer()
+
+    /// Bodies up to this size are copied behind their head; a copy of a few kilobytes costs
+    /// less than another buffer through the pipeline.
+    static let coalescedBodyBytes = 16 * 1024
+
+    func attach(_ context: ChannelHandlerContext) {
+        self.context = context
+        allocator = context.channel.allocator
+    }
+
+    func detach() {
+        context = nil
+    }
+
+    func writeHead(_ head: HTTPResponseHead) {
+        hasUnflushedWrites = true
+        if head.status.code >= 200 {
+            chunkedResponse = false
+        }
+        var buffer = allocator.buffer(capacity: 256)
+        buffer.writeResponseHead(head)
+        write(.byteBuffer(buffer))
+    }
+
+    func writeForwardedHead(_ response: ResponseHead, request: RequestHead, keepAlive: Bool) {
+        hasUnflushedWrites = true
+        let headBytes = ForwardedRequest.maximumLength(of: response)
+        let bodyBytes = response.fields.contentLength.map { $0 <= Self.coalescedBodyBytes ? $0 : 0 } ?? 0
+        var buffer = spareHeadBuffer.take(capacity: headBytes + bodyBytes, allocator: allocator)
+        chunkedResponse = ForwardedRequest.writeResponseHead(for: response, request: request, keepAlive: keepAlive, into: &buffer)
+        writeHeldBack()
+        heldBack = buffer
+    }
+
+    func writeBody(_ body: ByteBuffer) {
+        hasUnflushedWrites = true
+        if chunkedResponse {
+            ChunkedBody.writeChunk(.byteBuffer(body), allocator: allocator) { write($0) }
+        } else if heldBack != nil, body.readableBytes <= heldBack!.writableBytes {
+            heldBack!.writeImmutableBuffer(body)
+        } else {
+            write(.byteBuffer(body))
+        }
+    }
+
+    func flush() {
+        hasUnflushedWrites = false
+        writeHeldBack()
+        context?.flush()
+    }
+
+    func writeEnd(_ trailers: HTTPHeaders?, promise: EventLoopPromise<Void>?) {
+        hasUnflushedWrites = false
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        if chunkedResponse {
+            chunkedResponse = false
+            var last = allocator.buffer(capacity: 5)
+            last.writeLastChunk(trailers: trailers)
+            writeHeldBack()
+            context.writeAndFlush(NIOAny(last), promise: promise)
+        } else if let promise {
+            let last = takeHeldBack() ?? ByteBuffer()
+            context.writeAndFlush(NIOAny(last), promise: promise)
+        } else {
+            flush()
+        }
+    }
+
+    /// Writes bytes after the head held back, if any.
+    private func write(_ bytes: IOData) {
+        writeHeldBack()
+        context?.write(NIOAny(bytes), promise: nil)
+    }
+
+    private func writeHeldBack() {
+        if let heldBack = takeHeldBack() {
+            context?.write(NIOAny(heldBack), promise: nil)
+        }
+    }
+
+    /// The head held back, now to be written; its memory is kept for the next head.
+    private func takeHeldBack() -> ByteBuffer? {
+        guard let heldBack = heldBack.take() else { return nil }
+        spareHeadBuffer.keep(heldBack)
+        return heldBack
+    }
+}
+
+/// Hands the responses of an HTTP/2 stream to the stream's codec as parts.
+final class HTTP2ResponseWriter: ResponseWriter {
+    private var context: ChannelHandlerContext?
+    private(set) var hasUnflushedWrites = false
+
+    func attach(_ context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func detach() {
+        context = nil
+    }
+
+    private func write(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>? = nil) {
+        hasUnflushedWrites = true
+        context?.write(NIOAny(part), promise: promise)
+    }
+
+    func writeHead(_ head: HTTPResponseHead) {
+        write(.head(head))
+    }
+
+    func writeForwardedHead(_ response: ResponseHead, request: RequestHead, keepAlive: Bool) {
+        write(.head(ForwardedRequest.responseHead(for: response.httpResponseHead, request: request, keepAlive: keepAlive)))
+    }
+
+    func writeBody(_ body: ByteBuffer) {
+        write(.body(.byteBuffer(body)))
+    }
+
+    func flush() {
+        hasUnflushedWrites = false
+        context?.flush()
+    }
+
+    func writeEnd(_ trailers: HTTPHeaders?, promise: EventLoopPromise<Void>?) {
+        hasUnflushedWrites = false
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers)), promise: promise)
+    }
+}
