@@ -64,5 +64,10 @@ for binary in "${binaries[@]}"; do
     total=$(for file in "$work"/callgrind.out*; do awk '/^summary:|^totals:/ {print $2}' "$file"; done | sort -n | tail -1)
     python3 -c "import sys; t, r = int(sys.argv[1]), int(sys.argv[2]); print(f'{sys.argv[3]}: {t:,} instructions / {r:,} requests = {t / r:,.0f} per request')" \
         "$total" "$requests" "$binary"
+    # KEEP=DIR keeps each binary's profiles there, for callgrind_annotate.
+    if [ -n "${KEEP:-}" ]; then
+        mkdir -p "$KEEP/$(basename "$binary")"
+        cp "$work"/callgrind.out* "$KEEP/$(basename "$binary")/"
+    fi
     rm -f "$work"/callgrind.out*
 done

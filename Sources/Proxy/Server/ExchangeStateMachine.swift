@@ -12,10 +12,12 @@ import NIOHTTP1
 /// chosen from the routing table it starts with; an attempt that fails before a response byte
 /// is retried on another backend when that is safe (``isRetryable``).
 ///
-/// The per-request facts are stored properties rather than payloads of ``Phase``: the machine
-/// is matched several times for every request, and a payload holding references would be
-/// retained each time. A connection attempt made for one request is told from a later one by
-/// ``serial``.
+/// The per-request facts are stored properties rather than payloads of ``Phase``, and the
+/// actions of the events every request goes through carry no references (what they act on
+/// is the part the caller passed in, or is read from the machine): the machine is consulted
+/// several times for every request, and a payload holding references would be copied,
+/// retained and released each time. A connection attempt made for one request is told from a
+/// later one by ``serial``.
 struct ExchangeStateMachine {
     enum Phase {
         /// Waiting for a request head.
@@ -44,73 +46,76 @@ struct ExchangeStateMachine {
     /// What to do with a part of the client's request.
     enum RequestAction {
         case none
-        /// A new exchange: connect to `backend` (see ``connected(serial:backend:failed:)``).
-        case connect(Backend)
-        /// Send this to the backend connection; after the request's end, arm the response
+        /// A new exchange: connect to ``backend`` (see ``connected(serial:backend:reused:)``).
+        case connect
+        /// Send the part to the backend connection; after the request's end, arm the response
         /// timer when `armsResponseTimer`.
-        case forward(RequestBodyPart, armsResponseTimer: Bool)
-        /// Write the proxy's own answer; the connection stays open when `keepAlive`.
-        case answer(LocalAnswer, keepAlive: Bool)
-        /// Answer a request that cannot be parsed or routed with its error status, and close.
-        case refuse(HTTP1ParseError)
+        case forward(armsResponseTimer: Bool)
+        /// Write the proxy's own answer, ``answer``; the connection stays open when `keepAlive`.
+        case answer(keepAlive: Bool)
+        /// Answer ``refusal``, a request that cannot be parsed or routed, and close.
+        case refuse
     }
 
-    /// What to do once a connection attempt has ended.
+    /// What to do once a connection has been made for a request.
     enum ConnectedAction {
         /// The request was answered or abandoned meanwhile: return the unused connection.
         case returnUnused
-        /// Send the head and what arrived of the body; arm the response timer when
-        /// `armsResponseTimer`.
-        case send(pending: [RequestBodyPart], armsResponseTimer: Bool)
-        /// The attempt failed; see ``Failure``.
-        case failed(Failure)
+        /// Send the head and, when `hasPending`, what arrived of the body before (see
+        /// ``takePending()``); arm the response timer when `armsResponseTimer`.
+        case send(hasPending: Bool, armsResponseTimer: Bool)
     }
 
     /// What to do after a failed attempt, once it is recorded (``AttemptEnd``).
     enum Failure {
-        /// Try `next`, another backend, with the request from its start.
-        case retry(Backend, attempt: AttemptEnd)
-        /// Answer with `answer` and close or keep the connection (as ``RequestAction/answer``).
+        /// Try ``backend`` now, another backend, with the request from its start; `failed` is
+        /// the one whose attempt ended.
+        case retry(failed: Backend, attempt: AttemptEnd)
+        /// Answer with `answer` and close or keep the connection; `attempt` is the attempt
+        /// of ``backend`` that ended, if one did.
         case answer(LocalAnswer, keepAlive: Bool, attempt: AttemptEnd?)
         /// Close the client connection: part of the response was sent already.
         case close(attempt: AttemptEnd)
     }
 
-    /// A backend attempt that ended, for the backend's counters and the trace.
+    /// A backend attempt that ended, for the backend's counters and the trace; the backend
+    /// is ``backend`` unless the ``Failure`` says otherwise.
     struct AttemptEnd {
-        var backend: Backend
         var status: Int
         var failed: Bool
         /// Whether the backend is to be taken offline now.
         var marksDown: Bool
     }
 
-    /// What to do with a part of the backend's response.
-    enum ResponseAction {
+    /// What to do with the head of the backend's response.
+    enum ResponseHeadAction {
         case none
-        /// Pass an interim (1xx) response on.
-        case writeInterim(ResponseHead)
+        /// Pass the interim (1xx) response on.
+        case writeInterim
         /// Write the response head; the client connection stays open after it when `keepAlive`.
-        case writeHead(ResponseHead, keepAlive: Bool)
-        case writeBody(ByteBuffer)
-        /// The response ended (``Finish``).
+        case write(keepAlive: Bool)
+        /// A `101` nobody asked for: close the backend connection and act on
+        /// ``failAfterUnaskedSwitch()``.
+        case switchedUnasked
+    }
+
+    /// What to do once the backend's response has ended.
+    enum ResponseEndAction {
+        case none
         case finish(Finish)
         /// A `101` (or a 2xx to `CONNECT`) ended: both connections become a tunnel.
         case startTunnel(AttemptEnd)
-        /// A `101` nobody asked for: the backend connection is closed.
-        case switchedUnasked(Failure)
     }
 
     /// How an exchange whose response ended is wound up.
     struct Finish {
         var attempt: AttemptEnd
-        /// Whether the backend connection goes back to the pool, and for how long it settles
-        /// there first (after a response that has no body by rule).
+        /// Whether the backend connection goes back to the pool, and whether it settles there
+        /// first (after a response that has no body by rule).
         var releasesUpstream: Bool
         var settles: Bool
         /// Whether the client connection stays open for the next request.
         var keepAlive: Bool
-        var trailers: HTTPHeaders?
     }
 
     private(set) var phase = Phase.idle
@@ -153,6 +158,10 @@ struct ExchangeStateMachine {
     /// Close the connection after the response in progress: shutdown asked for it, the
     /// request switches protocols, or the client closed its side.
     private(set) var closesAfterResponse = false
+    /// The answer of the last ``RequestAction/answer(keepAlive:)``.
+    private(set) var answer = LocalAnswer(status: .ok, body: "", headers: [:], isInternal: true)
+    /// The error of the last ``RequestAction/refuse``.
+    private(set) var refusal = HTTP1ParseError(description: "")
     private var generator = SplitMix64()
     private var scratch = ChoiceScratch()
 
@@ -221,28 +230,21 @@ struct ExchangeStateMachine {
 
     /// The next pipelined part to act on now that the connection is idle again, with what to
     /// do with it; `nil` when there is none, or the next one must wait.
-    mutating func nextQueued(routing: RoutingAfter, now: NIODeadline) -> RequestAction? {
+    mutating func nextQueued(routing: RoutingAfter, now: NIODeadline) -> (RequestParser.Part, RequestAction)? {
         while let entry = queued.first {
             switch (entry, phase) {
             case (_, .closing), (_, .tunnel):
                 queued.removeAll()
                 return nil
             case (.malformed(let error), .idle):
-                queued.removeAll()
-                phase = .closing
-                return .refuse(error)
-            case (.part(let part), .idle):
-                queued.removeFirst()
-                let action = process(part, routing: routing, now: now)
-                if case .none = action { continue }
-                return action
-            case (.part(.head), _), (.malformed, _):
+                return (.end(nil), refuse(error))
+            case (.part(.head), .connecting), (.part(.head), .proxying), (.part(.head), .local), (.malformed, _):
                 return nil
             case (.part(let part), _):
                 queued.removeFirst()
                 let action = process(part, routing: routing, now: now)
                 if case .none = action { continue }
-                return action
+                return (part, action)
             }
         }
         return nil
@@ -275,9 +277,7 @@ struct ExchangeStateMachine {
             routing = new
         }
         if let problem = head.hostProblem {
-            queued.removeAll()
-            phase = .closing
-            return .refuse(problem)
+            return refuse(problem)
         }
         serial &+= 1
         request = head
@@ -333,11 +333,18 @@ struct ExchangeStateMachine {
         return dispatch(to: backend)
     }
 
+    private mutating func refuse(_ error: HTTP1ParseError) -> RequestAction {
+        queued.removeAll()
+        phase = .closing
+        refusal = error
+        return .refuse
+    }
+
     private mutating func dispatch(to backend: Backend) -> RequestAction {
         self.backend = backend
         attempts += 1
         phase = .connecting
-        return .connect(backend)
+        return .connect
     }
 
     private mutating func forward(_ part: RequestBodyPart) -> RequestAction {
@@ -347,100 +354,125 @@ struct ExchangeStateMachine {
         }
         if case .end = part {
             requestSent = true
-            return .forward(part, armsResponseTimer: !responseStarted)
+            return .forward(armsResponseTimer: !responseStarted)
         }
-        return .forward(part, armsResponseTimer: false)
+        return .forward(armsResponseTimer: false)
     }
 
     private mutating func answerLocally(_ answer: LocalAnswer, keepAlive requested: Bool) -> RequestAction {
         let keepAlive = requested && !closesAfterResponse
         phase = keepAlive ? .idle : .closing
-        return .answer(answer, keepAlive: keepAlive)
+        self.answer = answer
+        return .answer(keepAlive: keepAlive)
     }
 
     // MARK: The backend connection
 
-    /// A connection attempt for the request numbered `serial` ended; `failed` when no
-    /// connection was made. `reused` tells that the connection carried earlier requests.
-    mutating func connected(serial: Int, backend: Backend, failed: Bool, reused: Bool) -> ConnectedAction {
-        guard case .connecting = phase, self.serial == serial, self.backend === backend else {
+    /// Whether a connection attempt is for the request being proxied: the one numbered
+    /// `serial`, to `backend`, still waiting for it.
+    private func awaits(serial: Int, backend: Backend) -> Bool {
+        guard case .connecting = phase else { return false }
+        return self.serial == serial && self.backend === backend
+    }
+
+    /// A connection was made to `backend` for the request numbered `serial`; `reused` tells
+    /// that it carried earlier requests.
+    mutating func connected(serial: Int, backend: Backend, reused: Bool) -> ConnectedAction {
+        guard awaits(serial: serial, backend: backend) else {
             // The client left or the request was answered while connecting; the connection is
             // clean, nothing was sent on it.
             return .returnUnused
         }
-        if failed {
-            return .failed(attemptFailed(markDown: true))
-        }
         phase = .proxying
         reusedConnection = reused
-        let parts = pending
-        pending.removeAll()
-        let sentEnd = parts.contains { if case .end = $0 { return true } else { return false } }
+        guard !pending.isEmpty else {
+            return .send(hasPending: false, armsResponseTimer: false)
+        }
+        let sentEnd = pending.contains { if case .end = $0 { return true } else { return false } }
         if sentEnd {
             requestSent = true
         }
-        return .send(pending: parts, armsResponseTimer: sentEnd && !responseStarted)
+        return .send(hasPending: true, armsResponseTimer: sentEnd && !responseStarted)
     }
 
-    /// A part of the backend's response.
-    mutating func responsePart(_ part: ResponseParser.Part) -> ResponseAction {
+    /// What arrived of the request body before its connection was ready, to be sent now.
+    mutating func takePending() -> [RequestBodyPart] {
+        defer { pending.removeAll() }
+        return pending
+    }
+
+    /// No connection could be made to `backend` for the request numbered `serial`; `nil`
+    /// when that request no longer waits for one.
+    mutating func connectionFailed(serial: Int, backend: Backend) -> Failure? {
+        guard awaits(serial: serial, backend: backend) else { return nil }
+        return attemptFailed(markDown: true)
+    }
+
+    /// The head of the backend's response.
+    mutating func responseHead(_ head: ResponseHead) -> ResponseHeadAction {
         guard case .proxying = phase else { return .none }
-        switch part {
-        case .head(let head):
-            if head.isInterim {
-                // 100 Continue (the answer to `Expect: 100-continue`) and other interim
-                // responses pass through; the final response follows (RFC 9110 15.2).
-                return .writeInterim(head)
+        if head.isInterim {
+            // 100 Continue (the answer to `Expect: 100-continue`) and other interim
+            // responses pass through; the final response follows (RFC 9110 15.2).
+            return .writeInterim
+        }
+        responseStarted = true
+        status = head.statusCode
+        // A connection that carried CONNECT is never used again, whatever the answer: after
+        // a 2xx it is a tunnel (RFC 9110 9.3.6).
+        upstreamKeepAlive = head.isKeepAlive && !request.isCONNECT
+        if head.statusCode == 101 {
+            guard isHTTP1, request.asksToUpgrade else {
+                // A switch nobody asked for cannot be honoured on this connection.
+                return .switchedUnasked
             }
-            responseStarted = true
-            status = head.statusCode
-            // A connection that carried CONNECT is never used again, whatever the answer: after
-            // a 2xx it is a tunnel (RFC 9110 9.3.6).
-            upstreamKeepAlive = head.isKeepAlive && !request.isCONNECT
-            if head.statusCode == 101 {
-                guard isHTTP1, request.asksToUpgrade else {
-                    // A switch nobody asked for cannot be honoured on this connection.
-                    return .switchedUnasked(failAfterBadResponse())
-                }
-                isUpgrade = true
-            } else if request.isCONNECT, (200..<300).contains(head.statusCode) {
-                isUpgrade = true
-            }
-            if ForwardedRequest.requiresClose(head, request: request) {
-                clientKeepAlive = false
-            }
-            return .writeHead(head, keepAlive: clientKeepAlive)
-        case .body(let buffer):
-            txBytes += buffer.readableBytes
-            return .writeBody(buffer)
-        case .end(let trailers):
-            responseEnded = true
-            let attempt = AttemptEnd(backend: backend!, status: status, failed: false, marksDown: false)
-            if isUpgrade {
-                phase = .tunnel
-                return .startTunnel(attempt)
-            }
-            // A response that ended before the request body did leaves unread bytes on the
-            // connection, which must not be parsed as the next request.
-            let keepAlive = clientKeepAlive && requestEnded && !closesAfterResponse
-            let releases = upstreamKeepAlive && requestSent
-            let finish = Finish(
+            isUpgrade = true
+        } else if request.isCONNECT, (200..<300).contains(head.statusCode) {
+            isUpgrade = true
+        }
+        if ForwardedRequest.requiresClose(head, request: request) {
+            clientKeepAlive = false
+        }
+        return .write(keepAlive: clientKeepAlive)
+    }
+
+    /// `byteCount` bytes of the response body arrived; whether to pass them on.
+    mutating func responseBody(byteCount: Int) -> Bool {
+        guard case .proxying = phase else { return false }
+        txBytes += byteCount
+        return true
+    }
+
+    /// The backend's response ended.
+    mutating func responseEnd() -> ResponseEndAction {
+        guard case .proxying = phase else { return .none }
+        responseEnded = true
+        let attempt = AttemptEnd(status: status, failed: false, marksDown: false)
+        if isUpgrade {
+            phase = .tunnel
+            return .startTunnel(attempt)
+        }
+        // A response that ended before the request body did leaves unread bytes on the
+        // connection, which must not be parsed as the next request.
+        let keepAlive = clientKeepAlive && requestEnded && !closesAfterResponse
+        let releases = upstreamKeepAlive && requestSent
+        phase = keepAlive ? .idle : .closing
+        return .finish(
+            Finish(
                 attempt: attempt,
                 releasesUpstream: releases,
                 // After a response that has no body by rule, a backend that sends one anyway
                 // sends it next: the connection waits for it before carrying another request.
                 settles: releases && !ForwardedRequest.hasBody(statusCode: status, request: request),
-                keepAlive: keepAlive,
-                trailers: trailers
+                keepAlive: keepAlive
             )
-            phase = keepAlive ? .idle : .closing
-            return .finish(finish)
-        }
+        )
     }
 
-    private mutating func failAfterBadResponse() -> Failure {
+    /// After ``ResponseHeadAction/switchedUnasked``: the client is answered 502.
+    mutating func failAfterUnaskedSwitch() -> Failure {
         responseEnded = true
-        let attempt = AttemptEnd(backend: backend!, status: 502, failed: true, marksDown: false)
+        let attempt = AttemptEnd(status: 502, failed: true, marksDown: false)
         return answerWithError(.badGateway, body: "backend switched protocols unasked\n", attempt: attempt)
     }
 
@@ -454,14 +486,14 @@ struct ExchangeStateMachine {
         // Mid-response nothing can be said to the client but a truncated message.
         responseEnded = true
         phase = .closing
-        return .close(attempt: AttemptEnd(backend: backend!, status: status, failed: true, marksDown: false))
+        return .close(attempt: AttemptEnd(status: status, failed: true, marksDown: false))
     }
 
     /// The backend sent no response head within the response timeout.
     mutating func responseTimedOut() -> Failure? {
         guard case .proxying = phase, requestSent, !responseStarted else { return nil }
         responseEnded = true
-        let attempt = AttemptEnd(backend: backend!, status: 504, failed: true, marksDown: false)
+        let attempt = AttemptEnd(status: 504, failed: true, marksDown: false)
         return answerWithError(.gatewayTimeout, body: "backend did not respond in time\n", attempt: attempt)
     }
 
@@ -478,14 +510,14 @@ struct ExchangeStateMachine {
             // connection, so this cannot go on for ever.
             attempts -= 1
         }
-        let attempt = AttemptEnd(backend: failed, status: 502, failed: true, marksDown: markDown)
+        let attempt = AttemptEnd(status: 502, failed: true, marksDown: markDown)
         if isRetryable, attempts <= routing.retryAttempts,
             let next = routing.choose(excluding: tried, scratch: &scratch, using: &generator)
         {
             requestSent = false
             pending = requestEnded ? [.end(nil)] : []
             _ = dispatch(to: next)
-            return .retry(next, attempt: attempt)
+            return .retry(failed: failed, attempt: attempt)
         }
         responseEnded = true
         return answerWithError(.badGateway, body: "backend unavailable\n", attempt: attempt)
@@ -516,8 +548,7 @@ struct ExchangeStateMachine {
     mutating func parseFailed(_ error: HTTP1ParseError) -> ParseErrorAction {
         switch phase {
         case .idle:
-            queued.removeAll()
-            phase = .closing
+            _ = refuse(error)
             return .refuse(error)
         case .proxying where requestEnded, .connecting where requestEnded:
             // The request being answered was read whole: the error is in one pipelined
@@ -528,15 +559,14 @@ struct ExchangeStateMachine {
             queued.append(.malformed(error))
             return .none
         case .proxying, .connecting:
-            guard let backend else { return .close }
             if responseStarted {
                 responseEnded = true
                 phase = .closing
-                return .abandon(.close(attempt: AttemptEnd(backend: backend, status: status, failed: false, marksDown: false)))
+                return .abandon(.close(attempt: AttemptEnd(status: status, failed: false, marksDown: false)))
             }
             responseEnded = true
             clientKeepAlive = false
-            let attempt = AttemptEnd(backend: backend, status: 400, failed: false, marksDown: false)
+            let attempt = AttemptEnd(status: 400, failed: false, marksDown: false)
             return .abandon(answerWithError(.badRequest, body: "", attempt: attempt))
         case .local(let answer):
             // The request's end will not come: answer now and close.
@@ -551,11 +581,11 @@ struct ExchangeStateMachine {
     /// is never the backend's fault.
     mutating func clientClosed() -> AttemptEnd? {
         defer { phase = .closing }
-        guard isProxying, !responseEnded, let backend else { return nil }
+        guard isProxying, !responseEnded else { return nil }
         responseEnded = true
         // 499: nginx's code for a request the client gave up on.
         status = responseStarted ? status : 499
-        return AttemptEnd(backend: backend, status: status, failed: false, marksDown: false)
+        return AttemptEnd(status: status, failed: false, marksDown: false)
     }
 
     /// What to do when the client shuts its side or shutdown asks the connection to go.

@@ -143,7 +143,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             awaitingFirstByte = false
         }
         let now = NIODeadline.now()
-        perform(machine.requestPart(part, routing: runtime.routing(after:), now: now), now: now)
+        perform(machine.requestPart(part, routing: runtime.routing(after:), now: now), part: part, now: now)
     }
 
     /// The end of an HTTP/2 stream's read burst; an HTTP/1 connection's is reported by
@@ -176,8 +176,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         waitTimer?.cancel()
         responseTimer?.cancel()
         closeUpstream()
-        if let attempt = machine.clientClosed() {
-            record(attempt, now: .now())
+        if let attempt = machine.clientClosed(), let backend = machine.backend {
+            record(attempt, of: backend, now: .now())
             trace(status: attempt.status)
         }
         context.fireChannelInactive()
@@ -271,59 +271,66 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         guard !isDrainingQueue, machine.hasQueued else { return }
         isDrainingQueue = true
         defer { isDrainingQueue = false }
-        while let action = machine.nextQueued(routing: runtime.routing(after:), now: now) {
-            perform(action, now: now)
+        while let (part, action) = machine.nextQueued(routing: runtime.routing(after:), now: now) {
+            perform(action, part: part, now: now)
         }
     }
 
     // MARK: Performing the machine's actions
 
-    private func perform(_ action: ExchangeStateMachine.RequestAction, now: NIODeadline) {
+    /// Performs what the machine answered to `part`.
+    private func perform(_ action: ExchangeStateMachine.RequestAction, part: RequestParser.Part, now: NIODeadline) {
         switch action {
         case .none:
             break
-        case .connect(let backend):
+        case .connect:
             waitTimer?.disarm()
             awaitingFirstByte = false
             firstByte = nil
-            dispatch(to: backend)
-        case .forward(let part, let armsResponseTimer):
-            upstream?.write(part)
+            dispatch(to: machine.backend!)
+        case .forward(let armsResponseTimer):
+            switch part {
+            case .body(let buffer): upstream?.write(.body(.byteBuffer(buffer)))
+            case .end(let trailers): upstream?.write(.end(trailers))
+            case .head: break
+            }
             if armsResponseTimer {
                 responseTimer?.arm(in: machine.routing.upstream.responseTimeout)
             }
-        case .answer(let answer, let keepAlive):
-            sendLocal(answer, keepAlive: keepAlive, now: now)
-        case .refuse(let error):
-            refuse(error)
+        case .answer(let keepAlive):
+            sendLocal(machine.answer, keepAlive: keepAlive, now: now)
+        case .refuse:
+            refuse(machine.refusal)
         }
     }
 
     private func perform(_ failure: ExchangeStateMachine.Failure, now: NIODeadline) {
         switch failure {
-        case .retry(let next, let attempt):
+        case .retry(let failed, let attempt):
             responseTimer?.disarm()
-            record(attempt, now: now)
+            record(attempt, of: failed, now: now)
             runtime.retries.increment()
-            dispatch(to: next)
+            dispatch(to: machine.backend!)
         case .answer(let answer, let keepAlive, let attempt):
             responseTimer?.disarm()
-            if let attempt {
-                record(attempt, now: now)
+            if let attempt, let backend = machine.backend {
+                record(attempt, of: backend, now: now)
                 trace(status: Int(answer.status.code))
             }
             sendLocal(answer, keepAlive: keepAlive, now: now, traced: attempt != nil)
         case .close(let attempt):
-            record(attempt, now: now)
+            if let backend = machine.backend {
+                record(attempt, of: backend, now: now)
+            }
             trace(status: attempt.status)
             context?.close(promise: nil)
         }
     }
 
-    /// Ends the exchange's attempt in the backend's counters, and takes the backend offline
+    /// Ends the exchange's attempt in `backend`'s counters, and takes the backend offline
     /// when the attempt says so.
-    private func record(_ attempt: ExchangeStateMachine.AttemptEnd, now: NIODeadline) {
-        attempt.backend.requestFinished(
+    private func record(_ attempt: ExchangeStateMachine.AttemptEnd, of backend: Backend, now: NIODeadline) {
+        backend.requestFinished(
             status: attempt.status,
             latency: now - machine.start,
             failed: attempt.failed,
@@ -331,7 +338,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             tx: machine.txBytes
         )
         if attempt.marksDown {
-            runtime.proxyFailed(attempt.backend)
+            runtime.proxyFailed(backend)
         }
     }
 
@@ -409,25 +416,29 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// A connection to `backend` for the request numbered `serial` (see
     /// ``ExchangeStateMachine/serial``).
     private func connected(serial: Int, backend: Backend, result: Result<UpstreamHandler, any Error>) {
-        let handler = try? result.get()
-        switch machine.connected(serial: serial, backend: backend, failed: handler == nil, reused: (handler?.requestCount ?? 0) > 0) {
-        case .returnUnused:
-            if let handler {
-                pool.release(handler, settings: machine.routing.upstream)
-            }
-        case .failed(let failure):
-            if case .failure(let error) = result {
+        let handler: UpstreamHandler
+        switch result {
+        case .failure(let error):
+            if let failure = machine.connectionFailed(serial: serial, backend: backend) {
                 runtime.logger.debug("backend connection failed", metadata: ["backend": "\(backend.endpoint)", "error": "\(error)"])
+                perform(failure, now: .now())
             }
-            perform(failure, now: .now())
-        case .send(let pending, let armsResponseTimer):
-            guard let handler else { return }
+            return
+        case .success(let connection):
+            handler = connection
+        }
+        switch machine.connected(serial: serial, backend: backend, reused: handler.requestCount > 0) {
+        case .returnUnused:
+            pool.release(handler, settings: machine.routing.upstream)
+        case .send(let hasPending, let armsResponseTimer):
             upstream = handler
             handler.requestCount += 1
             handler.delegate = self
             handler.writeHead(machine.request, forwarding: forwarding)
-            for part in pending {
-                handler.write(part)
+            if hasPending {
+                for part in machine.takePending() {
+                    handler.write(part)
+                }
             }
             handler.flush()
             if armsResponseTimer {
@@ -452,31 +463,41 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private(set) var downstreamIsWritable = false
 
     func upstreamReceived(_ part: ResponseParser.Part) {
-        switch machine.responsePart(part) {
-        case .none:
-            break
-        case .writeInterim(let head):
-            writer.writeInterim(head, request: machine.request)
-        case .writeHead(let head, let keepAlive):
-            responseTimer?.disarm()
-            if machine.routing.trace != nil {
-                firstByte = .now()
+        switch part {
+        case .head(let head):
+            switch machine.responseHead(head) {
+            case .none:
+                break
+            case .writeInterim:
+                writer.writeInterim(head, request: machine.request)
+            case .write(let keepAlive):
+                responseTimer?.disarm()
+                if machine.routing.trace != nil {
+                    firstByte = .now()
+                }
+                writer.writeForwardedHead(head, request: machine.request, keepAlive: keepAlive)
+            case .switchedUnasked:
+                upstream?.recordUnaskedSwitch()
+                closeUpstream()
+                perform(machine.failAfterUnaskedSwitch(), now: .now())
             }
-            writer.writeForwardedHead(head, request: machine.request, keepAlive: keepAlive)
-        case .writeBody(let buffer):
-            writer.writeBody(buffer)
-        case .finish(let finish):
-            finishExchange(finish)
-        case .startTunnel(let attempt):
-            startTunnel(attempt)
-        case .switchedUnasked(let failure):
-            upstream?.recordUnaskedSwitch()
-            closeUpstream()
-            perform(failure, now: .now())
+        case .body(let buffer):
+            if machine.responseBody(byteCount: buffer.readableBytes) {
+                writer.writeBody(buffer)
+            }
+        case .end(let trailers):
+            switch machine.responseEnd() {
+            case .none:
+                break
+            case .finish(let finish):
+                finishExchange(finish, trailers: trailers)
+            case .startTunnel(let attempt):
+                startTunnel(attempt)
+            }
         }
     }
 
-    private func finishExchange(_ finish: ExchangeStateMachine.Finish) {
+    private func finishExchange(_ finish: ExchangeStateMachine.Finish, trailers: HTTPHeaders?) {
         let now = NIODeadline.now()
         if let upstream {
             self.upstream = nil
@@ -486,15 +507,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                 upstream.close()
             }
         }
-        record(finish.attempt, now: now)
+        if let backend = machine.backend {
+            record(finish.attempt, of: backend, now: now)
+        }
         trace(status: finish.attempt.status)
         machine.releaseRequest()
         if finish.keepAlive {
             awaitNextRequest(machine.routing.limits, now: now)
-            writer.writeEnd(finish.trailers, promise: nil)
+            writer.writeEnd(trailers, promise: nil)
             drainQueue(now: now)
         } else {
-            writeEndAndClose(finish.trailers)
+            writeEndAndClose(trailers)
         }
         resumeClientReads()
     }
@@ -513,15 +536,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     func upstreamClosed(error: (any Error)?) {
         upstream = nil
+        let backend = machine.backend
         guard let failure = machine.upstreamClosed() else { return }
-        switch failure {
-        case .retry(_, let attempt), .answer(_, _, let attempt?):
+        if !machine.responseStarted {
             runtime.logger.debug(
                 "backend closed before responding",
-                metadata: ["backend": "\(attempt.backend.endpoint)", "error": "\(error.map { "\($0)" } ?? "eof")"]
+                metadata: ["backend": "\(backend?.endpoint.description ?? "")", "error": "\(error.map { "\($0)" } ?? "eof")"]
             )
-        case .answer, .close:
-            break
         }
         perform(failure, now: .now())
     }
@@ -539,7 +560,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         }
         self.upstream = nil
         upstream.delegate = nil
-        record(attempt, now: .now())
+        if let backend = machine.backend {
+            record(attempt, of: backend, now: .now())
+        }
         trace(status: attempt.status)
         waitTimer?.cancel()
         responseTimer?.cancel()
