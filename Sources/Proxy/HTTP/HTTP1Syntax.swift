@@ -146,7 +146,7 @@ enum HTTP1Syntax {
     }
 
     /// The number `value` writes in 1 to 18 decimal digits and nothing else, if it does.
-    private static func digits(_ value: UnsafeRawBufferPointer) -> Int? {
+    static func digits(_ value: UnsafeRawBufferPointer) -> Int? {
         guard !value.isEmpty, value.count <= 18 else { return nil }
         var parsed = 0
         for byte in value {
@@ -207,28 +207,33 @@ enum HTTP1Syntax {
     /// name of unreserved characters, sub-delimiters and percent signs, or an IP literal in
     /// brackets, then at most a colon and digits. An empty value is valid (an empty authority).
     static func isValidHost(_ value: UnsafeRawBufferPointer) -> Bool {
-        let isNameByte = ASCII.isHostCharacter
-        var index = 0
         let count = value.count
-        if count > 0, value[0] == UInt8(ascii: "[") {
+        guard count > 0, let base = value.baseAddress else { return true }
+        func byte(_ index: Int) -> UInt8 {
+            base.load(fromByteOffset: index, as: UInt8.self)
+        }
+        var index = 0
+        if byte(0) == UInt8(ascii: "[") {
             index = 1
-            while index < count, value[index] != UInt8(ascii: "]") {
-                guard isNameByte(value[index]) || value[index] == UInt8(ascii: ":") else { return false }
+            while index < count, byte(index) != UInt8(ascii: "]") {
+                guard ASCII.isHostCharacter(byte(index)) || byte(index) == UInt8(ascii: ":") else { return false }
                 index += 1
             }
             guard index < count, index > 1 else { return false }
             index += 1
         } else {
-            while index < count, value[index] != UInt8(ascii: ":") {
-                guard isNameByte(value[index]) else { return false }
+            while index < count {
+                let next = byte(index)
+                guard next != UInt8(ascii: ":") else { break }
+                guard ASCII.isHostCharacter(next) else { return false }
                 index += 1
             }
         }
         guard index < count else { return true }
-        guard value[index] == UInt8(ascii: ":") else { return false }
+        guard byte(index) == UInt8(ascii: ":") else { return false }
         index += 1
         while index < count {
-            guard ASCII.isDigit(value[index]) else { return false }
+            guard ASCII.isDigit(byte(index)) else { return false }
             index += 1
         }
         return true

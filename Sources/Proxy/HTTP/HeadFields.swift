@@ -96,6 +96,7 @@ struct HeadFields {
         static let namesForwardedHost = Flags(rawValue: 1 << 9)
         static let namesForwardedProto = Flags(rawValue: 1 << 10)
         static let rewritesContentLength = Flags(rawValue: 1 << 11)
+        static let invalidHost = Flags(rawValue: 1 << 12)
 
         init(rawValue: UInt16) {
             self.rawValue = rawValue
@@ -147,6 +148,9 @@ struct HeadFields {
     /// forwarded as one field, `content-length: N`, rather than as it came, which a recipient
     /// could read differently (RFC 9110 8.6, RFC 9112 6.3).
     var rewritesContentLength: Bool { flags.contains(.rewritesContentLength) }
+
+    /// Whether the first `Host` is not `host[:port]` (see ``HTTP1Syntax/isValidHost(_:)``).
+    var hasInvalidHost: Bool { flags.contains(.invalidHost) }
 
     /// Where the values of the first `Host` and `Upgrade` fields are.
     var host: Range<Int>? { hostValue.range }
@@ -252,11 +256,14 @@ struct HeadFields {
     private mutating func note(_ field: KnownField, value: UnsafeRawBufferPointer, valueAt: Int, line: Range<Int>, isTidy: Bool) throws {
         switch field {
         case .contentLength:
-            let (length, isBare) = try HTTP1Syntax.contentLength(value, current: contentLength)
-            if contentLength != nil || !isBare || !isTidy {
+            if contentLength == nil, let length = HTTP1Syntax.digits(value) {
+                // The common case, one bare number, read without walking a list.
+                contentLength = length
+                if !isTidy { flags.insert(.rewritesContentLength) }
+            } else {
+                contentLength = try HTTP1Syntax.contentLength(value, current: contentLength).length
                 flags.insert(.rewritesContentLength)
             }
-            contentLength = length
         case .transferEncoding:
             flags.insert(.hasTransferEncoding)
             ASCII.forEachListElement(value) { coding in
@@ -298,7 +305,10 @@ struct HeadFields {
             upgradeValue = ValueRange(start: valueAt, count: value.count)
         case .host:
             hostCount = Self.counted(hostCount)
-            if hostValue.start < 0 { hostValue = ValueRange(start: valueAt, count: value.count) }
+            if hostValue.start < 0 {
+                hostValue = ValueRange(start: valueAt, count: value.count)
+                if !HTTP1Syntax.isValidHost(value) { flags.insert(.invalidHost) }
+            }
         default:
             break
         }

@@ -65,13 +65,10 @@ final class RequestHead: Sendable {
     /// an HTTP/1.1 request without `Host`, and to one whose `Host` is not `host` or
     /// `host:port` (RFC 9110 7.2). More than one `Host` is refused by the parser.
     var hostProblem: HTTP1ParseError? {
-        guard let host = fields.host else {
+        guard fields.host != nil else {
             return version.supportsChunking ? HTTP1ParseError(description: "HTTP/1.1 request without Host") : nil
         }
-        let valid = bytes.withUnsafeReadableBytes { head in
-            HTTP1Syntax.isValidHost(UnsafeRawBufferPointer(rebasing: head[(fieldsStart + host.lowerBound)..<(fieldsStart + host.upperBound)]))
-        }
-        return valid ? nil : HTTP1ParseError(description: "invalid Host")
+        return fields.hasInvalidHost ? HTTP1ParseError(description: "invalid Host") : nil
     }
 
     /// The request target in origin form, as text.

@@ -85,7 +85,11 @@ final class UpstreamPool {
                 now = current
                 guard current >= settlesUntil else { continue }
             }
-            connections.handlers.remove(at: index)
+            if index == connections.handlers.count - 1 {
+                connections.handlers.removeLast()
+            } else {
+                connections.handlers.remove(at: index)
+            }
             handler.idleTimer?.disarm()
             handler.pool = nil
             handler.settlesUntil = nil
