@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Plugins
 import Proxy
+import ProxyRole
 
 /// `outrider sidekick [FLAGS] SITE1 [SITE2..]`: sidekick's command line, running the proxy role alone.
 struct Sidekick: AsyncParsableCommand {

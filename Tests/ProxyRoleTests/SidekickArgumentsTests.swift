@@ -1,5 +1,6 @@
 import Plugins
 import Proxy
+import ProxyRole
 import XCTest
 
 final class SidekickArgumentsTests: XCTestCase {

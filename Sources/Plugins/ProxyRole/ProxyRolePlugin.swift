@@ -1,4 +1,5 @@
 import Logging
+import Plugins
 import Proxy
 
 /// The `proxy` role: sidekick's sidecar load balancer (``ProxyServer``) configured from `roles.proxy`.

@@ -1,17 +1,20 @@
 import Plugins
 import Proxy
+import ProxyRole
 import XCTest
 
 final class ProxySectionTests: XCTestCase {
+    let catalog = RoleCatalog([AnyRolePlugin(ProxyRolePlugin())])
+
     func parse(_ roles: String) throws -> ProxyConfiguration {
-        let configuration = try OutriderConfiguration.parse("roles:\n" + roles, path: "p.yaml", catalog: .builtIn, environment: ["KEY_PASS": "pw"])
+        let configuration = try OutriderConfiguration.parse("roles:\n" + roles, path: "p.yaml", catalog: catalog, environment: ["KEY_PASS": "pw"])
         let declaration = try XCTUnwrap(configuration.roles.first)
         return try XCTUnwrap(declaration.settings.value as? ProxyConfiguration)
     }
 
     func problems(_ roles: String, file: StaticString = #filePath, line: UInt = #line) -> [String] {
         do {
-            _ = try OutriderConfiguration.parse("roles:\n" + roles, path: "p.yaml", catalog: .builtIn, environment: [:])
+            _ = try OutriderConfiguration.parse("roles:\n" + roles, path: "p.yaml", catalog: catalog, environment: [:])
             XCTFail("expected problems", file: file, line: line)
             return []
         } catch {
@@ -94,7 +97,7 @@ final class ProxySectionTests: XCTestCase {
     func testSummary() throws {
         let configuration = try OutriderConfiguration.parse(
             "roles:\n  proxy:\n    listen: [\"127.0.0.1:8000\"]\n    sites:\n      - pools: [\"http://m{1...4}:9000\"]\n      - name: dr\n        pools: [\"http://d:9000\"]\n",
-            path: "p.yaml", catalog: .builtIn, environment: [:]
+            path: "p.yaml", catalog: catalog, environment: [:]
         )
         XCTAssertEqual(configuration.roles.first?.summary, "listen 127.0.0.1:8000; 2 sites (site1: 4 backends, dr: 1 backend); balance least")
     }
