@@ -9,6 +9,14 @@ import Testing
         #expect(RoleCatalog.builtIn.names == ["proxy"])
     }
 
+    /// Capabilities are told apart by name: two built-in roles offering one name with different value types would
+    /// make their users' reads stop the process.
+    @Test func noTwoBuiltInRolesOfferOneCapabilityWithDifferentTypes() {
+        let offers = RoleCatalog.builtIn.plugins.flatMap(\.offers)
+        let byName = Dictionary(grouping: offers, by: \.name)
+        #expect(byName.values.allSatisfy { Set($0).count == 1 }, "\(byName)")
+    }
+
     @Test func aProxySectionIsReadThroughTheBuiltInCatalog() throws {
         let configuration = try OutriderConfiguration.parse(
             "roles:\n  proxy:\n    sites: [{pools: [\"http://127.0.0.1:9000\"]}]\n",

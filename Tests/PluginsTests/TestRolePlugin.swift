@@ -12,7 +12,7 @@ final class EventLog: Sendable {
     func matching(_ prefix: String) -> [String] { all.filter { $0.hasPrefix(prefix) } }
 }
 
-extension CapabilityKey where Value == String {
+extension Capability where Value == String {
     /// What the test roles offer each other: a greeting string.
     static var greeting: Self { .init("greeting") }
 }
@@ -26,19 +26,29 @@ struct TestRolePlugin: RolePlugin {
         var failStart = false
         var restartOnChange = false
         var limit = 10
+        /// `require: true`: the capabilities this plugin reads are required, by this setting.
+        var require: Located<Bool>?
+        /// `offer: false`: the role offers nothing, whatever its plugin declares.
+        var offer = true
     }
 
     let name: String
-    var offers: [String] = []
-    var uses: [String] = []
+    let offers: [AnyCapability]
+    /// The capabilities this plugin reads: optional, or required when the settings say `require: true`.
+    let reads: [AnyCapability]
     let log: EventLog
     let instances = Instances()
 
-    init(name: String, offers: [String] = [], uses: [String] = [], log: EventLog) {
+    init(name: String, offers: [AnyCapability] = [], uses reads: [AnyCapability] = [], log: EventLog) {
         self.name = name
         self.offers = offers
-        self.uses = uses
+        self.reads = reads
         self.log = log
+    }
+
+    func uses(for settings: Settings) -> [CapabilityUse] {
+        let need: CapabilityUse.Need = settings.require.flatMap { $0.value ? .required(by: $0.location) : nil } ?? .optional
+        return reads.map { CapabilityUse($0, need: need) }
     }
 
     func decode(_ section: ConfigMapping) throws -> Settings {
@@ -48,6 +58,8 @@ struct TestRolePlugin: RolePlugin {
         settings.failStart = section.value("fail_start", default: false)
         settings.restartOnChange = section.value("restart_on_change", default: false)
         settings.limit = section.value("limit", default: 10, in: 1...100)
+        settings.require = section.located("require", as: Bool.self)
+        settings.offer = section.value("offer", default: true)
         if let nested = section.mapping("nested") {
             _ = nested.optional("timeout", as: ConfigDuration.self)
             if let deeper = nested.mapping("deeper") {
@@ -62,7 +74,7 @@ struct TestRolePlugin: RolePlugin {
     func summary(of settings: Settings) -> String { "greets \(settings.greeting)" }
 
     func makeRole(settings: Settings, context: RoleContext) async throws -> any Role<Settings> {
-        let role = TestRole(name: name, settings: settings, context: context, offersGreeting: offers.contains("greeting"), log: log)
+        let role = TestRole(name: name, settings: settings, context: context, offersGreeting: offers.contains(AnyCapability(.greeting)), log: log)
         instances.append(role)
         return role
     }
@@ -153,7 +165,7 @@ final class TestRole: Role, Sendable {
 
     var offers: CapabilityOffers {
         var offers = CapabilityOffers()
-        if offersGreeting { offers.offer(settings.greeting, as: .greeting) }
+        if offersGreeting, settings.offer { offers.offer(settings.greeting, as: .greeting) }
         return offers
     }
 

@@ -1,15 +1,21 @@
-/// The name and type of something one role offers to the others: the cache role's response-cache layer, the
-/// gossip role's live membership view.
+/// Something one role offers the others, named and typed: the gossip role's live membership view, the cache role's
+/// response-cache layer.
 ///
-/// Keys are declared next to the type they carry, as static members, so that a provider and its users agree on
-/// both without knowing each other:
+/// This is the one declaration of a capability. The provider's plugin names it in ``RolePlugin/offers`` and its role
+/// offers the value under it (``CapabilityOffers/offer(_:as:)``); a user's plugin names it in
+/// ``RolePlugin/uses(for:)`` and its role reads the value with it (``Capabilities/subscript(_:)``). The host orders
+/// roles by it, so a provider starts before its users. Because the value's type travels with the declaration, the
+/// compiler checks it at both ends. Declare each capability once, as a static member next to the type it carries:
 ///
 /// ```swift
-/// extension CapabilityKey where Value == any MembershipView {
+/// extension Capability where Value == any MembershipView {
 ///     public static var membership: Self { .init("membership") }
 /// }
 /// ```
-public struct CapabilityKey<Value: Sendable>: Sendable, Hashable, CustomStringConvertible {
+///
+/// Two declarations with one name and different value types are a bug: `check-config` reports the roles whose
+/// declarations disagree, and reading a value through the wrong one stops the process (``Capabilities``).
+public struct Capability<Value: Sendable>: Sendable, Hashable, CustomStringConvertible {
     public let name: String
 
     public init(_ name: String) {
@@ -17,41 +23,4 @@ public struct CapabilityKey<Value: Sendable>: Sendable, Hashable, CustomStringCo
     }
 
     public var description: String { name }
-}
-
-/// Capabilities offered by running roles, as a role sees them at start and after each reload.
-public struct Capabilities: Sendable {
-    struct Offer: Sendable {
-        var provider: String
-        /// Changes whenever the provider is (re)started, so users can tell a new instance from the old one.
-        var generation: Int
-        var value: any Sendable
-    }
-
-    var offers: [String: Offer] = [:]
-
-    public init() {}
-
-    /// The value offered under `key`, or nil when no running role offers it (or offers another type under it).
-    public subscript<Value>(key: CapabilityKey<Value>) -> Value? {
-        offers[key.name]?.value as? Value
-    }
-
-    /// Which provider instance stands behind each of `names`: equal fingerprints mean nothing a user sees changed.
-    func fingerprint(of names: [String]) -> [String: Int] {
-        var result: [String: Int] = [:]
-        for name in names { result[name] = offers[name]?.generation }
-        return result
-    }
-}
-
-/// What a role hands to the others once started: values keyed by ``CapabilityKey``.
-public struct CapabilityOffers: Sendable {
-    var values: [String: any Sendable] = [:]
-
-    public init() {}
-
-    public mutating func offer<Value>(_ value: Value, as key: CapabilityKey<Value>) {
-        values[key.name] = value
-    }
 }

@@ -12,28 +12,36 @@ public struct RoleCatalog: Sendable {
 
     public var names: [String] { plugins.map(\.name) }
 
-    /// `names` ordered so that every role comes after the roles offering capabilities it uses; nil when the
-    /// capabilities form a cycle. Ties keep catalog order, so the order is the same on every run.
-    public func startOrder(of names: [String]) -> [String]? {
-        let present = plugins.filter { names.contains($0.name) }
+    /// The capabilities `declaration` reads with its settings; none for a role this build does not have.
+    func uses(of declaration: RoleDeclaration) -> [CapabilityUse] {
+        self[declaration.name]?.uses(of: declaration.settings) ?? []
+    }
+
+    /// The enabled roles among `declarations`, ordered so that every role comes after the roles offering
+    /// capabilities it uses, required or optional; nil when the capabilities form a cycle. Ties keep catalog order,
+    /// so the order is the same on every run.
+    public func startOrder(of declarations: [RoleDeclaration]) -> [String]? {
+        let enabled = declarations.filter(\.enabled)
+        var remaining = plugins.compactMap { plugin in enabled.first { $0.name == plugin.name } }
         var placed: [String] = []
-        var remaining = present
         while !remaining.isEmpty {
             guard let next = remaining.firstIndex(where: { candidate in
-                remaining.allSatisfy { other in
-                    other.name == candidate.name || Set(other.offers).isDisjoint(with: candidate.uses)
-                }
+                remaining.allSatisfy { other in other.name == candidate.name || !uses(offersOf: other.name, candidate) }
             }) else { return nil }
             placed.append(remaining.remove(at: next).name)
         }
         return placed
     }
 
-    /// Roles among `names` that use a capability `provider` offers.
-    func dependents(of provider: String, among names: [String]) -> [String] {
-        guard let offers = self[provider]?.offers, !offers.isEmpty else { return [] }
-        return names.filter { name in
-            name != provider && !(self[name].map { Set($0.uses).isDisjoint(with: offers) } ?? true)
-        }
+    /// Roles among `declarations` that use a capability `provider` offers.
+    func dependents(of provider: String, among declarations: [RoleDeclaration]) -> [String] {
+        declarations.filter { $0.name != provider && uses(offersOf: provider, $0) }.map(\.name)
+    }
+
+    /// Whether `user` reads a capability the role named `provider` offers, by name: a type disagreement is reported
+    /// by ``capabilityProblems(in:rolesAt:)``, not taken for independence.
+    private func uses(offersOf provider: String, _ user: RoleDeclaration) -> Bool {
+        let offered = Set(self[provider]?.offers.map(\.name) ?? [])
+        return uses(of: user).contains { offered.contains($0.capability.name) }
     }
 }

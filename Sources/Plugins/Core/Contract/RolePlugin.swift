@@ -3,8 +3,8 @@ import Logging
 /// A role outrider can run — proxy, cache, gossip, coordinator — registered under its name in `roles:`.
 ///
 /// The plugin decodes and validates its own section of the file, and builds the running ``Role`` from it. Roles
-/// are ordered by capabilities: a role that offers a capability starts before the roles that use it, and stops
-/// after them.
+/// are ordered by capabilities (``Capability``): a role that offers a capability starts before the roles that use
+/// it, and stops after them.
 public protocol RolePlugin: Sendable {
     /// The role's settings, decoded from its section. Compared on reload: a role whose settings did not change
     /// is not touched.
@@ -12,10 +12,15 @@ public protocol RolePlugin: Sendable {
 
     /// The key under `roles:`.
     var name: String { get }
-    /// Names of the capabilities this role offers once started.
-    var offers: [String] { get }
-    /// Names of the capabilities this role looks up when present.
-    var uses: [String] { get }
+    /// The capabilities this role offers once started, whatever its settings; its ``Role/offers`` must hold exactly
+    /// these.
+    var offers: [AnyCapability] { get }
+
+    /// The capabilities a role with `settings` reads, each required or optional. Settings decide: a proxy whose
+    /// pools come from gossip requires the membership capability, one with fixed pools does not use it. Give a
+    /// required use the position of the setting that needs it (``Located``), which is where `check-config` points
+    /// when no enabled role offers the capability.
+    func uses(for settings: Settings) -> [CapabilityUse]
 
     /// Decodes the role's section (with `enabled` already read). Problems are recorded in `section.decoder`;
     /// throw ``ConfigProblemsRecorded`` when the settings cannot be built.
@@ -29,8 +34,14 @@ public protocol RolePlugin: Sendable {
 }
 
 extension RolePlugin {
-    public var offers: [String] { [] }
-    public var uses: [String] { [] }
+    public var offers: [AnyCapability] { [] }
+    public func uses(for settings: Settings) -> [CapabilityUse] { [] }
+
+    /// The declaration of this role with `settings`, as if read from the file: for roles configured otherwise, such
+    /// as `outrider sidekick`'s proxy built from flags.
+    public func declaration(of settings: Settings, enabled: Bool = true) -> RoleDeclaration {
+        RoleDeclaration(name: name, enabled: enabled, settings: RoleSettings(settings), summary: summary(of: settings))
+    }
 }
 
 /// What ``Role/reconfigure(to:)`` did with new settings.
@@ -63,10 +74,13 @@ public protocol Role<Settings>: AnyObject, Sendable {
     /// Takes new settings in place, or asks to be restarted.
     func reconfigure(to settings: Settings) async throws -> Reconfiguration
 
-    /// Called when a capability this role uses appears, disappears or is replaced by a new provider.
+    /// Called when a capability this role uses appears, disappears or is replaced by a new provider, after the
+    /// change: a provider that went away has already stopped (see ``Capabilities`` for what a user may assume
+    /// meanwhile).
     func capabilitiesChanged(_ capabilities: Capabilities) async
 
-    /// What this role offers to the others once started.
+    /// What this role offers to the others once started: exactly the capabilities its plugin declares in
+    /// ``RolePlugin/offers``, read once after ``start()``.
     var offers: CapabilityOffers { get }
 
     /// The role's fragment of `/v1/status`.

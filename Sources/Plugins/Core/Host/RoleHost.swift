@@ -87,7 +87,7 @@ public actor RoleHost {
     /// fails to start, the roles already started are stopped again and the failure is thrown.
     public func start(_ declarations: [RoleDeclaration]) async throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let enabled = declarations.filter(\.enabled)
-        guard let startOrder = catalog.startOrder(of: enabled.map(\.name)) else {
+        guard let startOrder = catalog.startOrder(of: enabled) else {
             throw RoleStartFailure(role: enabled.map(\.name).joined(separator: ","), error: CapabilityCycle())
         }
         order = startOrder + declarations.filter { !$0.enabled }.map(\.name)
@@ -134,10 +134,19 @@ public actor RoleHost {
             capabilities: capabilities,
             shutdownGrace: environment.shutdownGrace
         )
+        let uses = catalog.uses(of: declaration)
         let role: RunningRole
         do {
+            if let missing = uses.first(where: { $0.isRequired && capabilities.offers[$0.capability.name] == nil }) {
+                throw MissingCapability(capability: missing.capability)
+            }
             role = try await plugin.makeRole(settings: declaration.settings, context: context)
             try await role.start()
+            let offered = role.offers.capabilities
+            if offered != Set(plugin.offers) {
+                await role.shutdown(grace: .zero)
+                throw OffersDisagree(declared: Set(plugin.offers), offered: offered)
+            }
         } catch {
             environment.routes.removeAll(role: name)
             let failure = RoleStartFailure(role: name, error: error)
@@ -148,9 +157,9 @@ public actor RoleHost {
         slot.role = role
         slot.state = .running
         slot.retire = retire
-        slot.usedFingerprint = capabilities.fingerprint(of: plugin.uses)
-        for (capability, value) in role.offers.values {
-            capabilities.offers[capability] = .init(provider: name, generation: generation, value: value)
+        slot.usedFingerprint = capabilities.fingerprint(of: uses.map(\.capability.name))
+        for offer in role.offers.values.values {
+            capabilities.offers[offer.capability.name] = .init(capability: offer.capability, provider: name, generation: generation, value: offer.value)
         }
         slots[name] = slot
         roleUp[name]?.record(1)
@@ -171,6 +180,26 @@ public actor RoleHost {
         var description: String { "this build has no role named \(name)" }
     }
 
+    /// A required capability's provider is not running (it failed to start, or failed since).
+    struct MissingCapability: Error, CustomStringConvertible {
+        var capability: AnyCapability
+        var description: String { "it needs the \(capability) capability, which no running role offers" }
+    }
+
+    /// A role offering other capabilities than its plugin declares: a bug in the role, caught before any user reads
+    /// a capability that is not there or misses one that is.
+    struct OffersDisagree: Error, CustomStringConvertible {
+        var declared: Set<AnyCapability>
+        var offered: Set<AnyCapability>
+        var description: String {
+            "it offers \(Self.list(offered)) but its plugin declares \(Self.list(declared))"
+        }
+
+        static func list(_ capabilities: Set<AnyCapability>) -> String {
+            capabilities.isEmpty ? "no capability" : capabilities.map(\.name).sorted().joined(separator: ", ")
+        }
+    }
+
     // MARK: Reload
 
     /// Applies a new, already validated set of roles: stops removed and disabled roles, reconfigures changed ones
@@ -183,8 +212,7 @@ public actor RoleHost {
         }
         environment.shutdownGrace = shutdownGrace
         let wanted = Dictionary(declarations.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
-        let enabledNames = declarations.filter(\.enabled).map(\.name)
-        guard let newOrder = catalog.startOrder(of: enabledNames) else {
+        guard let newOrder = catalog.startOrder(of: declarations) else {
             outcome.failures.append(CapabilityCycle().description)
             return outcome
         }
@@ -260,10 +288,10 @@ public actor RoleHost {
     /// Tells each running role whose used capabilities changed provider.
     private func notifyCapabilityUsers() async {
         for name in order {
-            guard let slot = slots[name], let role = slot.role, slot.state == .running,
-                let uses = catalog[name]?.uses, !uses.isEmpty
-            else { continue }
-            let fingerprint = capabilities.fingerprint(of: uses)
+            guard let slot = slots[name], let role = slot.role, slot.state == .running else { continue }
+            let uses = catalog.uses(of: slot.declaration)
+            guard !uses.isEmpty else { continue }
+            let fingerprint = capabilities.fingerprint(of: uses.map(\.capability.name))
             guard fingerprint != slot.usedFingerprint else { continue }
             slots[name]?.usedFingerprint = fingerprint
             await role.capabilitiesChanged(capabilities)
@@ -292,7 +320,7 @@ public actor RoleHost {
     private func stop(_ name: String, retiring: Bool) async {
         guard var slot = slots[name], let role = slot.role else { return }
         if !retiring {
-            let running = order.filter { slots[$0]?.role != nil && $0 != name }
+            let running = order.compactMap { slots[$0] }.filter { $0.role != nil }.map(\.declaration)
             for dependent in catalog.dependents(of: name, among: running) {
                 await stop(dependent, retiring: false)
             }
