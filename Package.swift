@@ -98,7 +98,15 @@ let package = Package(
         ),
         .testTarget(
             name: "ProxyRoleTests",
-            dependencies: ["ProxyRole", "Plugins", "Proxy"]
+            dependencies: [
+                "ProxyRole",
+                "Plugins",
+                "Proxy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
         ),
         .testTarget(
             name: "ProxyTests",

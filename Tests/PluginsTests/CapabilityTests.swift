@@ -99,7 +99,7 @@ import Testing
         } throws: { error in
             (error as? RoleStartFailure)?.description == "role provider failed to start: it offers no capability but its plugin declares greeting"
         }
-        #expect(fixture.log.all == ["start provider", "stop provider"], "the role that started is stopped again")
+        #expect(fixture.log.all == ["start provider", "drain provider", "stop provider"], "the role that started is stopped again")
     }
 
     @Test func aRoleWhoseRequiredProviderIsNotRunningIsNotStarted() async throws {

@@ -40,7 +40,7 @@ import Testing
         } throws: { error in
             (error as? RoleStartFailure)?.description == "role provider failed to start: told to fail"
         }
-        #expect(fixture.log.all == ["start plain", "fail-start provider", "stop plain"])
+        #expect(fixture.log.all == ["start plain", "fail-start provider", "drain plain", "stop plain"])
     }
 
     @Test func reloadLeavesUnchangedRolesAndTheirConnectionsAlone() async throws {
@@ -129,10 +129,10 @@ import Testing
         let services = try await host.start(try fixture.roles("roles:\n  plain: {}\n"))
         try await fixture.withRunningGroup(services) { _ in
             #expect(!host.isDraining)
-            await host.beginDraining()
+            host.beginShutdown()
             #expect(host.isDraining)
             let outcome = await host.reload(try fixture.roles("roles:\n  provider: {}\n"), shutdownGrace: .seconds(1))
-            #expect(outcome.failures == ["the daemon is stopping"])
+            #expect(outcome.failures == [.daemonStopping])
             #expect(fixture.log.matching("start provider").isEmpty)
         }
     }

@@ -38,6 +38,7 @@ struct TestRolePlugin: RolePlugin {
     let reads: [AnyCapability]
     let log: EventLog
     let instances = Instances()
+    let hooks = Hooks()
 
     init(name: String, offers: [AnyCapability] = [], uses reads: [AnyCapability] = [], log: EventLog) {
         self.name = name
@@ -74,7 +75,7 @@ struct TestRolePlugin: RolePlugin {
     func summary(of settings: Settings) -> String { "greets \(settings.greeting)" }
 
     func makeRole(settings: Settings, context: RoleContext) async throws -> any Role<Settings> {
-        let role = TestRole(name: name, settings: settings, context: context, offersGreeting: offers.contains(AnyCapability(.greeting)), log: log)
+        let role = TestRole(name: name, settings: settings, context: context, offersGreeting: offers.contains(AnyCapability(.greeting)), log: log, hooks: hooks)
         instances.append(role)
         return role
     }
@@ -86,6 +87,47 @@ struct TestRolePlugin: RolePlugin {
         func append(_ role: TestRole) { roles.withLock { $0.append(role) } }
         var all: [TestRole] { roles.withLock { $0 } }
     }
+
+    /// What a test runs inside a role's calls, to hold it there while something else happens.
+    final class Hooks: Sendable {
+        private let hooks = Mutex<(starting: (@Sendable (TestRole) async -> Void)?, reconfiguring: (@Sendable (TestRole) async -> Void)?)>((nil, nil))
+
+        /// Runs at the beginning of ``TestRole/start()``.
+        var whileStarting: (@Sendable (TestRole) async -> Void)? {
+            get { hooks.withLock { $0.starting } }
+            set { hooks.withLock { $0.starting = newValue } }
+        }
+
+        /// Runs in ``TestRole/reconfigure(to:)`` before it applies the settings.
+        var whileReconfiguring: (@Sendable (TestRole) async -> Void)? {
+            get { hooks.withLock { $0.reconfiguring } }
+            set { hooks.withLock { $0.reconfiguring = newValue } }
+        }
+    }
+}
+
+/// Opens once; every wait returns from then on.
+final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let openAlready = state.withLock { state in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if openAlready { continuation.resume() }
+        }
+    }
 }
 
 final class TestRole: Role, Sendable {
@@ -96,14 +138,16 @@ final class TestRole: Role, Sendable {
     let name: String
     let context: RoleContext
     let log: EventLog
+    private let hooks: TestRolePlugin.Hooks
     private let offersGreeting: Bool
     private let state: Mutex<(settings: TestRolePlugin.Settings, seen: Capabilities, channel: (any Channel)?)>
     private let stopSignal = AsyncStream<Result<Void, Failure>>.makeStream()
 
-    init(name: String, settings: TestRolePlugin.Settings, context: RoleContext, offersGreeting: Bool, log: EventLog) {
+    init(name: String, settings: TestRolePlugin.Settings, context: RoleContext, offersGreeting: Bool, log: EventLog, hooks: TestRolePlugin.Hooks) {
         self.name = name
         self.context = context
         self.log = log
+        self.hooks = hooks
         self.offersGreeting = offersGreeting
         state = Mutex((settings, context.capabilities, nil))
     }
@@ -113,6 +157,7 @@ final class TestRole: Role, Sendable {
     var localPort: Int? { state.withLock { $0.channel?.localAddress?.port } }
 
     func start() async throws {
+        await hooks.whileStarting?(self)
         let settings = self.settings
         if settings.failStart {
             log.record("fail-start \(name)")
@@ -144,6 +189,10 @@ final class TestRole: Role, Sendable {
         stopSignal.continuation.yield(.failure(Failure(description: reason)))
     }
 
+    func drain() async {
+        log.record("drain \(name)")
+    }
+
     func shutdown(grace: Duration) async {
         log.record("stop \(name)")
         let channel = state.withLock { $0.channel }
@@ -152,6 +201,7 @@ final class TestRole: Role, Sendable {
     }
 
     func reconfigure(to settings: TestRolePlugin.Settings) async throws -> Reconfiguration {
+        await hooks.whileReconfiguring?(self)
         if self.settings.restartOnChange { return .restartRequired }
         state.withLock { $0.settings = settings }
         log.record("reconfigure \(name)")

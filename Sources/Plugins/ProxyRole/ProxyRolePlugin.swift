@@ -28,7 +28,8 @@ public struct ProxyRolePlugin: RolePlugin {
             configuration: settings,
             eventLoopGroup: context.eventLoopGroup,
             logger: context.logger,
-            metricsFactory: context.metrics
+            metricsFactory: context.metrics,
+            shutdownGrace: context.shutdownGrace
         ))
     }
 }
@@ -43,6 +44,8 @@ final class ProxyRole: Role {
 
     func start() async throws { try await server.start() }
     func run() async throws { try await server.run() }
+    /// New connections are refused from here on, while those open are served until the shutdown.
+    func drain() async { await server.stopAccepting() }
     func shutdown(grace: Duration) async { await server.shutdown(grace: grace) }
 
     func reconfigure(to settings: ProxyConfiguration) async throws -> Reconfiguration {

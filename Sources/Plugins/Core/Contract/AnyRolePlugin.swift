@@ -75,6 +75,7 @@ final class RunningRole: Sendable {
 
     func start() async throws { try await role.start() }
     func run() async throws { try await role.run() }
+    func drain() async { await role.drain() }
     func shutdown(grace: Duration) async { await role.shutdown(grace: grace) }
     func reconfigure(to settings: RoleSettings) async throws -> Reconfiguration { try await applySettings(settings) }
     func capabilitiesChanged(_ capabilities: Capabilities) async { await role.capabilitiesChanged(capabilities) }

@@ -55,8 +55,8 @@ public enum Reconfiguration: Sendable, Equatable {
 /// A running role.
 ///
 /// The host calls ``start()`` once (the role binds its listeners and returns when it serves), then ``run()`` as a
-/// service until the role stops; ``shutdown(grace:)`` asks it to stop. A role that fails after start throws from
-/// ``run()``: it is reported as failed and the other roles keep running.
+/// service until the role stops. To stop it, the host calls ``drain()`` and then ``shutdown(grace:)``, each once. A
+/// role that fails after start throws from ``run()``: it is reported as failed and the other roles keep running.
 public protocol Role<Settings>: AnyObject, Sendable {
     associatedtype Settings: Sendable
 
@@ -66,6 +66,16 @@ public protocol Role<Settings>: AnyObject, Sendable {
 
     /// Runs until the role has stopped after ``shutdown(grace:)``; throws if the role fails while running.
     func run() async throws
+
+    /// The role is about to be stopped: stop taking new work and tell the world, while work already taken goes
+    /// on — gossip announces that this member leaves, the coordinator hands its lease over, the proxy stops
+    /// accepting connections.
+    ///
+    /// Called once, before ``shutdown(grace:)``, whenever the host stops a running role. When the daemon stops,
+    /// every running role is drained, users of a capability before its provider, before any role is asked to shut
+    /// down: a role's providers still run while it drains, and none of the others has stopped yet. Return promptly;
+    /// the time spent here counts against `shutdown_grace`.
+    func drain() async
 
     /// Stops accepting new work, lets work in flight finish for up to `grace`, then closes what is left.
     /// Called once; ``run()`` returns when the role has stopped.
@@ -88,6 +98,7 @@ public protocol Role<Settings>: AnyObject, Sendable {
 }
 
 extension Role {
+    public func drain() async {}
     public func capabilitiesChanged(_ capabilities: Capabilities) async {}
     public var offers: CapabilityOffers { CapabilityOffers() }
 }

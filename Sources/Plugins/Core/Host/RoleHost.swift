@@ -9,6 +9,11 @@ import Synchronization
 /// Roles start in capability order (a provider before its users) and stop in reverse; a reload adds, removes and
 /// reconfigures roles in place, leaving roles whose settings did not change untouched. A role that fails after
 /// start is reported as failed while the others keep running.
+///
+/// The host's operations — the start, each reload, each step of the daemon's stop — run one at a time, in the
+/// order they were asked for, although each waits on roles in between: an actor alone would let a SIGTERM's stop
+/// run in the middle of a reload. The stop is noted at once (``beginShutdown()``), so a reload under way starts
+/// nothing more and hands over quickly.
 public actor RoleHost {
     /// What every role shares.
     public struct Environment: Sendable {
@@ -34,7 +39,7 @@ public actor RoleHost {
         }
     }
 
-    private struct Slot {
+    struct Slot {
         var declaration: RoleDeclaration
         var state: RoleState
         var role: RunningRole?
@@ -42,20 +47,34 @@ public actor RoleHost {
         var usedFingerprint: [String: Int] = [:]
         var finished = Completion()
         var retire: AsyncStream<Void>.Continuation?
+        var drained = false
         var shutdownRequested = false
     }
 
-    private let catalog: RoleCatalog
-    private var environment: Environment
-    private let logger: Logger
-    private var slots: [String: Slot] = [:]
+    /// When the daemon's stop began, read without the actor: `/healthz` asks on every request, and the stop is
+    /// noted from a graceful-shutdown handler, which cannot wait.
+    struct StopClock {
+        var grace: Duration
+        var deadline: ContinuousClock.Instant?
+    }
+
+    let catalog: RoleCatalog
+    var environment: Environment
+    let logger: Logger
+    var slots: [String: Slot] = [:]
     /// Declared role names in start order, then disabled ones.
-    private var order: [String] = []
-    private var capabilities = Capabilities()
+    var order: [String] = []
+    var capabilities = Capabilities()
     private var nextGeneration = 1
-    private var serviceSink: (@Sendable (ServiceGroupConfiguration.ServiceConfiguration) async -> Void)?
-    private var drainDeadline: ContinuousClock.Instant?
-    private let draining = Atomic<Bool>(false)
+    var serviceSink: (@Sendable (ServiceGroupConfiguration.ServiceConfiguration) async -> Void)?
+    let stopClock: Mutex<StopClock>
+    /// Whether every running role has been drained for the daemon's stop.
+    var drainedForShutdown = false
+    /// Whether an operation holds the turn, and the operations waiting for it, in arrival order.
+    var operationUnderWay = false
+    private var waitingOperations: [CheckedContinuation<Void, Never>] = []
+    /// A provider went away while an operation held the turn; the operation tells its users before it ends.
+    var capabilityNoticePending = false
     private let roleUp: [String: Gauge]
     private let roleFailures: [String: Counter]
 
@@ -63,6 +82,7 @@ public actor RoleHost {
         self.catalog = catalog
         self.environment = environment
         self.logger = logger
+        stopClock = Mutex(StopClock(grace: environment.shutdownGrace))
         var up: [String: Gauge] = [:]
         var failures: [String: Counter] = [:]
         for name in catalog.names {
@@ -73,12 +93,35 @@ public actor RoleHost {
         roleFailures = failures
     }
 
-    /// True once the daemon has begun its graceful stop: `/healthz` answers 503.
-    public nonisolated var isDraining: Bool { draining.load(ordering: .relaxed) }
+    /// True once the daemon has begun its graceful stop: `/healthz` answers 503, and nothing more is started.
+    public nonisolated var isDraining: Bool { stopClock.withLock { $0.deadline != nil } }
 
     /// Where services started by later reloads go: the daemon's `ServiceGroup`.
     public func setServiceSink(_ sink: (@Sendable (ServiceGroupConfiguration.ServiceConfiguration) async -> Void)?) {
         serviceSink = sink
+    }
+
+    // MARK: One operation at a time
+
+    /// Waits until no other operation holds the turn, then holds it until ``endTurn()``.
+    func waitForTurn() async {
+        guard operationUnderWay else {
+            operationUnderWay = true
+            return
+        }
+        // The operation ending hands the turn over: `operationUnderWay` stays true.
+        await withCheckedContinuation { waitingOperations.append($0) }
+    }
+
+    /// How many operations wait for the turn.
+    var operationsWaiting: Int { waitingOperations.count }
+
+    func endTurn() {
+        if waitingOperations.isEmpty {
+            operationUnderWay = false
+        } else {
+            waitingOperations.removeFirst().resume()
+        }
     }
 
     // MARK: Start
@@ -86,9 +129,11 @@ public actor RoleHost {
     /// Starts the enabled roles in capability order and returns their services, for the `ServiceGroup`. When one
     /// fails to start, the roles already started are stopped again and the failure is thrown.
     public func start(_ declarations: [RoleDeclaration]) async throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        await waitForTurn()
+        defer { endTurn() }
         let enabled = declarations.filter(\.enabled)
         guard let startOrder = catalog.startOrder(of: enabled) else {
-            throw RoleStartFailure(role: enabled.map(\.name).joined(separator: ","), error: CapabilityCycle())
+            throw RoleStartFailure(role: enabled.map(\.name).joined(separator: ","), error: ReloadFailure.capabilityCycle)
         }
         order = startOrder + declarations.filter { !$0.enabled }.map(\.name)
         for declaration in declarations where !declaration.enabled {
@@ -101,7 +146,7 @@ public actor RoleHost {
                 services.append(try await launch(declaration))
             } catch {
                 for started in startOrder[..<services.count].reversed() {
-                    await abandon(started)
+                    await abandon(started, grace: .zero)
                 }
                 throw error
             }
@@ -109,20 +154,18 @@ public actor RoleHost {
         return services
     }
 
-    struct CapabilityCycle: Error, CustomStringConvertible {
-        var description: String { "the roles' capabilities depend on each other in a cycle" }
-    }
-
-    /// Builds and starts one role and returns its service.
-    private func launch(_ declaration: RoleDeclaration) async throws -> ServiceGroupConfiguration.ServiceConfiguration {
+    /// Builds and starts one role and returns its service. A role whose start ends after the daemon's stop began
+    /// is stopped again at once, so no role is handed to a group that is shutting down.
+    func launch(_ declaration: RoleDeclaration) async throws -> ServiceGroupConfiguration.ServiceConfiguration {
         let name = declaration.name
         guard let plugin = catalog[name] else {
             throw RoleStartFailure(role: name, error: UnknownRole(name: name))
         }
+        guard !isDraining else { throw ReloadFailure.daemonStopping }
         let generation = nextGeneration
         nextGeneration += 1
-        var slot = Slot(declaration: declaration, state: .starting, generation: generation)
-        slots[name] = slot
+        let finished = Completion()
+        slots[name] = Slot(declaration: declaration, state: .starting, generation: generation, finished: finished)
         var roleLogger = Logger(label: "outrider.\(name)")
         roleLogger[metadataKey: "role"] = "\(name)"
         let context = RoleContext(
@@ -144,6 +187,7 @@ public actor RoleHost {
             try await role.start()
             let offered = role.offers.capabilities
             if offered != Set(plugin.offers) {
+                await role.drain()
                 await role.shutdown(grace: .zero)
                 throw OffersDisagree(declared: Set(plugin.offers), offered: offered)
             }
@@ -153,15 +197,22 @@ public actor RoleHost {
             markFailed(name, generation: generation, reason: failure.reason)
             throw failure
         }
+        if isDraining {
+            logger.info("role stopping: the daemon began to stop while it started", metadata: ["role": "\(name)"])
+            await role.drain()
+            await role.shutdown(grace: remainingGrace())
+            environment.routes.removeAll(role: name)
+            slots[name]?.state = .stopped
+            throw ReloadFailure.daemonStopping
+        }
         let (retired, retire) = AsyncStream.makeStream(of: Void.self)
-        slot.role = role
-        slot.state = .running
-        slot.retire = retire
-        slot.usedFingerprint = capabilities.fingerprint(of: uses.map(\.capability.name))
+        slots[name]?.role = role
+        slots[name]?.state = .running
+        slots[name]?.retire = retire
+        slots[name]?.usedFingerprint = capabilities.fingerprint(of: uses.map(\.capability.name))
         for offer in role.offers.values.values {
             capabilities.offers[offer.capability.name] = .init(capability: offer.capability, provider: name, generation: generation, value: offer.value)
         }
-        slots[name] = slot
         roleUp[name]?.record(1)
         logger.info("role started", metadata: ["role": "\(name)"])
         let service = RoleService(
@@ -169,7 +220,7 @@ public actor RoleHost {
             generation: generation,
             role: role,
             host: self,
-            finished: slot.finished,
+            finished: finished,
             retired: retired
         )
         return .init(service: service, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)
@@ -200,163 +251,10 @@ public actor RoleHost {
         }
     }
 
-    // MARK: Reload
+    // MARK: A role's end
 
-    /// Applies a new, already validated set of roles: stops removed and disabled roles, reconfigures changed ones
-    /// (restarting those that ask for it), starts new ones, and tells users of capabilities whose provider changed.
-    public func reload(_ declarations: [RoleDeclaration], shutdownGrace: Duration) async -> ReloadOutcome {
-        var outcome = ReloadOutcome()
-        guard !isDraining else {
-            outcome.failures.append("the daemon is stopping")
-            return outcome
-        }
-        environment.shutdownGrace = shutdownGrace
-        let wanted = Dictionary(declarations.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
-        guard let newOrder = catalog.startOrder(of: declarations) else {
-            outcome.failures.append(CapabilityCycle().description)
-            return outcome
-        }
-
-        for name in order.reversed() {
-            guard let slot = slots[name], wanted[name]?.enabled != true else { continue }
-            if slot.role != nil, slot.state == .running || slot.state == .stopping {
-                await stop(name, retiring: true)
-                outcome.stopped.append(name)
-            }
-            slot.retire?.finish()
-            environment.routes.removeAll(role: name)
-            roleUp[name]?.record(0)
-            if let declaration = wanted[name] {
-                slots[name] = Slot(declaration: declaration, state: .disabled)
-            } else {
-                slots[name] = nil
-            }
-        }
-
-        for name in newOrder {
-            guard let declaration = wanted[name] else { continue }
-            guard let slot = slots[name], slot.state != .disabled else {
-                await launchDuringReload(declaration, into: &outcome, as: \.started)
-                continue
-            }
-            if slot.declaration == declaration {
-                outcome.unchanged.append(name)
-                continue
-            }
-            guard let role = slot.role, slot.state == .running else {
-                // A failed role whose section changed gets another try with the new settings.
-                slot.retire?.finish()
-                await launchDuringReload(declaration, into: &outcome, as: \.restarted)
-                continue
-            }
-            do {
-                switch try await role.reconfigure(to: declaration.settings) {
-                case .applied:
-                    slots[name]?.declaration = declaration
-                    outcome.reconfigured.append(name)
-                case .restartRequired:
-                    await stop(name, retiring: true)
-                    await launchDuringReload(declaration, into: &outcome, as: \.restarted)
-                }
-            } catch {
-                outcome.failures.append("role \(name) kept its previous settings: \(error)")
-            }
-        }
-
-        for name in declarations.map(\.name) where slots[name] == nil {
-            slots[name] = Slot(declaration: wanted[name]!, state: .disabled)
-        }
-        order = newOrder + declarations.filter { !$0.enabled }.map(\.name)
-        await notifyCapabilityUsers()
-        return outcome
-    }
-
-    private func launchDuringReload(
-        _ declaration: RoleDeclaration,
-        into outcome: inout ReloadOutcome,
-        as list: WritableKeyPath<ReloadOutcome, [String]>
-    ) async {
-        do {
-            let service = try await launch(declaration)
-            await serviceSink?(service)
-            outcome[keyPath: list].append(declaration.name)
-        } catch {
-            outcome.failures.append(String(describing: error))
-        }
-    }
-
-    /// Tells each running role whose used capabilities changed provider.
-    private func notifyCapabilityUsers() async {
-        for name in order {
-            guard let slot = slots[name], let role = slot.role, slot.state == .running else { continue }
-            let uses = catalog.uses(of: slot.declaration)
-            guard !uses.isEmpty else { continue }
-            let fingerprint = capabilities.fingerprint(of: uses.map(\.capability.name))
-            guard fingerprint != slot.usedFingerprint else { continue }
-            slots[name]?.usedFingerprint = fingerprint
-            await role.capabilitiesChanged(capabilities)
-        }
-    }
-
-    // MARK: Stop
-
-    /// Marks the start of the daemon's graceful stop: `/healthz` turns 503 and the shutdown grace starts counting.
-    public func beginDraining() {
-        if drainDeadline == nil {
-            drainDeadline = .now + environment.shutdownGrace
-        }
-        draining.store(true, ordering: .relaxed)
-    }
-
-    /// The group's graceful shutdown reached this role's service.
-    func stopForDaemonShutdown(_ name: String, generation: Int) async {
-        beginDraining()
-        guard slots[name]?.generation == generation else { return }
-        await stop(name, retiring: false)
-    }
-
-    /// Stops a role and waits until it has stopped. When the daemon stops, the roles that use the role's
-    /// capabilities stop first; when a reload retires it, they keep running and hear that it went.
-    private func stop(_ name: String, retiring: Bool) async {
-        guard var slot = slots[name], let role = slot.role else { return }
-        if !retiring {
-            let running = order.compactMap { slots[$0] }.filter { $0.role != nil }.map(\.declaration)
-            for dependent in catalog.dependents(of: name, among: running) {
-                await stop(dependent, retiring: false)
-            }
-        }
-        slot = slots[name] ?? slot
-        if retiring { slot.retire?.finish() }
-        if !slot.shutdownRequested {
-            slot.shutdownRequested = true
-            if slot.state == .running { slot.state = .stopping }
-            slots[name] = slot
-            logger.info("role stopping", metadata: ["role": "\(name)"])
-            await role.shutdown(grace: remainingGrace())
-        }
-        await slot.finished.wait()
-    }
-
-    /// Stops a role whose service never ran, because a later role failed to start.
-    private func abandon(_ name: String) async {
-        guard let slot = slots[name], let role = slot.role else { return }
-        slots[name]?.shutdownRequested = true
-        logger.info("role stopping", metadata: ["role": "\(name)"])
-        await role.shutdown(grace: .zero)
-        slot.retire?.finish()
-        slots[name]?.state = .stopped
-        slots[name]?.role = nil
-        roleUp[name]?.record(0)
-        environment.routes.removeAll(role: name)
-        capabilities.offers = capabilities.offers.filter { $0.value.provider != name }
-    }
-
-    private func remainingGrace() -> Duration {
-        guard let deadline = drainDeadline else { return environment.shutdownGrace }
-        return max(.zero, deadline - .now)
-    }
-
-    /// A role's `run()` returned: stopped when asked to, failed otherwise.
+    /// A role's `run()` returned: stopped when asked to, failed otherwise. Never waits for the turn: the operation
+    /// holding it may be waiting for this very role to finish.
     func roleFinished(_ name: String, generation: Int, error: (any Error)?) async {
         guard let slot = slots[name], slot.generation == generation else { return }
         if let error {
@@ -373,15 +271,43 @@ public actor RoleHost {
         let withdrawn = capabilities.offers.filter { $0.value.provider == name && $0.value.generation == generation }
         guard !withdrawn.isEmpty else { return }
         for key in withdrawn.keys { capabilities.offers[key] = nil }
-        if !isDraining { await notifyCapabilityUsers() }
+        guard !isDraining else { return }
+        guard !operationUnderWay else {
+            capabilityNoticePending = true
+            return
+        }
+        operationUnderWay = true
+        defer { endTurn() }
+        await notifyCapabilityUsers()
     }
 
-    private func markFailed(_ name: String, generation: Int, reason: String) {
+    func markFailed(_ name: String, generation: Int, reason: String) {
         guard slots[name]?.generation == generation else { return }
         slots[name]?.state = .failed(reason)
         roleUp[name]?.record(0)
         roleFailures[name]?.increment()
         logger.error("role failed", metadata: ["role": "\(name)", "reason": "\(reason)"])
+    }
+
+    /// Tells each running role whose used capabilities changed provider, again if another provider went away
+    /// meanwhile.
+    func notifyCapabilityUsers() async {
+        repeat {
+            capabilityNoticePending = false
+            for name in order where !isDraining {
+                guard let slot = slots[name], let role = slot.role, slot.state == .running else { continue }
+                let uses = catalog.uses(of: slot.declaration)
+                guard !uses.isEmpty else { continue }
+                let fingerprint = capabilities.fingerprint(of: uses.map(\.capability.name))
+                guard fingerprint != slot.usedFingerprint else { continue }
+                slots[name]?.usedFingerprint = fingerprint
+                await role.capabilitiesChanged(capabilities)
+            }
+        } while capabilityNoticePending && !isDraining
+    }
+
+    func recordDown(_ name: String) {
+        roleUp[name]?.record(0)
     }
 
     // MARK: Status

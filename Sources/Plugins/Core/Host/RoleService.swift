@@ -3,11 +3,14 @@ import ServiceLifecycle
 /// One running role as a swift-service-lifecycle `Service` in the daemon's `ServiceGroup`.
 ///
 /// The service runs the role until it stops. On the group's graceful shutdown it asks the host to stop the role,
-/// which stops the role's dependents first. When the role stops early (it failed, or was stopped by the host for
-/// another reason) the service still waits for the group's shutdown before returning, because `ServiceGroup`
-/// treats any other service ending during its ordered shutdown as unexpected. A role retired by a reload ends its
-/// service at once by throwing ``RoleRetired``: with the `.ignore` failure behaviour the group accepts a thrown
-/// error from any service at any time, even during its shutdown, where a plain return would not be.
+/// which drains every role first and stops the role's dependents before it. When the role stops early (it failed,
+/// or was stopped by the host for another reason) the service still waits for the group's shutdown before
+/// returning, because `ServiceGroup` treats any other service ending during its ordered shutdown as unexpected. A
+/// role retired by a reload ends its service at once by throwing ``RoleRetired``: with the `.ignore` failure
+/// behaviour the group accepts a thrown error from any service at any time, even during its shutdown, where a plain
+/// return would not be.
+///
+/// Both waits are child tasks of `run()`, so nothing the service starts outlives it.
 struct RoleService: Service, CustomStringConvertible {
     let name: String
     let generation: Int
@@ -19,33 +22,41 @@ struct RoleService: Service, CustomStringConvertible {
 
     var description: String { "role \(name)" }
 
+    private enum Ending {
+        case retired
+        case stoppedForShutdown
+        /// The other child task ended first; this one was cancelled.
+        case cancelled
+    }
+
     func run() async throws {
-        let host = self.host, name = self.name, generation = self.generation
-        let wasRetired = await withGracefulShutdownHandler {
-            do {
-                try await role.run()
-                await host.roleFinished(name, generation: generation, error: nil)
-            } catch {
-                await host.roleFinished(name, generation: generation, error: error)
-            }
-            finished.complete()
-            return await withTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    try? await gracefulShutdown()
-                    return false
+        let ending = await withTaskGroup(of: Ending.self) { tasks in
+            tasks.addTask { [role, host, name, generation, finished, retired] in
+                do {
+                    try await role.run()
+                    await host.roleFinished(name, generation: generation, error: nil)
+                } catch {
+                    await host.roleFinished(name, generation: generation, error: error)
                 }
-                group.addTask {
-                    for await _ in retired {}
-                    return !Task.isCancelled
-                }
-                let retiredFirst = await group.next() ?? false
-                group.cancelAll()
-                return retiredFirst
+                finished.complete()
+                for await _ in retired {}
+                return Task.isCancelled ? .cancelled : .retired
             }
-        } onGracefulShutdown: {
-            Task { await host.stopForDaemonShutdown(name, generation: generation) }
+            tasks.addTask { [host, name, generation] in
+                do {
+                    try await gracefulShutdown()
+                } catch {
+                    return .cancelled
+                }
+                // Returns once the role has finished, so the other task is past its `run()`.
+                await host.stopForDaemonShutdown(name, generation: generation)
+                return .stoppedForShutdown
+            }
+            let first = await tasks.next() ?? .cancelled
+            tasks.cancelAll()
+            return first
         }
-        if wasRetired { throw RoleRetired(role: name) }
+        if ending == .retired { throw RoleRetired(role: name) }
     }
 }
 
