@@ -50,22 +50,18 @@ import Testing
     @Test func reloadsRunOneAtATimeInTheOrderAsked() async throws {
         let fixture = HostFixture()
         let host = fixture.host
-        let entered = Gate()
-        let release = Gate()
-        fixture.provider.hooks.whileReconfiguring = { _ in
-            entered.open()
-            await release.wait()
-        }
+        let hold = Hold()
+        fixture.provider.hooks.whileReconfiguring = hold.hook
         let services = try await host.start(try fixture.roles("roles:\n  provider:\n    greeting: a\n"))
         try await fixture.withRunningGroup(services) { _ in
             let changed = try fixture.roles("roles:\n  provider:\n    greeting: b\n")
             let changedAndMore = try fixture.roles("roles:\n  provider:\n    greeting: b\n  plain: {}\n")
             async let first = host.reload(changed, shutdownGrace: .seconds(2))
-            await entered.wait()
+            await hold.reached()
             async let second = host.reload(changedAndMore, shutdownGrace: .seconds(2))
             try await waitUntil { await host.operationsWaiting == 1 }
             #expect(fixture.log.matching("start plain").isEmpty, "the second reload waits for the first")
-            release.open()
+            hold.release()
             let (firstOutcome, secondOutcome) = await (first, second)
             #expect(firstOutcome.reconfigured == ["provider"])
             // Had the second run inside the first, it would have found the old settings and reconfigured again.
@@ -78,20 +74,16 @@ import Testing
     @Test func aShutdownDuringAReloadWinsAndNothingMoreStarts() async throws {
         let fixture = HostFixture()
         let host = fixture.host
-        let entered = Gate()
-        let release = Gate()
-        fixture.provider.hooks.whileStarting = { _ in
-            entered.open()
-            await release.wait()
-        }
+        let hold = Hold()
+        fixture.provider.hooks.whileStarting = hold.hook
         let services = try await host.start(try fixture.roles("roles:\n  plain: {}\n"))
         try await fixture.withRunningGroup(services) { group in
             let next = try fixture.roles("roles:\n  plain: {}\n  provider: {}\n  consumer: {}\n")
             async let reloaded = host.reload(next, shutdownGrace: .seconds(2))
-            await entered.wait()
+            await hold.reached()
             await group.triggerGracefulShutdown()
             try await waitUntil { host.isDraining }
-            release.open()
+            hold.release()
             let outcome = await reloaded
             #expect(outcome.failures == [.daemonStopping])
             #expect(outcome.started.isEmpty)

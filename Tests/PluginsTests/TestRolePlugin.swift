@@ -1,7 +1,8 @@
 import NIOCore
 import NIOPosix
-import Plugins
 import Synchronization
+
+@testable import Plugins
 
 /// Events the test roles record, in order, to assert start and stop order.
 final class EventLog: Sendable {
@@ -106,28 +107,24 @@ struct TestRolePlugin: RolePlugin {
     }
 }
 
-/// Opens once; every wait returns from then on.
-final class Gate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+/// Holds a role's call at one of its hooks until the test lets it go, so the test can act while the call is under
+/// way.
+final class Hold: Sendable {
+    private let entered = Completion()
+    private let released = Completion()
 
-    func open() {
-        let waiters = state.withLock { state in
-            state.open = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let openAlready = state.withLock { state in
-                if !state.open { state.waiters.append(continuation) }
-                return state.open
-            }
-            if openAlready { continuation.resume() }
+    /// The hook to install: it marks the call as reached, then waits for ``release()``.
+    var hook: @Sendable (TestRole) async -> Void {
+        { [entered, released] _ in
+            entered.complete()
+            await released.wait()
         }
     }
+
+    /// Returns once a call has reached the hook.
+    func reached() async { await entered.wait() }
+
+    func release() { released.complete() }
 }
 
 final class TestRole: Role, Sendable {
