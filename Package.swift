@@ -127,7 +127,7 @@ let package = Package(
         ),
         .testTarget(name: "MembershipTests", dependencies: ["Membership"]),
         .testTarget(name: "CoordinationTests", dependencies: ["Coordination"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Plugins", "ProxyRole"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Plugins"]),
     ],
     swiftLanguageModes: [.v6]
 )
