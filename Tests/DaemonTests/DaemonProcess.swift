@@ -100,6 +100,30 @@ final class DaemonProcess {
     }
 }
 
+/// A loopback TCP port that this process holds bound and listening, for tests of an address in use.
+final class BlockedPort {
+    let port: Int
+    private let fd: Int32
+
+    init() {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { [fd] in
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                bind(fd, pointer, length)
+                listen(fd, 1)
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(fd) }
+}
+
 /// Plain HTTP GETs to the admin listener.
 enum AdminClient {
     static func get(_ port: Int, _ path: String) throws -> (status: Int, body: String) {

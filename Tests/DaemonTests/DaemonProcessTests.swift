@@ -53,20 +53,9 @@ final class DaemonProcessTests: XCTestCase {
     }
 
     func testPortInUseExitsTwoNamingTheAddress() throws {
-        let blocker = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(blocker) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                bind(blocker, pointer, length)
-                listen(blocker, 1)
-                return getsockname(blocker, pointer, &length)
-            }
-        }
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        let blocker = BlockedPort()
+        defer { withExtendedLifetime(blocker) {} }
+        let port = blocker.port
         let path = try write("admin:\n  listen: 127.0.0.1:\(port)\n")
         let result = try DaemonProcess.run(["run", "--config", path])
         XCTAssertEqual(result.status, 2)

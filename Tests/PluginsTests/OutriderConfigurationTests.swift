@@ -161,8 +161,8 @@ final class OutriderConfigurationTests: XCTestCase {
     func testCapabilityCycleIsAConfigError() {
         let log = EventLog()
         let cyclic = RoleCatalog([
-            AnyRolePlugin(TestRolePlugin(name: "a", offers: ["x"], uses: ["y"], log: log)),
-            AnyRolePlugin(TestRolePlugin(name: "b", offers: ["y"], uses: ["x"], log: log)),
+            AnyRolePlugin(TestRolePlugin(name: "a", offers: [AnyCapability(Capability<String>("x"))], uses: [AnyCapability(Capability<String>("y"))], log: log)),
+            AnyRolePlugin(TestRolePlugin(name: "b", offers: [AnyCapability(Capability<String>("y"))], uses: [AnyCapability(Capability<String>("x"))], log: log)),
         ])
         XCTAssertThrowsError(try OutriderConfiguration.parse("roles:\n  a: {}\n  b: {}\n", path: "c.yaml", catalog: cyclic, environment: [:])) { error in
             XCTAssertEqual((error as? ConfigErrors)?.description, "c.yaml:2:3: the enabled roles use each other's capabilities in a cycle")

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Plugins
 import Proxy
+import ProxyRole
 
 /// `outrider sidekick [FLAGS] SITE1 [SITE2..]`: sidekick's command line, running the proxy role alone.
 struct Sidekick: AsyncParsableCommand {
@@ -136,7 +137,7 @@ struct Sidekick: AsyncParsableCommand {
             adminListen: try admin.map { try ListenAddress.parse($0) } ?? ListenAddress(host: "127.0.0.1", port: 9901),
             logLevel: level,
             logFormat: json ? .json : .text,
-            roles: [RoleDeclaration(name: plugin.name, enabled: true, settings: RoleSettings(proxy), summary: plugin.summary(of: proxy))]
+            roles: [plugin.declaration(of: proxy)]
         )
         let console = isatty(STDOUT_FILENO) == 1 && !quiet && !log && trace == nil
         var options = RunningDaemon.Options()

@@ -192,8 +192,9 @@ actor RunningDaemon {
         } catch {
             logger.error("stopped with an error", metadata: ["error": "\(error)"])
         }
-        self.admin = nil
         await host.setServiceSink(nil)
+        await host.stopRolesLeftRunning()
+        self.admin = nil
         logger.info("outrider stopped")
         return .clean
     }
@@ -222,12 +223,14 @@ actor RunningDaemon {
             level: overrides.logLevel ?? next.logLevel,
             format: overrides.logFormat ?? LogOutput.Format(rawValue: next.logFormat.rawValue) ?? .text
         )
-        var errors: [String] = []
+        var errors: [ReloadError] = []
+        var applied = next
         if next.adminListen != configuration.adminListen {
             do {
                 try await admin?.rebind(to: next.adminListen)
             } catch {
-                errors.append(String(describing: error))
+                errors.append(.adminListener(error))
+                applied.adminListen = configuration.adminListen
             }
         }
         for (setting, changed) in [
@@ -237,11 +240,9 @@ actor RunningDaemon {
             logger.warning("\(setting) changed; it takes effect when outrider restarts")
         }
         let outcome = await host.reload(next.roles, shutdownGrace: next.shutdownGrace)
-        errors += outcome.failures
-        var applied = next
-        if errors.contains(where: { $0.hasPrefix("admin.listen") }) { applied.adminListen = configuration.adminListen }
+        errors += outcome.failures.map(ReloadError.roles)
         configuration = applied
-        recordReload(succeeded: errors.isEmpty, errors: errors)
+        recordReload(succeeded: errors.isEmpty, errors: errors.map(\.description))
         logger.info("configuration reloaded", metadata: [
             "started": "\(outcome.started)", "stopped": "\(outcome.stopped)",
             "reconfigured": "\(outcome.reconfigured)", "restarted": "\(outcome.restarted)",
@@ -291,13 +292,17 @@ actor RunningDaemon {
         return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
-    func stopNotice() {
-        notifier?.notify("STOPPING=1")
+    nonisolated func stopNotice() {
+        notifier?.stopping()
     }
 }
 
-/// Turns SIGHUP into reloads, and marks the start of draining when the group begins its graceful shutdown: it
-/// is the last service in the group, so it is the first to hear of it.
+/// Turns SIGHUP into reloads, and begins the daemon's stop when the group's graceful shutdown reaches it: it is the
+/// last service the group starts with, so it is the first of those to hear of it.
+///
+/// The stop is noted at once, from the handler, so that a reload under way starts nothing more; the reload itself
+/// is not cancelled but finishes its step, and the loop ends there. Then every role is drained before the group
+/// goes on to stop them.
 struct ReloadSignals: Service {
     let daemon: RunningDaemon
     let host: RoleHost
@@ -305,16 +310,13 @@ struct ReloadSignals: Service {
 
     func run() async throws {
         await withGracefulShutdownHandler {
-            await cancelWhenGracefulShutdown {
-                for await _ in signals {
-                    await daemon.reload()
-                }
+            for await _ in signals.cancelOnGracefulShutdown() {
+                await daemon.reload()
             }
-        } onGracefulShutdown: { [host, daemon] in
-            Task {
-                await daemon.stopNotice()
-                await host.beginDraining()
-            }
+        } onGracefulShutdown: { [host] in
+            host.beginShutdown()
         }
+        daemon.stopNotice()
+        await host.drain()
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Plugins
 import Proxy
+import ProxyRole
 import ServiceLifecycle
 
 /// sidekick's live table of backends, redrawn every second on the terminal until the daemon stops.

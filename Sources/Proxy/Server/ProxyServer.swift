@@ -11,12 +11,15 @@ import NIOSSL
 ///
 /// Lifecycle: ``start()`` binds the listeners and starts health checks; ``run()`` waits until
 /// ``shutdown(grace:)`` has finished; ``reconfigure(_:)`` changes sites, balancing, health and
-/// listeners in place. Everything runs on the event loops of the group passed in.
+/// listeners in place; ``stopAccepting()`` closes the listeners ahead of the shutdown. Everything
+/// runs on the event loops of the group passed in.
 public final class ProxyServer: Sendable {
     private enum Lifecycle {
         case created
         case starting
         case running
+        /// Listeners closed by ``stopAccepting()``; open connections are still served.
+        case draining
         case stopping
         case stopped
     }
@@ -52,6 +55,11 @@ public final class ProxyServer: Sendable {
     private let state: NIOLockedValueBox<State>
     /// Completed once shutdown has finished; ``run()`` waits for it.
     private let stopped: EventLoopPromise<Void>
+    /// Completed when shutdown begins or a listener fails; in the second case ``run()`` shuts the
+    /// proxy down itself, so that no task outlives the caller of ``run()``.
+    private let stopping: EventLoopPromise<Void>
+    /// The grace of a shutdown the proxy begins itself, when a listener fails.
+    private let shutdownGrace: Duration
     /// Serialises ``start()``, ``reconfigure(_:)`` and ``shutdown(grace:)``.
     private let control = ControlLock()
 
@@ -63,14 +71,18 @@ public final class ProxyServer: Sendable {
     ///   - metricsFactory: the factory every metric is created on (names without prefix, such as
     ///     `requests_total`).
     ///   - traceSink: where trace lines go when tracing is enabled; standard error by default.
+    ///   - shutdownGrace: how long requests in flight may take when the proxy shuts itself down
+    ///     because a listener failed; the daemon passes its `shutdown_grace`.
     public init(
         configuration: ProxyConfiguration,
         eventLoopGroup: any EventLoopGroup,
         logger: Logger,
         metricsFactory: any MetricsFactory,
-        traceSink: any TraceSink = StandardErrorTraceSink()
+        traceSink: any TraceSink = StandardErrorTraceSink(),
+        shutdownGrace: Duration = .seconds(10)
     ) {
         self.group = eventLoopGroup
+        self.shutdownGrace = shutdownGrace
         self.logger = logger
         self.metricsFactory = metricsFactory
         let health = HealthChecker(eventLoop: eventLoopGroup.next(), logger: logger)
@@ -86,11 +98,13 @@ public final class ProxyServer: Sendable {
         self.runtime = ProxyRuntime(routing: empty, health: health, logger: logger, metricsFactory: metricsFactory, traceSink: traceSink)
         self.state = NIOLockedValueBox(State(configuration: configuration))
         self.stopped = eventLoopGroup.any().makePromise(of: Void.self)
+        self.stopping = eventLoopGroup.any().makePromise(of: Void.self)
     }
 
     deinit {
-        // A proxy dropped without being started or stopped must not leak its promise, which
+        // A proxy dropped without being started or stopped must not leak its promises, which
         // NIO reports as a bug in debug builds.
+        stopping.succeed()
         stopped.succeed()
     }
 
@@ -134,17 +148,23 @@ public final class ProxyServer: Sendable {
                     try? await listening.channel.close()
                 }
                 try? await runtime.health.stop().get()
+                stopping.succeed()
                 stopped.succeed()
                 throw error
             }
         }
     }
 
-    /// Waits until ``shutdown(grace:)`` has completed.
+    /// Waits until ``shutdown(grace:)`` has completed. When a listener stops by itself, shuts the
+    /// proxy down (with the `shutdownGrace` given at creation) and throws.
     ///
     /// - Throws: ``ProxyServerError/listenerFailed(address:)`` when a listener stopped by itself,
     ///   after the proxy has shut down because of it.
     public func run() async throws {
+        try await stopping.futureResult.get()
+        if state.withLockedValue({ $0.runtimeError }) != nil {
+            await shutdown(grace: shutdownGrace)
+        }
         try await stopped.futureResult.get()
         if let error = state.withLockedValue({ $0.runtimeError }) {
             throw error
@@ -159,12 +179,13 @@ public final class ProxyServer: Sendable {
             switch state.lifecycle {
             case .stopping, .stopped:
                 return ([], true)
-            case .created, .starting, .running:
+            case .created, .starting, .running, .draining:
                 state.lifecycle = .stopping
                 defer { state.listeners = [] }
                 return (state.listeners, false)
             }
         }
+        stopping.succeed()
         if alreadyStopping {
             try? await stopped.futureResult.get()
             return
@@ -180,6 +201,25 @@ public final class ProxyServer: Sendable {
         state.withLockedValue { $0.lifecycle = .stopped }
         logger.info("proxy stopped")
         stopped.succeed()
+    }
+
+    /// Closes every listener, so no new connection is accepted, while open connections are served
+    /// on until ``shutdown(grace:)``: the proxy's part of the daemon's drain, which lets a load
+    /// balancer in front see this host refuse connections before its requests in flight end. Does
+    /// nothing unless the proxy is running; ``reconfigure(_:)`` is refused afterwards.
+    public func stopAccepting() async {
+        try? await control.withLock {
+            let listeners = state.withLockedValue { state -> [Listening] in
+                guard state.lifecycle == .running else { return [] }
+                state.lifecycle = .draining
+                defer { state.listeners = [] }
+                return state.listeners
+            }
+            for listening in listeners {
+                try? await listening.channel.close()
+            }
+            if !listeners.isEmpty { logger.info("proxy stopped accepting connections") }
+        }
     }
 
     /// Applies a new configuration without dropping traffic.
@@ -485,7 +525,7 @@ public final class ProxyServer: Sendable {
             }
             if unexpected {
                 logger.error("listener closed unexpectedly", metadata: ["address": "\(address)"])
-                Task { await self.shutdown(grace: .seconds(10)) }
+                stopping.succeed()
             }
         }
     }

@@ -1,5 +1,5 @@
 /// A role that could not start; `outrider run` exits with code 2 and this message.
-public struct RoleStartFailure: Error, Sendable, CustomStringConvertible {
+public struct RoleStartFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public var role: String
     public var reason: String
 

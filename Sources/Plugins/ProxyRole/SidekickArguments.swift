@@ -1,4 +1,5 @@
 import Foundation
+import Plugins
 import Proxy
 
 /// sidekick's command line (`sidekick [FLAGS] SITE1 [SITE2..]`), translated into a ``ProxyConfiguration`` so that
@@ -112,12 +113,8 @@ public struct SidekickArguments: Sendable, Equatable {
             guard whole > 0 else { throw Problem(message: "\(flag) must be at least 1 second, found \(text)") }
             return .seconds(whole)
         }
-        do {
-            let duration = try ConfigDuration.parse(text)
-            guard duration > .zero else { throw ConfigDuration.ParseError(message: "") }
-            return duration
-        } catch {
-            throw Problem(message: "\(flag) takes seconds (5) or a duration (1500ms), found '\(text)'")
-        }
+        let problem = Problem(message: "\(flag) takes seconds (5) or a duration (1500ms), found '\(text)'")
+        guard let duration = try? ConfigDuration.parse(text), duration > .zero else { throw problem }
+        return duration
     }
 }

@@ -1,3 +1,4 @@
+import Plugins
 import Proxy
 
 extension BalancePolicy: ConfigEnumeration {}

@@ -138,8 +138,8 @@ public struct OutriderConfiguration: Sendable, Equatable {
                     ))
                 }
             }
-            if catalog.startOrder(of: roles.filter(\.enabled).map(\.name)) == nil {
-                decoder.record("the enabled roles use each other's capabilities in a cycle", at: rolesSection.location)
+            for problem in catalog.capabilityProblems(in: roles, rolesAt: rolesSection.location) {
+                decoder.record(problem)
             }
         }
         top.finish()

@@ -1,4 +1,5 @@
 import Foundation
+import Plugins
 import Proxy
 
 /// sidekick's live console: one row per backend with its site, status, calls, failures, bytes, downtime and

@@ -1,4 +1,5 @@
 import Logging
+import Plugins
 import Proxy
 
 /// The `proxy` role: sidekick's sidecar load balancer (``ProxyServer``) configured from `roles.proxy`.
@@ -27,7 +28,8 @@ public struct ProxyRolePlugin: RolePlugin {
             configuration: settings,
             eventLoopGroup: context.eventLoopGroup,
             logger: context.logger,
-            metricsFactory: context.metrics
+            metricsFactory: context.metrics,
+            shutdownGrace: context.shutdownGrace
         ))
     }
 }
@@ -42,6 +44,8 @@ final class ProxyRole: Role {
 
     func start() async throws { try await server.start() }
     func run() async throws { try await server.run() }
+    /// New connections are refused from here on, while those open are served until the shutdown.
+    func drain() async { await server.stopAccepting() }
     func shutdown(grace: Duration) async { await server.shutdown(grace: grace) }
 
     func reconfigure(to settings: ProxyConfiguration) async throws -> Reconfiguration {

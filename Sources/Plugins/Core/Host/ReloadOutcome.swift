@@ -5,10 +5,15 @@ public struct ReloadOutcome: Sendable, Equatable {
     public var reconfigured: [String] = []
     public var restarted: [String] = []
     public var unchanged: [String] = []
-    /// Roles the new file asked to change that could not take it, with why.
-    public var failures: [String] = []
+    /// What the new file asked for that was not done, with why.
+    public var failures: [ReloadFailure] = []
 
     public init() {}
 
     public var succeeded: Bool { failures.isEmpty }
+
+    /// Adds `failure` unless it is there already: a stop that interrupts a reload is one failure, not one per role.
+    mutating func record(_ failure: ReloadFailure) {
+        if !failures.contains(failure) { failures.append(failure) }
+    }
 }

@@ -1,27 +1,29 @@
 /// A ``RolePlugin`` with its settings type erased, so plugins of every role can sit in one catalog.
 public struct AnyRolePlugin: Sendable {
     public let name: String
-    public let offers: [String]
-    public let uses: [String]
+    public let offers: [AnyCapability]
     private let decodeSection: @Sendable (ConfigMapping) throws -> RoleSettings
     private let summarize: @Sendable (RoleSettings) -> String
+    private let usesOf: @Sendable (RoleSettings) -> [CapabilityUse]
     private let make: @Sendable (RoleSettings, RoleContext) async throws -> RunningRole
 
     public init<Plugin: RolePlugin>(_ plugin: Plugin) {
         name = plugin.name
         offers = plugin.offers
-        uses = plugin.uses
         decodeSection = { RoleSettings(try plugin.decode($0)) }
-        summarize = { settings in
-            guard let typed = settings.value as? Plugin.Settings else { return "" }
-            return plugin.summary(of: typed)
-        }
+        summarize = { plugin.summary(of: Self.typed($0, for: plugin)) }
+        usesOf = { plugin.uses(for: Self.typed($0, for: plugin)) }
         make = { settings, context in
-            guard let typed = settings.value as? Plugin.Settings else {
-                preconditionFailure("settings of \(type(of: settings.value)) given to the \(plugin.name) role")
-            }
-            return RunningRole(try await plugin.makeRole(settings: typed, context: context))
+            RunningRole(try await plugin.makeRole(settings: Self.typed(settings, for: plugin), context: context))
         }
+    }
+
+    /// Settings decoded by another plugin reaching this one is a bug in the host, not a configuration problem.
+    private static func typed<Plugin: RolePlugin>(_ settings: RoleSettings, for plugin: Plugin) -> Plugin.Settings {
+        guard let typed = settings.value as? Plugin.Settings else {
+            preconditionFailure("settings of \(type(of: settings.value)) given to the \(plugin.name) role")
+        }
+        return typed
     }
 
     public func decode(_ section: ConfigMapping) throws -> RoleSettings {
@@ -30,6 +32,11 @@ public struct AnyRolePlugin: Sendable {
 
     public func summary(of settings: RoleSettings) -> String {
         summarize(settings)
+    }
+
+    /// The capabilities this role reads with `settings` (``RolePlugin/uses(for:)``).
+    public func uses(of settings: RoleSettings) -> [CapabilityUse] {
+        usesOf(settings)
     }
 
     func makeRole(settings: RoleSettings, context: RoleContext) async throws -> RunningRole {
@@ -68,6 +75,7 @@ final class RunningRole: Sendable {
 
     func start() async throws { try await role.start() }
     func run() async throws { try await role.run() }
+    func drain() async { await role.drain() }
     func shutdown(grace: Duration) async { await role.shutdown(grace: grace) }
     func reconfigure(to settings: RoleSettings) async throws -> Reconfiguration { try await applySettings(settings) }
     func capabilitiesChanged(_ capabilities: Capabilities) async { await role.capabilitiesChanged(capabilities) }

@@ -1,6 +1,0 @@
-extension RoleCatalog {
-    /// The roles this build of outrider provides, in the order ties are broken when starting.
-    public static let builtIn = RoleCatalog([
-        AnyRolePlugin(ProxyRolePlugin())
-    ])
-}

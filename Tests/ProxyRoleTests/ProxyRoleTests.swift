@@ -1,0 +1,58 @@
+import CoreMetrics
+import Logging
+import NIOCore
+import NIOPosix
+import Plugins
+import Proxy
+import Testing
+
+@testable import ProxyRole
+
+/// The proxy as a role: what the host's calls do to a real `ProxyServer` on loopback.
+@Suite struct ProxyRoleTests {
+    let group = MultiThreadedEventLoopGroup.singleton
+
+    func makeRole() async throws -> any Role<ProxyConfiguration> {
+        var configuration = ProxyConfiguration(listeners: [.init(host: "127.0.0.1", port: 0)], sites: [.init(pools: ["http://127.0.0.1:1"])])
+        configuration.health.timeout = .milliseconds(100)
+        let context = RoleContext(
+            eventLoopGroup: group,
+            metrics: NOOPMetricsHandler.instance,
+            logger: Logger(label: "test"),
+            node: NodeIdentity(name: "test-node", version: "0"),
+            admin: AdminRouteTable().routes(for: "proxy"),
+            capabilities: Capabilities(),
+            shutdownGrace: .seconds(1)
+        )
+        return try await ProxyRolePlugin().makeRole(settings: configuration, context: context)
+    }
+
+    func connect(_ port: Int) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port) { channel in
+            channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+        }
+    }
+
+    @Test func drainingRefusesNewConnectionsAndServesOpenOnes() async throws {
+        let role = try await makeRole()
+        try await role.start()
+        let port = try #require((role as? ProxyRole)?.server.localAddresses.first?.port)
+        let open = try await connect(port)
+
+        await role.drain()
+        await #expect(throws: (any Error).self, "the listener is closed") { _ = try await connect(port) }
+        let statusLine = try await open.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: "GET /anything HTTP/1.1\r\nHost: x\r\n\r\n"))
+            var received = ByteBuffer()
+            for try await var chunk in inbound {
+                received.writeBuffer(&chunk)
+                if received.readableBytesView.contains(UInt8(ascii: "\n")) { break }
+            }
+            return String(buffer: received).split(separator: "\r\n").first.map(String.init)
+        }
+        #expect(statusLine == "HTTP/1.1 502 Bad Gateway", "a connection open before the drain is still served")
+
+        await role.shutdown(grace: .seconds(1))
+        try await role.run()
+    }
+}
