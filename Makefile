@@ -4,7 +4,7 @@ CONFIG ?= etc/outrider/outrider.yaml
 TEST_TIMEOUT ?= 20m
 VERSION := $(shell sed -n 's/.*static let number = "\(.*\)".*/\1/p' Sources/Daemon/OutriderVersion.swift)
 
-.PHONY: build test release run clean version
+.PHONY: build test release run run-config clean version
 
 build:
 	$(SWIFT) build
@@ -22,7 +22,18 @@ release:
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-release --product outrider \
 	  -Xswiftc -enforce-exclusivity=unchecked -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now
 
+# The loopback demo (etc/outrider/demo.yaml): the proxy role on 127.0.0.1:$(DEMO_PORT) in front of a static origin
+# on 127.0.0.1:$(DEMO_ORIGIN_PORT) that etc/outrider/demo/run.sh starts and stops; Ctrl-C stops both.
+DEMO_PORT ?= 8080
+DEMO_ORIGIN_PORT ?= 8000
+DEMO_ADMIN_PORT ?= 9901
+
 run: build
+	DEMO_PORT=$(DEMO_PORT) DEMO_ORIGIN_PORT=$(DEMO_ORIGIN_PORT) DEMO_ADMIN_PORT=$(DEMO_ADMIN_PORT) \
+	  bash etc/outrider/demo/run.sh "$$($(SWIFT) build --show-bin-path)/outrider"
+
+# The daemon on $(CONFIG) alone, in the foreground.
+run-config: build
 	$(SWIFT) run outrider run --config $(CONFIG)
 
 version:

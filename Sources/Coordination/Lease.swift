@@ -1,45 +1,82 @@
-/// A leadership lease, as hedge keeps one per lock name: who holds it, until when, and the fencing token that
-/// increases with every change of holder so that a deposed leader's late writes can be refused.
+/// The leadership lease of one group as the store keeps it, one row per group as hedge keeps one per lock name:
+/// who holds it, until when by the store's clock, and the fencing token of the current term.
 ///
-/// A pure value: the caller passes `now`, so expiry is decided without reading a clock.
+/// A pure value: the store's code reads its own clock inside the transaction and passes it as `now`, applies the
+/// operation and writes the row back, so expiry is decided by one clock for every candidate. What the holder may
+/// assume on its own side, by its own clock, is ``HeldLease``.
 public struct Lease: Sendable, Hashable {
+    public let group: String
     public private(set) var holder: String?
-    public private(set) var expiresAt: ContinuousClock.Instant?
-    /// Increases each time the lease passes to a new holder; never reused.
-    public private(set) var fencingToken: UInt64 = 0
+    /// When the current term ends, by the store's clock.
+    public private(set) var expiresAt: StoreTime?
+    /// The current or last term's token; the next term gets a higher one.
+    public private(set) var token: FencingToken
 
-    public init() {}
-
-    public enum Outcome: Sendable, Hashable {
-        /// `candidate` holds the lease until the given instant.
-        case granted(token: UInt64)
-        /// Another holder's lease has not expired.
-        case held(by: String)
+    /// A group whose lease was never held.
+    public init(group: String) {
+        self.group = group
+        self.token = .none
     }
 
-    /// Whether someone holds the lease at `now`.
-    public func holder(at now: ContinuousClock.Instant) -> String? {
+    /// A row read back from the store.
+    public init(group: String, holder: String?, expiresAt: StoreTime?, token: FencingToken) {
+        self.group = group
+        self.holder = holder
+        self.expiresAt = holder == nil ? nil : expiresAt
+        self.token = token
+    }
+
+    /// What the store answers a candidate.
+    public enum Outcome: Sendable, Hashable {
+        case granted(LeaseGrant)
+        /// Another term has not expired; asking again after `until` may succeed.
+        case held(by: String, until: StoreTime)
+        /// A renewal for a term that is over: expired, released, or followed by another. The caller is no longer
+        /// the leader and must acquire a new term.
+        case lost
+    }
+
+    /// Who holds the lease at store time `now`: nobody once the term has expired.
+    public func holder(at now: StoreTime) -> String? {
         guard let holder, let expiresAt, now < expiresAt else { return nil }
         return holder
     }
 
-    /// Takes the lease if it is free or expired, or renews it if `candidate` already holds it.
-    public mutating func acquire(_ candidate: String, for duration: Duration, at now: ContinuousClock.Instant) -> Outcome {
-        if let current = holder(at: now), current != candidate {
-            return .held(by: current)
+    /// Starts a new term for `candidate`, with the next fencing token, when the lease is free or has expired.
+    ///
+    /// A candidate that already holds the lease by name is refused like anyone else: a process that lost track of
+    /// its term (as after a restart under the same node name) must not be handed its predecessor's token, or the
+    /// predecessor's late writes would pass the fence. A holder that knows its term renews it with ``renew``.
+    public mutating func acquire(by candidate: String, for duration: Duration, at now: StoreTime) -> Outcome {
+        if let current = holder(at: now), let expiresAt {
+            return .held(by: current, until: expiresAt)
         }
-        if holder(at: now) != candidate {
-            fencingToken += 1
-        }
+        token = token.next
         holder = candidate
         expiresAt = now + duration
-        return .granted(token: fencingToken)
+        return .granted(grant(to: candidate, duration: duration))
     }
 
-    /// Gives the lease up early, as hedge does on clean shutdown so that the next leader need not wait for expiry.
-    public mutating func release(_ candidate: String) {
-        guard holder == candidate else { return }
+    /// Extends the term `token` of `candidate` to `duration` from `now`, keeping the token. Only an unexpired term
+    /// is renewed: once the store's clock has passed its end, another candidate may already have been told the
+    /// lease is free, so the old holder starts again with ``acquire`` and a new token.
+    public mutating func renew(_ token: FencingToken, by candidate: String, for duration: Duration, at now: StoreTime) -> Outcome {
+        guard holder(at: now) == candidate, token == self.token else { return .lost }
+        expiresAt = now + duration
+        return .granted(grant(to: candidate, duration: duration))
+    }
+
+    /// Ends the term `token` early, as hedge does on a clean shutdown, so that the next leader need not wait for it
+    /// to expire. The token is not reused. Returns whether this was the current term.
+    @discardableResult
+    public mutating func release(_ token: FencingToken, by candidate: String) -> Bool {
+        guard holder == candidate, token == self.token else { return false }
         holder = nil
         expiresAt = nil
+        return true
+    }
+
+    private func grant(to holder: String, duration: Duration) -> LeaseGrant {
+        LeaseGrant(group: group, holder: holder, token: token, expiresAt: expiresAt!, duration: duration)
     }
 }

@@ -1,25 +1,13 @@
-/// A change in the cluster's membership.
-public enum MembershipChange: Sendable, Hashable {
-    case joined(Member)
-    /// Status or tags changed.
-    case updated(Member)
-    case left(Member)
-}
-
 /// The live membership the gossip role offers to the other roles: the proxy builds backend pools from it, the
 /// coordinator learns its peers from it.
+///
+/// A user reads ``snapshot`` for the state now, or iterates ``snapshots()`` to follow it: the first element is the
+/// state when iteration starts and each later one is newer, with no change falling between them; a user that
+/// falls behind is handed the newest state, not a backlog (``MembershipSubscription``). What changed between two
+/// snapshots is ``MembershipSnapshot/changes(since:)``.
 public protocol MembershipView: Sendable {
-    /// This host's own entry.
-    var localMember: Member { get async }
-    /// Every member known, this host included.
-    var members: [Member] { get async }
-    /// Changes from now on; each call gives an independent stream.
-    func changes() -> AsyncStream<MembershipChange>
-}
-
-extension MembershipView {
-    /// Reachable members carrying `tag` with `value`, such as the backends serving one application.
-    public func members(taggedWith tag: String, value: String) async -> [Member] {
-        await members.filter { $0.isReachable && $0.tags[tag].map { $0.split(separator: ",").contains(Substring(value)) } == true }
-    }
+    /// The state now.
+    var snapshot: MembershipSnapshot { get }
+    /// The states from now on; each iteration is an independent subscription.
+    func snapshots() -> MembershipSubscription
 }

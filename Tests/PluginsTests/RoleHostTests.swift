@@ -145,7 +145,7 @@ import Testing
                 Issue.record("route missing")
                 return
             }
-            let response = await handler(AdminRequest(method: .GET, path: "/greeting", query: nil, headers: [:], body: ByteBuffer()))
+            let response = try await handler(AdminRequest(method: .GET, path: "/greeting", query: nil, headers: [:], body: ByteBuffer()))
             #expect(String(buffer: response.body) == "yo")
             guard case .methodNotAllowed = fixture.routes.lookup(role: "plain", method: .POST, path: "/greeting") else {
                 Issue.record("POST should be refused")

@@ -2,7 +2,13 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Answers one admin connection's requests, in order (pipelining is ordered by NIO's server pipeline handler).
+/// Answers one admin connection's requests, in order (pipelining is ordered by NIO's server pipeline handler, which
+/// hands over the next request only once the response before it has ended).
+///
+/// Fixed paths are answered inline. Role routes and `/v1/status` run in a task of their own, at most one per
+/// connection; when the client disconnects the task is cancelled, as Go's `net/http` cancels a request's context
+/// when its connection closes. NIO notices the close even while the pipeline handler holds reads back for a
+/// response in progress, because it watches every connection for end of input (`EPOLLRDHUP`).
 final class AdminRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -12,6 +18,8 @@ final class AdminRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
     private var tooLarge = false
+    /// The task answering the current request, if it is a role route or `/v1/status`.
+    private var inFlight: Task<Void, Never>?
 
     init(endpoints: AdminServer.Endpoints, logger: Logger) {
         self.endpoints = endpoints
@@ -39,6 +47,17 @@ final class AdminRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
             }
             respond(to: head, body: body, context: context)
         }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        inFlight?.cancel()
+        inFlight = nil
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        inFlight?.cancel()
+        inFlight = nil
     }
 
     private func respond(to head: HTTPRequestHead, body: ByteBuffer, context: ChannelHandlerContext) {
@@ -78,24 +97,85 @@ final class AdminRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
         let roleAndRest = parts[2]
         let role = String(roleAndRest.prefix { $0 != "/" })
         let rest = String(roleAndRest.dropFirst(role.count))
-        switch endpoints.routes.lookup(role: role, method: head.method, path: rest.isEmpty ? "/" : rest) {
+        let routePath = rest.isEmpty ? "/" : rest
+        switch endpoints.routes.lookup(role: role, method: head.method, path: routePath) {
         case .notFound:
             write(.text("not found\n", status: .notFound), for: head, context: context)
         case .methodNotAllowed(let allowed):
             write(Self.methodNotAllowed(allowed), for: head, context: context)
+        case .badRequest(let reason):
+            write(AdminError.badRequest(reason).response, for: head, context: context)
         case .found(let handler):
-            let request = AdminRequest(method: head.method, path: rest.isEmpty ? "/" : rest, query: query, headers: head.headers, body: body)
-            run(context: context, head: head) { await handler(request) }
+            let request = AdminRequest(method: head.method, path: routePath, query: query, headers: head.headers, body: body)
+            run(context: context, head: head) { try await handler(request) }
         }
     }
 
-    /// Runs an async handler off the event loop and writes its response back on it.
-    private func run(context: ChannelHandlerContext, head: HTTPRequestHead, _ produce: @escaping @Sendable () async -> AdminResponse) {
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let future = context.eventLoop.makeFutureWithTask { await produce() }
-        future.whenSuccess { response in
-            let (handler, context) = loopBound.value
-            handler.write(response, for: head, context: context)
+    /// Runs a handler in the connection's request task and writes its response back on the channel's loop: the
+    /// head and any body at once, then a stream's parts as it writes them, each write awaited so that the stream
+    /// goes no faster than the client reads.
+    private func run(context: ChannelHandlerContext, head: HTTPRequestHead, _ produce: @escaping @Sendable () async throws -> AdminResponse) {
+        let connection = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let logger = self.logger
+        inFlight = Task {
+            let response: AdminResponse
+            do {
+                response = try await produce()
+            } catch let error as AdminError {
+                response = error.response
+            } catch {
+                // A handler that stops because its client left has nobody to answer.
+                if Task.isCancelled { return }
+                logger.error("admin handler failed", metadata: ["path": "\(head.uri)", "error": "\(error)"])
+                response = AdminError.internalErrorResponse
+            }
+            if Task.isCancelled { return }
+            guard let stream = response.stream else {
+                eventLoop.execute {
+                    let (handler, context) = connection.value
+                    handler.inFlight = nil
+                    handler.write(response, for: head, context: context)
+                }
+                return
+            }
+            guard head.method != .HEAD else {
+                // The fields a GET would get, and no body: the stream does not run.
+                eventLoop.execute {
+                    let (handler, context) = connection.value
+                    handler.inFlight = nil
+                    handler.writeStreamHead(response, for: head, context: context)
+                    handler.writeEnd(for: head, keepAlive: head.isKeepAlive && head.version.minor >= 1, context: context)
+                }
+                return
+            }
+            do {
+                try await eventLoop.submit {
+                    let (handler, context) = connection.value
+                    handler.writeStreamHead(response, for: head, context: context)
+                }.get()
+                try await stream.produce(AdminBodyWriter { part in
+                    try await eventLoop.flatSubmit {
+                        let (handler, context) = connection.value
+                        return context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(part))))
+                    }.get()
+                })
+            } catch {
+                if !Task.isCancelled {
+                    logger.warning("admin response stream failed; closing the connection", metadata: ["path": "\(head.uri)", "error": "\(error)"])
+                }
+                eventLoop.execute {
+                    let (handler, context) = connection.value
+                    handler.inFlight = nil
+                    context.close(promise: nil)
+                }
+                return
+            }
+            eventLoop.execute {
+                let (handler, context) = connection.value
+                handler.inFlight = nil
+                handler.writeEnd(for: head, keepAlive: head.isKeepAlive && head.version.minor >= 1, context: context)
+            }
         }
     }
 
@@ -108,9 +188,26 @@ final class AdminRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
         if head.method != .HEAD, response.body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         }
-        let keepAlive = head.isKeepAlive
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { [context] _ in
-            if !keepAlive { context.close(promise: nil) }
+        writeEnd(for: head, keepAlive: head.isKeepAlive, context: context)
+    }
+
+    /// The head of a streamed response, and its `body` if any. Without `Content-Length` NIO's encoder frames it
+    /// chunked for HTTP/1.1; an HTTP/1.0 client learns of the end by the connection closing.
+    private func writeStreamHead(_ response: AdminResponse, for head: HTTPRequestHead, context: ChannelHandlerContext) {
+        var headers = response.headers
+        headers.remove(name: "Content-Length")
+        if !head.isKeepAlive || head.version.minor == 0 { headers.replaceOrAdd(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))), promise: nil)
+        if response.body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        }
+        context.flush()
+    }
+
+    private func writeEnd(for head: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            if !keepAlive { channel.close(promise: nil) }
         }
     }
 
