@@ -240,8 +240,7 @@ struct HeadFields {
                     field,
                     value: UnsafeRawBufferPointer(start: base + valueStart, count: valueEnd - valueStart),
                     valueAt: valueStart - fieldsStart,
-                    line: (position - fieldsStart)..<(index + 2 - fieldsStart),
-                    isTidy: valueStart == colon + 2 && byte(colon + 1) == UInt8(ascii: " ") && valueEnd == index
+                    line: (position - fieldsStart)..<(index + 2 - fieldsStart)
                 )
             }
             position = index + 2
@@ -251,14 +250,18 @@ struct HeadFields {
     }
 
     /// Notes what a field the proxy knows says; `valueAt` and `line` count from the start of
-    /// the field lines, the line with its CRLF; `isTidy` tells that one space separates the
-    /// value from the colon and none follows it.
-    private mutating func note(_ field: KnownField, value: UnsafeRawBufferPointer, valueAt: Int, line: Range<Int>, isTidy: Bool) throws {
+    /// the field lines, the line with its CRLF.
+    private mutating func note(_ field: KnownField, value: UnsafeRawBufferPointer, valueAt: Int, line: Range<Int>) throws {
         switch field {
         case .contentLength:
             if contentLength == nil, let length = HTTP1Syntax.digits(value) {
-                // The common case, one bare number, read without walking a list.
+                // The common case, one bare number, read without walking a list. It is
+                // forwarded as it came when one space separates it from the colon and nothing
+                // follows it: `Content-Length` is 14 bytes, so the value starts 16 bytes into
+                // its line, after the colon and one byte of white space.
                 contentLength = length
+                let isTidy = valueAt == line.lowerBound + 16 && valueAt + value.count == line.upperBound - 2
+                    && value.baseAddress!.load(fromByteOffset: -1, as: UInt8.self) == UInt8(ascii: " ")
                 if !isTidy { flags.insert(.rewritesContentLength) }
             } else {
                 contentLength = try HTTP1Syntax.contentLength(value, current: contentLength).length

@@ -145,8 +145,13 @@ struct RequestParser {
             throw HTTP1ParseError(description: "unsupported version HTTP/\(major).\(minor)", status: .httpVersionNotSupported)
         }
         let method = method(UnsafeRawBufferPointer(rebasing: line[0..<methodEnd]))
+        let version = HTTPVersion(major: major, minor: minor)
+        guard line[methodEnd + 1] != UInt8(ascii: "/") else {
+            // Origin form, the common case.
+            return RequestLine(method: method, target: (methodEnd + 1)..<targetEnd, authority: nil, version: version)
+        }
         let (target, authority) = try Self.target(in: line, at: (methodEnd + 1)..<targetEnd, method: method)
-        return RequestLine(method: method, target: target, authority: authority, version: HTTPVersion(major: major, minor: minor))
+        return RequestLine(method: method, target: target, authority: authority, version: version)
     }
 
     /// The request target's form (RFC 9112 3.2): origin form (`/path?query`); absolute form

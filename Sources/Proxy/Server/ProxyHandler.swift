@@ -60,6 +60,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private var readBroughtPart = false
     /// The header-read timeout of the routing table the last response was sent under.
     private var headerReadTimeout = TimeAmount.seconds(30)
+    /// Whether the reader holds bytes of a request not read whole yet, as of the last read: a
+    /// head begun while the previous response was still on its way gets the header-read
+    /// timeout, not the idle one, once that response is done.
+    private var holdsPartOfARequest = false
     private var isDrainingQueue = false
     /// Set once the client has closed its side of the connection (with
     /// `allowRemoteHalfClosure`): no lingering is needed when the connection closes.
@@ -154,7 +158,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     /// The client's read burst ended: what it brought for the backend is sent.
-    func readComplete() {
+    ///
+    /// - Parameter holdsPartOfARequest: whether the reader keeps bytes of a request it could
+    ///   not read whole yet (HTTP/1).
+    func readComplete(holdsPartOfARequest: Bool = false) {
+        self.holdsPartOfARequest = holdsPartOfARequest
         if let upstream {
             upstream.flush()
         } else if awaitingFirstByte, !readBroughtPart, machine.isIdle {
@@ -261,9 +269,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// Waits for the next request on a kept-alive connection: `idle_timeout` until its first
     /// byte, then `header_read_timeout` for the rest of its head.
     private func awaitNextRequest(_ limits: ConnectionLimits, now: NIODeadline) {
-        waitTimer?.arm(in: limits.idleTimeout, now: now)
         headerReadTimeout = limits.headerReadTimeout
-        awaitingFirstByte = clientProtocol == .http1
+        if holdsPartOfARequest {
+            // Its first bytes came while the last response was on its way.
+            waitTimer?.arm(in: limits.headerReadTimeout, now: now)
+            awaitingFirstByte = false
+        } else {
+            waitTimer?.arm(in: limits.idleTimeout, now: now)
+            awaitingFirstByte = clientProtocol == .http1
+        }
     }
 
     /// Handles pipelined requests now that the connection is idle again.

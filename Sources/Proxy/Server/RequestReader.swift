@@ -49,7 +49,7 @@ final class RequestReader: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        proxy.readComplete()
+        proxy.readComplete(holdsPartOfARequest: unparsed != nil)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

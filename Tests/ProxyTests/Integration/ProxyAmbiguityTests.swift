@@ -135,6 +135,30 @@ import Testing
         await backend.stop()
     }
 
+    /// A head begun while the previous response is still on its way (a slowloris client
+    /// trickling its next request early) is held to the header-read timeout once that
+    /// response ends, not to the idle timeout.
+    @Test func headBegunDuringAResponseGetsTheHeaderTimeout() async throws {
+        let backend = try await ScriptedBackend.start { _, _ in
+            [.init(bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n"), .init(bytes: "0\r\n\r\n", delay: .milliseconds(100))]
+        }
+        var configuration = ProxyConfiguration(listeners: [.init(host: "127.0.0.1", port: 0)], sites: [.init(pools: [backend.url])])
+        configuration.health.path = "/health"
+        configuration.health.interval = .seconds(30)
+        configuration.limits.headerReadTimeout = .milliseconds(300)
+        configuration.limits.idleTimeout = .seconds(120)
+        let proxy = try await ProxyHarness.start(configuration)
+        let client = try await RawClient.connect(port: proxy.port)
+        try await client.write("GET /a HTTP/1.1\r\nHost: t\r\n\r\n")
+        try await eventually { client.text.contains("\r\n\r\n2\r\nok\r\n") }
+        try await client.write("GET /b HTTP/1.1\r\nHost: t\r\n")
+        try await eventually { client.isClosed }
+        #expect(client.text.hasSuffix("0\r\n\r\n"))
+        #expect(backend.requests.flatMap { $0 }.count == 1)
+        await proxy.stop()
+        await backend.stop()
+    }
+
     @Test func malformedPipelinedRequestGets400AfterTheResponseBeforeIt() async throws {
         let backend = try await ScriptedBackend.start { head, _ in Self.ok(head) }
         let proxy = try await proxy(backend)
