@@ -24,6 +24,23 @@ enum ASCII {
         return byte < 128 && (bits >> UInt64(byte & 63)) & 1 != 0
     }
 
+    /// Whether every byte of `word` is a letter, a digit, `-` or `.`, the bytes of nearly every
+    /// host name, tested on all eight at once: a byte below 128 is in `[low, high]` when
+    /// adding `0x80 - low` sets its top bit and adding `0x7F - high` does not (no sum carries
+    /// into the next byte, as every byte is below 128).
+    static func isCommonHostWord(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        guard word & high == 0 else { return false }
+        func within(_ bytes: UInt64, _ low: UInt8, _ top: UInt8) -> UInt64 {
+            (bytes &+ ones &* UInt64(0x80 - low)) & ~(bytes &+ ones &* UInt64(0x7F - top)) & high
+        }
+        let letters = within(word | ones &* 0x20, UInt8(ascii: "a"), UInt8(ascii: "z"))
+        let digits = within(word, UInt8(ascii: "0"), UInt8(ascii: "9"))
+        let dashesAndDots = within(word, UInt8(ascii: "-"), UInt8(ascii: "."))
+        return letters | digits | dashesAndDots == high
+    }
+
     /// A byte allowed in a field value or reason phrase: visible characters, obs-text, space
     /// and tab; never another control character.
     static func isFieldValueByte(_ byte: UInt8) -> Bool {

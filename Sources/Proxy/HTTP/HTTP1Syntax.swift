@@ -222,6 +222,12 @@ enum HTTP1Syntax {
             guard index < count, index > 1 else { return false }
             index += 1
         } else {
+            // Letters, digits, dots and dashes, the bytes of nearly every host name, are
+            // checked eight at a time; the first word holding any other byte is left to the
+            // byte-wise loop, which also finds the port.
+            while index + 8 <= count, ASCII.isCommonHostWord(base.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
+                index += 8
+            }
             while index < count {
                 let next = byte(index)
                 guard next != UInt8(ascii: ":") else { break }

@@ -68,6 +68,13 @@ final class UpstreamPool {
     func takeIdle(_ backend: Backend) -> UpstreamHandler? {
         eventLoop.preconditionInEventLoop()
         guard let connections = connections(to: ObjectIdentifier(backend)) else { return nil }
+        if let last = connections.handlers.last, last.isFree, last.settlesUntil == nil {
+            // The common case: the most recently used connection is ready.
+            connections.handlers.removeLast()
+            last.idleTimer?.disarm()
+            last.pool = nil
+            return last
+        }
         var now: NIODeadline?
         var index = connections.handlers.count
         while index > 0 {

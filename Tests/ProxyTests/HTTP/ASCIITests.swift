@@ -169,4 +169,28 @@ import Testing
         let result = Array(value.utf8).withUnsafeBytes { HTTP1Syntax.isValidHost($0) }
         #expect(result == valid, "\(value)")
     }
+
+    /// The eight-at-a-time host test against a byte-by-byte reference, on words mixing the
+    /// bytes it accepts with every other byte value in every position.
+    @Test func commonHostWordsAgreeWithTheBytes() {
+        var generator = SeededGenerator(seed: 41)
+        let common = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.".utf8)
+        func reference(_ bytes: [UInt8]) -> Bool { bytes.allSatisfy(common.contains) }
+        for _ in 0..<20_000 {
+            var bytes = (0..<8).map { _ in common.randomElement(using: &generator)! }
+            if Bool.random(using: &generator) {
+                bytes[Int.random(in: 0..<8, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+            }
+            let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            #expect(ASCII.isCommonHostWord(word) == reference(bytes), "\(bytes)")
+        }
+        for position in 0..<8 {
+            for value in UInt8.min...UInt8.max {
+                var bytes = Array("abcd1234".utf8)
+                bytes[position] = value
+                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                #expect(ASCII.isCommonHostWord(word) == reference(bytes), "\(value) at \(position)")
+            }
+        }
+    }
 }
