@@ -149,8 +149,13 @@ struct HeadFields {
     /// could read differently (RFC 9110 8.6, RFC 9112 6.3).
     var rewritesContentLength: Bool { flags.contains(.rewritesContentLength) }
 
-    /// Whether the first `Host` is not `host[:port]` (see ``HTTP1Syntax/isValidHost(_:)``).
+    /// Whether the first `Host` is not `host[:port]` (see ``HTTP1Syntax/isValidHost(_:)``), as
+    /// the reader of a request found (``markHostInvalid()``); a response's `Host` is not checked.
     var hasInvalidHost: Bool { flags.contains(.invalidHost) }
+
+    mutating func markHostInvalid() {
+        flags.insert(.invalidHost)
+    }
 
     /// Where the values of the first `Host` and `Upgrade` fields are.
     var host: Range<Int>? { hostValue.range }
@@ -308,10 +313,7 @@ struct HeadFields {
             upgradeValue = ValueRange(start: valueAt, count: value.count)
         case .host:
             hostCount = Self.counted(hostCount)
-            if hostValue.start < 0 {
-                hostValue = ValueRange(start: valueAt, count: value.count)
-                if !HTTP1Syntax.isValidHost(value) { flags.insert(.invalidHost) }
-            }
+            if hostValue.start < 0 { hostValue = ValueRange(start: valueAt, count: value.count) }
         default:
             break
         }

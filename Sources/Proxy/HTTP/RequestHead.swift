@@ -114,6 +114,12 @@ final class RequestHead: Sendable {
         }
         guard length == bytes.readableBytes else { throw HTTP1ParseError(description: "invalid field line") }
         guard fields.hostCount <= 1 else { throw HTTP1ParseError(description: "more than one Host field") }
+        if let host = fields.host {
+            let valid = bytes.withUnsafeReadableBytes { head in
+                HTTP1Syntax.isValidHost(UnsafeRawBufferPointer(rebasing: head[(fieldsStart + host.lowerBound)..<(fieldsStart + host.upperBound)]))
+            }
+            if !valid { fields.markHostInvalid() }
+        }
         bytes.moveWriterIndex(to: bytes.writerIndex - 2)
         self.init(method: head.method, version: head.version, bytes: bytes, target: target, fieldsStart: fieldsStart, fields: fields)
     }

@@ -50,6 +50,8 @@ struct RequestParser {
     private var head = HeadReader<RequestLine>()
     /// Whether the request being read asks to switch protocols.
     private var switchesProtocols = false
+    /// The connection's last valid `Host`.
+    private var checkedHost = CheckedHost()
 
     init(maxHeadBytes: Int) {
         self.maxHeadBytes = maxHeadBytes
@@ -105,13 +107,19 @@ struct RequestParser {
             try head.read(bytes, limit: limit, parseStartLine: Self.parseRequestLine)
         }
         guard let length, let requestLine = head.startLine else { return nil }
-        let fields = head.fields
+        var fields = head.fields
         let fieldsStart = head.fieldsStart
         head = HeadReader()
         let bytes = buffer.readSlice(length: length - 2)!
         buffer.moveReaderIndex(forwardBy: 2)
         guard fields.hostCount <= 1 else {
             throw HTTP1ParseError(description: "more than one Host field")
+        }
+        if let host = fields.host {
+            let valid = bytes.withUnsafeReadableBytes { head in
+                checkedHost.isValid(UnsafeRawBufferPointer(rebasing: head[(fieldsStart + host.lowerBound)..<(fieldsStart + host.upperBound)]))
+            }
+            if !valid { fields.markHostInvalid() }
         }
         let request = RequestHead(
             method: requestLine.method,

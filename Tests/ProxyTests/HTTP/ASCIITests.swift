@@ -193,4 +193,22 @@ import Testing
             }
         }
     }
+
+    /// A remembered host answers only for the very same bytes: a value of the same length that
+    /// differs is checked anew, and values too long to keep are checked every time.
+    @Test func checkedHostRemembersOnlyWhatItChecked() {
+        var checked = CheckedHost()
+        func isValid(_ text: String) -> Bool {
+            Array(text.utf8).withUnsafeBytes { checked.isValid($0) }
+        }
+        #expect(isValid("a.example:80"))
+        #expect(isValid("a.example:80"))
+        #expect(!isValid("a example:80"))
+        #expect(!isValid("a.example:8x"))
+        #expect(isValid("a.example:80"))
+        let long = String(repeating: "a", count: 40) + ".example"
+        #expect(isValid(long))
+        #expect(!isValid(String(repeating: "a", count: 40) + ".exam le"))
+        #expect(isValid(""))
+    }
 }
