@@ -96,7 +96,6 @@ struct HeadFields {
         static let namesForwardedHost = Flags(rawValue: 1 << 9)
         static let namesForwardedProto = Flags(rawValue: 1 << 10)
         static let rewritesContentLength = Flags(rawValue: 1 << 11)
-        static let invalidHost = Flags(rawValue: 1 << 12)
 
         init(rawValue: UInt16) {
             self.rawValue = rawValue
@@ -149,13 +148,6 @@ struct HeadFields {
     /// could read differently (RFC 9110 8.6, RFC 9112 6.3).
     var rewritesContentLength: Bool { flags.contains(.rewritesContentLength) }
 
-    /// Whether the first `Host` is not `host[:port]` (see ``HTTP1Syntax/isValidHost(_:)``), as
-    /// the reader of a request found (``markHostInvalid()``); a response's `Host` is not checked.
-    var hasInvalidHost: Bool { flags.contains(.invalidHost) }
-
-    mutating func markHostInvalid() {
-        flags.insert(.invalidHost)
-    }
 
     /// Where the values of the first `Host` and `Upgrade` fields are.
     var host: Range<Int>? { hostValue.range }

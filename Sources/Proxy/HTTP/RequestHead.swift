@@ -25,6 +25,8 @@ final class RequestHead: Sendable {
     /// Where the field lines start in ``bytes``.
     let fieldsStart: Int
     let fields: HeadFields
+    /// Whether the `Host` value, if any, is `host[:port]` (RFC 9110 7.2), as the reader found.
+    let hostIsValid: Bool
 
     /// Whether the client keeps the connection open after the response (RFC 9112 9.3).
     var isKeepAlive: Bool {
@@ -68,7 +70,7 @@ final class RequestHead: Sendable {
         guard fields.host != nil else {
             return version.supportsChunking ? HTTP1ParseError(description: "HTTP/1.1 request without Host") : nil
         }
-        return fields.hasInvalidHost ? HTTP1ParseError(description: "invalid Host") : nil
+        return hostIsValid ? nil : HTTP1ParseError(description: "invalid Host")
     }
 
     /// The request target in origin form, as text.
@@ -114,14 +116,21 @@ final class RequestHead: Sendable {
         }
         guard length == bytes.readableBytes else { throw HTTP1ParseError(description: "invalid field line") }
         guard fields.hostCount <= 1 else { throw HTTP1ParseError(description: "more than one Host field") }
-        if let host = fields.host {
-            let valid = bytes.withUnsafeReadableBytes { head in
+        let hostIsValid = fields.host.map { host in
+            bytes.withUnsafeReadableBytes { head in
                 HTTP1Syntax.isValidHost(UnsafeRawBufferPointer(rebasing: head[(fieldsStart + host.lowerBound)..<(fieldsStart + host.upperBound)]))
             }
-            if !valid { fields.markHostInvalid() }
-        }
+        } ?? true
         bytes.moveWriterIndex(to: bytes.writerIndex - 2)
-        self.init(method: head.method, version: head.version, bytes: bytes, target: target, fieldsStart: fieldsStart, fields: fields)
+        self.init(
+            method: head.method,
+            version: head.version,
+            bytes: bytes,
+            target: target,
+            fieldsStart: fieldsStart,
+            fields: fields,
+            hostIsValid: hostIsValid
+        )
     }
 
     init(
@@ -131,13 +140,15 @@ final class RequestHead: Sendable {
         target: Range<Int>,
         authority: Range<Int>? = nil,
         fieldsStart: Int,
-        fields: HeadFields
+        fields: HeadFields,
+        hostIsValid: Bool = true
     ) {
         self.method = method
         self.version = version
         self.bytes = bytes
         self.target = target
         self.authority = authority
+        self.hostIsValid = hostIsValid
         self.fieldsStart = fieldsStart
         self.fields = fields
     }

@@ -107,7 +107,7 @@ struct RequestParser {
             try head.read(bytes, limit: limit, parseStartLine: Self.parseRequestLine)
         }
         guard let length, let requestLine = head.startLine else { return nil }
-        var fields = head.fields
+        let fields = head.fields
         let fieldsStart = head.fieldsStart
         head = HeadReader()
         let bytes = buffer.readSlice(length: length - 2)!
@@ -115,11 +115,11 @@ struct RequestParser {
         guard fields.hostCount <= 1 else {
             throw HTTP1ParseError(description: "more than one Host field")
         }
+        var hostIsValid = true
         if let host = fields.host {
-            let valid = bytes.withUnsafeReadableBytes { head in
+            hostIsValid = bytes.withUnsafeReadableBytes { head in
                 checkedHost.isValid(UnsafeRawBufferPointer(rebasing: head[(fieldsStart + host.lowerBound)..<(fieldsStart + host.upperBound)]))
             }
-            if !valid { fields.markHostInvalid() }
         }
         let request = RequestHead(
             method: requestLine.method,
@@ -128,7 +128,8 @@ struct RequestParser {
             target: requestLine.target,
             authority: requestLine.authority,
             fieldsStart: fieldsStart,
-            fields: fields
+            fields: fields,
+            hostIsValid: hostIsValid
         )
         return (request, try Self.body(of: fields, version: requestLine.version, maxTrailerBytes: maxHeadBytes))
     }
