@@ -8,8 +8,8 @@ import Testing
 
 /// A real ``ProxyHandler`` and its ``RequestReader`` on an `EmbeddedChannel`, with one backend
 /// connection, a real ``UpstreamHandler`` on a second `EmbeddedChannel`, waiting in the event
-/// loop's pool. Time is the `EmbeddedEventLoop`'s manual clock: every timeout is checked at the
-/// nanosecond it falls due, one nanosecond before it and at it, without waiting for it.
+/// loop's pool. Time is the `EmbeddedEventLoop`'s manual clock, so each timeout is checked one
+/// nanosecond before it falls due and at it, without waiting for it.
 @Suite struct ProxyHandlerTests {
     static let headerReadTimeout = TimeAmount.seconds(10)
     static let idleTimeout = TimeAmount.seconds(120)
@@ -23,10 +23,7 @@ import Testing
             try proxy.send(ByteBuffer(bytes: [byte]))
             proxy.loop.advanceTime(by: .seconds(1))
         }
-        proxy.loop.advanceTime(to: opened + Self.headerReadTimeout - .nanoseconds(1))
-        #expect(proxy.client.isActive)
-        proxy.loop.advanceTime(by: .nanoseconds(1))
-        #expect(!proxy.client.isActive)
+        proxy.expectClientClosed(at: opened + Self.headerReadTimeout)
         #expect(try proxy.received() == "")
         #expect(try proxy.backendReceived() == "")
         #expect(proxy.pool.takeIdle(proxy.target) === proxy.upstream, "the backend connection was taken for an unfinished head")
@@ -46,10 +43,7 @@ import Testing
         let begun = proxy.loop.now
         proxy.loop.advanceTime(by: .seconds(1))
         try proxy.send("Host: t\r\n")
-        proxy.loop.advanceTime(to: begun + Self.headerReadTimeout - .nanoseconds(1))
-        #expect(proxy.client.isActive)
-        proxy.loop.advanceTime(by: .nanoseconds(1))
-        #expect(!proxy.client.isActive)
+        proxy.expectClientClosed(at: begun + Self.headerReadTimeout)
         #expect(try proxy.received() == "")
         #expect(try proxy.backendReceived() == "")
     }
@@ -77,10 +71,7 @@ import Testing
             #expect(try proxy.received() == "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         }
         let answered = proxy.loop.now
-        proxy.loop.advanceTime(to: answered + Self.idleTimeout - .nanoseconds(1))
-        #expect(proxy.client.isActive)
-        proxy.loop.advanceTime(by: .nanoseconds(1))
-        #expect(!proxy.client.isActive)
+        proxy.expectClientClosed(at: answered + Self.idleTimeout)
         #expect(try proxy.received() == "")
     }
 
@@ -148,10 +139,7 @@ import Testing
         #expect(proxy.clientReads.count == reads + 1)
         try proxy.send("GET /v1/health HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(try proxy.received() == "")
-        proxy.loop.advanceTime(to: answered + ProxyHandler.lingerTimeout - .nanoseconds(1))
-        #expect(proxy.client.isActive)
-        proxy.loop.advanceTime(by: .nanoseconds(1))
-        #expect(!proxy.client.isActive)
+        proxy.expectClientClosed(at: answered + ProxyHandler.lingerTimeout)
     }
 
     /// Lingering is for the client to read the answer before the connection goes: once it has
@@ -266,6 +254,15 @@ private final class EmbeddedProxy {
             text += String(buffer: buffer)
         }
         return text
+    }
+
+    /// Advances the clock to `deadline`, checking that the client connection is still open a
+    /// nanosecond before it and closed at it.
+    func expectClientClosed(at deadline: NIODeadline, sourceLocation: SourceLocation = #_sourceLocation) {
+        loop.advanceTime(to: deadline - .nanoseconds(1))
+        #expect(client.isActive, "closed before its deadline", sourceLocation: sourceLocation)
+        loop.advanceTime(to: deadline)
+        #expect(!client.isActive, "still open at its deadline", sourceLocation: sourceLocation)
     }
 
     func setClientWritable(_ isWritable: Bool) {
