@@ -38,6 +38,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private let forwarding: ForwardedRequest
     private let writer: any ResponseWriter
     private var context: ChannelHandlerContext?
+    /// The connection's event loop, whose clock is the only one this handler reads: the clock
+    /// its timers run on (``ConnectionTimer``), so the deadlines it arms from a time it has
+    /// read are on the same clock; and the times it reads are subtracted from one another
+    /// (``ExchangeStateMachine/start``). On a real event loop this is `NIODeadline.now()`; on
+    /// an `EmbeddedEventLoop` it is the loop's manual clock, which tests advance.
+    private let eventLoop: any EventLoop
     /// The pool of this connection's event loop.
     private let pool: UpstreamPool
     private var machine: ExchangeStateMachine
@@ -83,6 +89,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     init(runtime: ProxyRuntime, channel: any Channel, scheme: String, clientProtocol: ClientProtocol) {
         self.runtime = runtime
         self.clientProtocol = clientProtocol
+        self.eventLoop = channel.eventLoop
         self.pool = runtime.pools.pool(for: channel.eventLoop)
         self.forwarding = ForwardedRequest(clientIP: channel.remoteAddress?.ipAddress, scheme: scheme)
         self.machine = ExchangeStateMachine(routing: runtime.routing, isHTTP1: clientProtocol == .http1)
@@ -106,7 +113,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         responseTimer = ConnectionTimer(eventLoop: context.eventLoop) { [self] in
             if let failure = machine.responseTimedOut() {
                 closeUpstream()
-                perform(failure, now: .now())
+                perform(failure, now: eventLoop.now)
             }
         }
         waitTimer?.arm(in: machine.routing.limits.headerReadTimeout)
@@ -146,7 +153,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             waitTimer?.disarm()
             awaitingFirstByte = false
         }
-        let now = NIODeadline.now()
+        let now = eventLoop.now
         perform(machine.requestPart(part, routing: runtime.routing(after:), now: now), part: part, now: now)
     }
 
@@ -185,7 +192,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         responseTimer?.cancel()
         closeUpstream()
         if let attempt = machine.clientClosed(), let backend = machine.backend {
-            record(attempt, of: backend, now: .now())
+            record(attempt, of: backend, now: eventLoop.now)
             trace(status: attempt.status)
         }
         context.fireChannelInactive()
@@ -210,7 +217,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         case .abandon(let failure):
             responseTimer?.disarm()
             closeUpstream()
-            perform(failure, now: .now())
+            perform(failure, now: eventLoop.now)
         case .close:
             context.close(promise: nil)
         }
@@ -435,7 +442,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         case .failure(let error):
             if let failure = machine.connectionFailed(serial: serial, backend: backend) {
                 runtime.logger.debug("backend connection failed", metadata: ["backend": "\(backend.endpoint)", "error": "\(error)"])
-                perform(failure, now: .now())
+                perform(failure, now: eventLoop.now)
             }
             return
         case .success(let connection):
@@ -487,13 +494,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             case .write(let keepAlive):
                 responseTimer?.disarm()
                 if machine.routing.trace != nil {
-                    firstByte = .now()
+                    firstByte = eventLoop.now
                 }
                 writer.writeForwardedHead(head, request: machine.request, keepAlive: keepAlive)
             case .switchedUnasked:
                 upstream?.recordUnaskedSwitch()
                 closeUpstream()
-                perform(machine.failAfterUnaskedSwitch(), now: .now())
+                perform(machine.failAfterUnaskedSwitch(), now: eventLoop.now)
             }
         case .body(let buffer):
             if machine.responseBody(byteCount: buffer.readableBytes) {
@@ -512,7 +519,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     private func finishExchange(_ finish: ExchangeStateMachine.Finish, trailers: HTTPHeaders?) {
-        let now = NIODeadline.now()
+        let now = eventLoop.now
         if let upstream {
             self.upstream = nil
             if finish.releasesUpstream {
@@ -558,7 +565,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                 metadata: ["backend": "\(backend?.endpoint.description ?? "")", "error": "\(error.map { "\($0)" } ?? "eof")"]
             )
         }
-        perform(failure, now: .now())
+        perform(failure, now: eventLoop.now)
     }
 
     // MARK: Upgrade
@@ -575,7 +582,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         self.upstream = nil
         upstream.delegate = nil
         if let backend = machine.backend {
-            record(attempt, of: backend, now: .now())
+            record(attempt, of: backend, now: eventLoop.now)
         }
         trace(status: attempt.status)
         waitTimer?.cancel()
@@ -637,7 +644,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private func trace(status: Int) {
         guard let filter = machine.routing.trace else { return }
         let request = machine.request
-        let latency = NIODeadline.now() - machine.start
+        let latency = eventLoop.now - machine.start
         let record = TraceRecord(
             time: TraceRecord.wallClockNow() - latency.nanoseconds,
             client: forwarding.clientIP ?? "",

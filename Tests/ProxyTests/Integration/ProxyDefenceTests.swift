@@ -65,48 +65,6 @@ import Testing
         await backend.stop()
     }
 
-    @Test func slowHeaderIsCutOff() async throws {
-        let backend = try await TestBackend.start(name: "a")
-        var configuration = ProxyHarness.configuration(sites: [[backend]])
-        configuration.limits.headerReadTimeout = .milliseconds(200)
-        let proxy = try await ProxyHarness.start(configuration)
-        let client = try await RawClient.connect(port: proxy.port)
-        try await client.write("GET / HTTP/1.1\r\nHost: t\r\n")
-        try await eventually { client.isClosed }
-        #expect(backend.requests.isEmpty)
-        await proxy.stop()
-        await backend.stop()
-    }
-
-    @Test func slowHeaderOnKeptAliveConnectionIsCutOff() async throws {
-        let backend = try await TestBackend.start(name: "a")
-        var configuration = ProxyHarness.configuration(sites: [[backend]])
-        configuration.limits.headerReadTimeout = .milliseconds(200)
-        configuration.limits.idleTimeout = .seconds(120)
-        let proxy = try await ProxyHarness.start(configuration)
-        let client = try await RawClient.connect(port: proxy.port)
-        try await client.write("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
-        try await eventually { client.text.hasSuffix("x-hop=") }
-        try await client.write("GET / HTTP/1.1\r\nHost: t\r\n")
-        // Cut off by the header timeout, not left for the two-minute idle timeout.
-        try await eventually { client.isClosed }
-        #expect(backend.requests.count == 1)
-        await proxy.stop()
-        await backend.stop()
-    }
-
-    @Test func idleKeepAliveConnectionIsClosed() async throws {
-        let backend = try await TestBackend.start(name: "a")
-        var configuration = ProxyHarness.configuration(sites: [[backend]])
-        configuration.limits.idleTimeout = .milliseconds(200)
-        let proxy = try await ProxyHarness.start(configuration)
-        let client = try await TestClient.connect(port: proxy.port)
-        #expect(try await client.send(.GET, "/").status == .ok)
-        try await eventually { !client.isActive }
-        await proxy.stop()
-        await backend.stop()
-    }
-
     @Test func connectionsOverTheLimitAreRefused() async throws {
         let backend = try await TestBackend.start(name: "a")
         var configuration = ProxyHarness.configuration(sites: [[backend]])

@@ -47,14 +47,3 @@ import Testing
         #expect(!backend.isActive)
     }
 }
-
-/// Counts `read` calls reaching the head of the pipeline.
-private final class ReadCounter: ChannelOutboundHandler {
-    typealias OutboundIn = Never
-    var count = 0
-
-    func read(context: ChannelHandlerContext) {
-        count += 1
-        context.read()
-    }
-}

@@ -132,9 +132,6 @@ private final class TestBackendHandler: ChannelInboundHandler, RemovableChannelH
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             case "/close":
                 context.close(promise: nil)
-            case "/stall":
-                // Stops reading: the request body piles up in front of this backend.
-                try? context.channel.syncOptions?.setOption(.autoRead, value: false)
             default:
                 break
             }
@@ -209,7 +206,7 @@ private final class TestBackendHandler: ChannelInboundHandler, RemovableChannelH
             if let decoder = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
                 pipeline.removeHandler(decoder, promise: nil)
             }
-        case "/ws", "/close", "/stall":
+        case "/ws", "/close":
             break
         default:
             var body = name
