@@ -24,17 +24,8 @@ cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; w
 trap cleanup EXIT
 
 backend=18700; proxy=18701; admin=18702
-mkdir -p "$work/www" "$work/logs"
-head -c 1024 /dev/urandom > "$work/www/1k.bin"
-echo ok > "$work/www/health"
-cat > "$work/backend.conf" <<CONF
-worker_processes 1;
-daemon off;
-error_log $work/logs/backend.err warn;
-pid $work/backend.pid;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000; server { listen 127.0.0.1:$backend; root $work/www; } }
-CONF
+. bench/backend.sh
+write_backend "$work" "$backend"
 cat > "$work/outrider.yaml" <<CONF
 admin: {listen: "127.0.0.1:$admin"}
 log: {level: error}

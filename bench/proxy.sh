@@ -30,25 +30,8 @@ cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; w
 trap cleanup EXIT
 
 backend=18600; via_nginx=18601; via_haproxy=18602; via_outrider=18603; admin=18604
-mkdir -p "$work/www" "$work/logs"
-head -c 1024 /dev/urandom > "$work/www/1k.bin"
-head -c $((1024 * 1024)) /dev/urandom > "$work/www/1m.bin"
-echo ok > "$work/www/health"
-
-cat > "$work/backend.conf" <<CONF
-worker_processes 1;
-daemon off;
-error_log $work/logs/backend.err warn;
-pid $work/backend.pid;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 1000000;
-    server { listen 127.0.0.1:$backend; root $work/www; }
-}
-CONF
+. bench/backend.sh
+write_backend "$work" "$backend"
 
 cat > "$work/nginx.conf" <<CONF
 worker_processes 1;
