@@ -50,7 +50,9 @@ final class ForwardedRequest: Sendable {
     /// - Returns: whether the body that follows must be sent chunked: the client's was, or it
     ///   is a `POST`, `PUT` or `PATCH` without `Content-Length` (an HTTP/2 stream's body of
     ///   unknown length), framed the way NIO's request encoder frames such a body.
-    func write(_ request: RequestHead, into buffer: inout ByteBuffer) -> Bool {
+    /// - Parameter extra: fields added after the kept ones, as they are (a cache's
+    ///   revalidation conditions).
+    func write(_ request: RequestHead, adding extra: HTTPHeaders? = nil, into buffer: inout ByteBuffer) -> Bool {
         let fields = request.fields
         let hasContentLength = fields.contentLength != nil
         let chunked: Bool
@@ -60,7 +62,7 @@ final class ForwardedRequest: Sendable {
         }
         let authority = request.authority
         request.withBytes { head, lines in
-            buffer.writeHead(maximumLength: maximumLength(of: request)) { writer in
+            buffer.writeHead(maximumLength: maximumLength(of: request, adding: extra)) { writer in
                 if let authority {
                     // An absolute-form target goes on in origin form, its authority as Host.
                     writer.write(UnsafeRawBufferPointer(rebasing: head[0...request.method.rawValue.utf8.count]))
@@ -93,6 +95,16 @@ final class ForwardedRequest: Sendable {
                     writer.write("content-length: ")
                     writer.write(string: String(length))
                     writer.write("\r\n")
+                }
+                if let extra {
+                    // Checked as a client's fields are: a line break in a value would make two lines.
+                    for (name, value) in extra
+                    where !name.isEmpty && name.utf8.allSatisfy(ASCII.isTokenCharacter) && value.utf8.allSatisfy(ASCII.isFieldValueByte) {
+                        writer.write(string: name)
+                        writer.write(": ")
+                        writer.write(string: value)
+                        writer.write("\r\n")
+                    }
                 }
                 if chunked {
                     writer.write("transfer-encoding: chunked\r\n")
@@ -142,9 +154,10 @@ final class ForwardedRequest: Sendable {
     /// The most bytes ``write(_:into:)`` writes for `request`: everything written is a piece of
     /// the client's head, the client's address or one of the fixed texts, each at most once
     /// (see ``HeadWriter``).
-    func maximumLength(of request: RequestHead) -> Int {
-        2 * request.bytes.readableBytes + 2 * (clientIP?.utf8.count ?? 0) + clientFields.readableBytes
-            + protoFieldAndEnd.readableBytes + 320
+    func maximumLength(of request: RequestHead, adding extra: HTTPHeaders? = nil) -> Int {
+        let extraBytes = extra.map { $0.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 } } ?? 0
+        return 2 * request.bytes.readableBytes + 2 * (clientIP?.utf8.count ?? 0) + clientFields.readableBytes
+            + protoFieldAndEnd.readableBytes + 320 + extraBytes
     }
 
     /// The most bytes ``writeResponseHead(for:request:keepAlive:into:)`` writes for `response`:

@@ -40,6 +40,14 @@ final class RequestHead: Sendable {
         return false
     }
 
+    /// Whether the method is `GET` or `HEAD`, the ones a cache answers (RFC 9111 2).
+    var isGETOrHEAD: Bool {
+        switch method {
+        case .GET, .HEAD: return true
+        default: return false
+        }
+    }
+
     /// Whether the method is `CONNECT`, whose 2xx response turns the connection into a tunnel
     /// (RFC 9110 9.3.6).
     var isCONNECT: Bool {

@@ -28,6 +28,8 @@ final class Routing: Sendable {
     let limits: ConnectionLimits
     /// Whether `CONNECT` requests are forwarded (`allow_connect`); refused with 405 otherwise.
     let allowsConnect: Bool
+    /// The response cache asked before routing, if one is installed (see ``ResponseCache``).
+    let cache: (any ResponseCache)?
 
     init(
         sites: [Site],
@@ -37,7 +39,8 @@ final class Routing: Sendable {
         retryAfterSeconds: Int,
         trace: TraceFilter?,
         limits: ConnectionLimits,
-        allowsConnect: Bool = false
+        allowsConnect: Bool = false,
+        cache: (any ResponseCache)? = nil
     ) {
         self.sites = sites
         self.policy = policy
@@ -47,6 +50,7 @@ final class Routing: Sendable {
         self.trace = trace
         self.limits = limits
         self.allowsConnect = allowsConnect
+        self.cache = cache
     }
 
     /// This table with the backends of the site at `index` replaced by `backends`, and with
@@ -62,7 +66,23 @@ final class Routing: Sendable {
             retryAfterSeconds: retryAfterSeconds,
             trace: trace,
             limits: limits,
-            allowsConnect: allowsConnect
+            allowsConnect: allowsConnect,
+            cache: cache
+        )
+    }
+
+    /// This table with `cache` as its response cache; everything else is the same.
+    func replacingCache(_ cache: (any ResponseCache)?) -> Routing {
+        Routing(
+            sites: sites,
+            policy: policy,
+            retryAttempts: retryAttempts,
+            upstream: upstream,
+            retryAfterSeconds: retryAfterSeconds,
+            trace: trace,
+            limits: limits,
+            allowsConnect: allowsConnect,
+            cache: cache
         )
     }
 

@@ -24,6 +24,10 @@ struct ExchangeStateMachine {
         case idle
         /// Answering by itself once the request has been read.
         case local(LocalAnswer)
+        /// Waiting for the response cache's answer (see ``ResponseCache``).
+        case lookingUp
+        /// Serving a stored response from the cache.
+        case servingStored
         /// Waiting for a connection to ``backend``.
         case connecting
         /// The request and its response are on their way through a backend connection.
@@ -55,6 +59,24 @@ struct ExchangeStateMachine {
         case answer(keepAlive: Bool)
         /// Answer ``refusal``, a request that cannot be parsed or routed, and close.
         case refuse
+        /// Ask the routing table's cache (see ``cacheAnswered(serial:_:)``).
+        case lookup
+        /// Serve the stored response the cache found (see ``storedResponseStarted(status:)``).
+        case serveStored
+        /// The stored response, served whole before the request's end arrived, is done now;
+        /// the connection stays open when `keepAlive`.
+        case storedResponseDone(keepAlive: Bool)
+    }
+
+    /// What the response cache answered, as far as the exchange is concerned; the cache's
+    /// objects stay with the caller.
+    enum CacheAnswer {
+        /// Proxy the request (a miss, teed or not, or no answer at all).
+        case proxy
+        /// Serve the stored response.
+        case serve
+        /// Proxy the request with the cache's conditions: a `304` serves the stored response.
+        case revalidate
     }
 
     /// What to do once a connection has been made for a request.
@@ -92,6 +114,9 @@ struct ExchangeStateMachine {
         case none
         /// Pass the interim (1xx) response on.
         case writeInterim
+        /// A `304` confirmed the stored response being revalidated: the response is not
+        /// written; the stored one is served once it ends.
+        case revalidated
         /// Write the response head; the client connection stays open after it when `keepAlive`.
         case write(keepAlive: Bool)
         /// A `101` nobody asked for: close the backend connection and act on
@@ -116,6 +141,9 @@ struct ExchangeStateMachine {
         var settles: Bool
         /// Whether the client connection stays open for the next request.
         var keepAlive: Bool
+        /// Whether the stored response is to be served now (a revalidation's `304`), instead
+        /// of the exchange being over.
+        var servesStored = false
     }
 
     private(set) var phase = Phase.idle
@@ -151,6 +179,13 @@ struct ExchangeStateMachine {
     private var upstreamKeepAlive = true
     private(set) var clientKeepAlive = true
     private var isUpgrade = false
+    /// Whether the request goes to the backend with the cache's conditions.
+    private var revalidating = false
+    /// Whether a revalidation's `304` is followed by the stored response.
+    private var servesStored = false
+    /// Whether the stored response has been served whole, its exchange waiting for the
+    /// request's end.
+    private var storedServed = false
     /// Whether the client connection is an HTTP/1 one, which can become a tunnel.
     private let isHTTP1: Bool
     /// What the client pipelined behind the request being answered.
@@ -191,10 +226,10 @@ struct ExchangeStateMachine {
         return false
     }
 
-    /// Whether a request is being proxied through a backend connection (or one is awaited).
+    /// Whether a request is on its way: looked up, waiting for its connection, proxied.
     var isProxying: Bool {
         switch phase {
-        case .proxying, .connecting: return true
+        case .proxying, .connecting, .lookingUp: return true
         default: return false
         }
     }
@@ -213,7 +248,7 @@ struct ExchangeStateMachine {
         case .closing, .tunnel:
             // A request pipelined behind one whose answer closes the connection is not served.
             return .none
-        case .local, .proxying, .connecting:
+        case .local, .proxying, .connecting, .lookingUp, .servingStored:
             if case .head = part {
                 queued.append(.part(part))
                 return .none
@@ -238,7 +273,8 @@ struct ExchangeStateMachine {
                 return nil
             case (.malformed(let error), .idle):
                 return (.end(nil), refuse(error))
-            case (.part(.head), .connecting), (.part(.head), .proxying), (.part(.head), .local), (.malformed, _):
+            case (.part(.head), .connecting), (.part(.head), .proxying), (.part(.head), .local), (.part(.head), .lookingUp),
+                (.part(.head), .servingStored), (.malformed, _):
                 return nil
             case (.part(let part), _):
                 queued.removeFirst()
@@ -261,9 +297,13 @@ struct ExchangeStateMachine {
             return forward(.body(.byteBuffer(buffer)))
         case .end(let trailers):
             switch phase {
-            case .proxying, .connecting:
+            case .proxying, .connecting, .lookingUp:
                 requestEnded = true
                 return forward(.end(trailers))
+            case .servingStored:
+                requestEnded = true
+                guard storedServed else { return .none }
+                return .storedResponseDone(keepAlive: endStoredResponse())
             case .local(let answer):
                 return answerLocally(answer, keepAlive: request.isKeepAlive)
             case .idle, .closing, .tunnel:
@@ -287,7 +327,11 @@ struct ExchangeStateMachine {
         default: isRetryable = false
         }
         if !tried.isEmpty { tried.removeAll() }
+        backend = nil
         attempts = 0
+        revalidating = false
+        servesStored = false
+        storedServed = false
         reusedConnection = false
         if !pending.isEmpty { pending.removeAll() }
         requestEnded = false
@@ -319,6 +363,15 @@ struct ExchangeStateMachine {
             )
             return .none
         }
+        if routing.cache != nil, head.isGETOrHEAD {
+            phase = .lookingUp
+            return .lookup
+        }
+        return route()
+    }
+
+    /// Chooses the request's first backend.
+    private mutating func route() -> RequestAction {
         guard let backend = routing.choose(excluding: [], scratch: &scratch, using: &generator) else {
             phase = .local(
                 LocalAnswer(
@@ -364,6 +417,52 @@ struct ExchangeStateMachine {
         phase = keepAlive ? .idle : .closing
         self.answer = answer
         return .answer(keepAlive: keepAlive)
+    }
+
+    // MARK: The response cache
+
+    /// The cache answered the lookup for the request numbered `serial`.
+    mutating func cacheAnswered(serial: Int, _ answer: CacheAnswer) -> RequestAction {
+        guard case .lookingUp = phase, self.serial == serial else { return .none }
+        switch answer {
+        case .proxy:
+            return route()
+        case .revalidate:
+            revalidating = true
+            return route()
+        case .serve:
+            phase = .servingStored
+            return .serveStored
+        }
+    }
+
+    /// The stored response, of status `status`, starts to be served; whether the client
+    /// connection may stay open after it, as far as is known now.
+    mutating func storedResponseStarted(status: Int) -> Bool {
+        phase = .servingStored
+        self.status = status
+        responseStarted = true
+        return clientKeepAlive && !closesAfterResponse
+    }
+
+    /// The stored response was served whole, `byteCount` body bytes: whether the client
+    /// connection stays open for the next request, or `nil` while the request's end has not
+    /// arrived (``RequestAction/storedResponseDone(keepAlive:)`` comes with it).
+    mutating func storedResponseEnded(byteCount: Int) -> Bool? {
+        guard case .servingStored = phase else { return false }
+        txBytes += byteCount
+        responseEnded = true
+        guard requestEnded else {
+            storedServed = true
+            return nil
+        }
+        return endStoredResponse()
+    }
+
+    private mutating func endStoredResponse() -> Bool {
+        let keepAlive = clientKeepAlive && requestEnded && !closesAfterResponse
+        phase = keepAlive ? .idle : .closing
+        return keepAlive
     }
 
     // MARK: The backend connection
@@ -416,11 +515,16 @@ struct ExchangeStateMachine {
             // responses pass through; the final response follows (RFC 9110 15.2).
             return .writeInterim
         }
-        responseStarted = true
-        status = head.statusCode
         // A connection that carried CONNECT is never used again, whatever the answer: after
         // a 2xx it is a tunnel (RFC 9110 9.3.6).
         upstreamKeepAlive = head.isKeepAlive && !request.isCONNECT
+        if revalidating, head.statusCode == 304 {
+            // RFC 9111 4.3.3: the stored response is still good; it is what the client gets.
+            servesStored = true
+            return .revalidated
+        }
+        responseStarted = true
+        status = head.statusCode
         if head.statusCode == 101 {
             guard isHTTP1, request.asksToUpgrade else {
                 // A switch nobody asked for cannot be honoured on this connection.
@@ -456,6 +560,18 @@ struct ExchangeStateMachine {
         // connection, which must not be parsed as the next request.
         let keepAlive = clientKeepAlive && requestEnded && !closesAfterResponse
         let releases = upstreamKeepAlive && requestSent
+        if servesStored {
+            phase = .servingStored
+            return .finish(
+                Finish(
+                    attempt: AttemptEnd(status: 304, failed: false, marksDown: false),
+                    releasesUpstream: releases,
+                    settles: releases,
+                    keepAlive: keepAlive,
+                    servesStored: true
+                )
+            )
+        }
         phase = keepAlive ? .idle : .closing
         return .finish(
             Finish(
@@ -550,7 +666,7 @@ struct ExchangeStateMachine {
         case .idle:
             _ = refuse(error)
             return .refuse(error)
-        case .proxying where requestEnded, .connecting where requestEnded:
+        case .proxying where requestEnded, .connecting where requestEnded, .lookingUp where requestEnded, .servingStored:
             // The request being answered was read whole: the error is in one pipelined
             // behind it, answered in its turn.
             queued.append(.malformed(error))
@@ -558,7 +674,7 @@ struct ExchangeStateMachine {
         case _ where !queued.isEmpty:
             queued.append(.malformed(error))
             return .none
-        case .proxying, .connecting:
+        case .proxying, .connecting, .lookingUp:
             if responseStarted {
                 responseEnded = true
                 phase = .closing
@@ -605,10 +721,10 @@ struct ExchangeStateMachine {
         case .idle where queued.isEmpty:
             phase = .closing
             return .close
-        case .proxying where !requestEnded, .connecting where !requestEnded:
+        case .proxying where !requestEnded, .connecting where !requestEnded, .lookingUp where !requestEnded:
             // The request's body will not be finished: nothing can be answered.
             return .close
-        case .idle, .local, .proxying, .connecting, .closing, .tunnel:
+        case .idle, .local, .proxying, .connecting, .lookingUp, .servingStored, .closing, .tunnel:
             return .none
         }
     }
@@ -620,7 +736,7 @@ struct ExchangeStateMachine {
         case .idle:
             phase = .closing
             return .close
-        case .proxying, .connecting:
+        case .proxying, .connecting, .lookingUp, .servingStored:
             clientKeepAlive = false
             return .none
         case .local, .closing, .tunnel:

@@ -81,6 +81,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     static let lingerTimeout = TimeAmount.seconds(5)
     /// Set while lingering; the wait timer then closes the connection.
     private var isLingering = false
+    /// The cache's part in the request in flight (see ``ResponseCache``): the fill its response
+    /// is teed into, whether the tee is on, the stored response to serve, the conditions a
+    /// revalidation adds.
+    private var fill: (any CacheFill)?
+    private var teeing = false
+    private var stored: (any StoredResponse)?
+    private var conditions: HTTPHeaders?
+    /// Set while a stored body part waits for the client to become writable.
+    private var storedBodyWaits = false
+    private var storedBodyBytes = 0
 
     /// - Parameters:
     ///   - channel: the client's connection (or HTTP/2 stream), on whose event loop this is
@@ -183,6 +193,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         downstreamIsWritable = context.channel.isWritable
         if downstreamIsWritable {
             upstream?.resumeReading()
+            if storedBodyWaits {
+                storedBodyWaits = false
+                pumpStoredBody()
+            }
         }
         context.fireChannelWritabilityChanged()
     }
@@ -191,6 +205,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         waitTimer?.cancel()
         responseTimer?.cancel()
         closeUpstream()
+        abandonCache()
         if let attempt = machine.clientClosed(), let backend = machine.backend {
             record(attempt, of: backend, now: eventLoop.now)
             trace(status: attempt.status)
@@ -322,6 +337,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             sendLocal(machine.answer, keepAlive: keepAlive, now: now)
         case .refuse:
             refuse(machine.refusal)
+        case .lookup:
+            lookUp()
+        case .serveStored:
+            serveStored()
+        case .storedResponseDone(let keepAlive):
+            storedResponseDone(keepAlive: keepAlive, now: now)
         }
     }
 
@@ -334,12 +355,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             dispatch(to: machine.backend!)
         case .answer(let answer, let keepAlive, let attempt):
             responseTimer?.disarm()
+            abandonCache()
             if let attempt, let backend = machine.backend {
                 record(attempt, of: backend, now: now)
                 trace(status: Int(answer.status.code))
             }
             sendLocal(answer, keepAlive: keepAlive, now: now, traced: attempt != nil)
         case .close(let attempt):
+            abandonCache()
             if let backend = machine.backend {
                 record(attempt, of: backend, now: now)
             }
@@ -455,7 +478,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             upstream = handler
             handler.requestCount += 1
             handler.delegate = self
-            handler.writeHead(machine.request, forwarding: forwarding)
+            handler.writeHead(machine.request, forwarding: forwarding, adding: conditions)
             if hasPending {
                 for part in machine.takePending() {
                     handler.write(part)
@@ -491,12 +514,22 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                 break
             case .writeInterim:
                 writer.writeInterim(head, request: machine.request)
+            case .revalidated:
+                var refreshed = head.httpResponseHead
+                refreshed.headers.removeHopByHopFields()
+                fill?.revalidated(refreshed)
+                fill = nil
             case .write(let keepAlive):
                 responseTimer?.disarm()
                 if machine.routing.trace != nil {
                     firstByte = eventLoop.now
                 }
                 writer.writeForwardedHead(head, request: machine.request, keepAlive: keepAlive)
+                if let fill {
+                    var teed = head.httpResponseHead
+                    teed.headers.removeHopByHopFields()
+                    teeing = fill.head(teed)
+                }
             case .switchedUnasked:
                 upstream?.recordUnaskedSwitch()
                 closeUpstream()
@@ -505,6 +538,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         case .body(let buffer):
             if machine.responseBody(byteCount: buffer.readableBytes) {
                 writer.writeBody(buffer)
+                if teeing { fill?.body(buffer) }
             }
         case .end(let trailers):
             switch machine.responseEnd() {
@@ -531,6 +565,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         if let backend = machine.backend {
             record(finish.attempt, of: backend, now: now)
         }
+        if finish.servesStored {
+            serveStored()
+            return
+        }
+        if teeing { fill?.end(trailers) }
+        fill = nil
+        teeing = false
+        stored = nil
+        conditions = nil
         trace(status: finish.attempt.status)
         machine.releaseRequest()
         if finish.keepAlive {
@@ -566,6 +609,149 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             )
         }
         perform(failure, now: eventLoop.now)
+    }
+
+    // MARK: The response cache
+
+    /// Asks the routing table's cache about the request; its answer comes back on this loop.
+    private func lookUp() {
+        guard let cache = machine.routing.cache else { return }
+        let request = machine.request
+        var headers = HTTPHeaders()
+        request.withBytes { _, lines in
+            HeadFields.forEachLine(of: lines) { name, start, end in
+                let field = ASCII.fieldNameAndValue(UnsafeRawBufferPointer(rebasing: lines[start..<end - 2]))
+                headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: field.value, as: UTF8.self))
+            }
+        }
+        let serial = machine.serial
+        cache.lookup(CacheRequest(method: request.method, target: request.uri, headers: headers), on: eventLoop)
+            .assumeIsolated()
+            .whenComplete { [self] result in
+                cacheAnswered(serial: serial, result)
+            }
+    }
+
+    private func cacheAnswered(serial: Int, _ result: Result<CacheLookup, any Error>) {
+        guard context != nil else { return }
+        let answer: ExchangeStateMachine.CacheAnswer
+        switch result {
+        case .success(.bypass):
+            answer = .proxy
+        case .success(.miss(let fill)):
+            self.fill = fill
+            answer = .proxy
+        case .success(.hit(let stored)):
+            self.stored = stored
+            answer = .serve
+        case .success(.revalidate(let stored, let conditions, let fill)):
+            self.stored = stored
+            self.conditions = conditions
+            self.fill = fill
+            answer = .revalidate
+        case .failure(let error):
+            // A cache that fails never fails the request.
+            runtime.logger.debug("response cache lookup failed", metadata: ["error": "\(error)"])
+            answer = .proxy
+        }
+        let now = eventLoop.now
+        let action = machine.cacheAnswered(serial: serial, answer)
+        if case .none = action {
+            // The request was answered or abandoned meanwhile.
+            abandonCache()
+        }
+        perform(action, part: .end(nil), now: now)
+    }
+
+    /// Serves the stored response: its head with the client connection's framing, then its
+    /// body part by part as the client takes it.
+    private func serveStored() {
+        guard let stored else {
+            context?.close(promise: nil)
+            return
+        }
+        fill = nil
+        teeing = false
+        conditions = nil
+        var head = stored.head
+        let known = machine.storedResponseStarted(status: Int(head.status.code))
+        head.headers.removeHopByHopFields()
+        head.version = machine.request.version.responseVersion
+        // Without a length the body can only end with the connection.
+        let keepAlive = known && head.headers.contains(name: "content-length")
+        if !keepAlive {
+            head.headers.replaceOrAdd(name: "connection", value: "close")
+        } else if !machine.request.version.supportsChunking {
+            head.headers.replaceOrAdd(name: "connection", value: "keep-alive")
+        }
+        storedBodyBytes = 0
+        writer.writeHead(head)
+        if machine.request.isHEAD {
+            finishStored()
+        } else {
+            pumpStoredBody()
+        }
+    }
+
+    private func pumpStoredBody() {
+        guard let stored, case .servingStored = machine.phase else { return }
+        stored.nextBodyPart(on: eventLoop).assumeIsolated().whenComplete { [self] result in
+            guard context != nil, case .servingStored = machine.phase else { return }
+            switch result {
+            case .success(let part?):
+                storedBodyBytes += part.readableBytes
+                writer.writeBody(part)
+                writer.flush()
+                if downstreamIsWritable {
+                    pumpStoredBody()
+                } else {
+                    storedBodyWaits = true
+                }
+            case .success(nil):
+                finishStored()
+            case .failure(let error):
+                // Mid-body nothing can be said to the client but a truncated message.
+                runtime.logger.debug("reading a stored response failed", metadata: ["error": "\(error)"])
+                machine.close()
+                context?.close(promise: nil)
+            }
+        }
+    }
+
+    private func finishStored() {
+        stored = nil
+        // The request's end may not have come yet (the store can answer at once): the
+        // exchange is done when it comes.
+        if let keepAlive = machine.storedResponseEnded(byteCount: storedBodyBytes) {
+            storedResponseDone(keepAlive: keepAlive, now: eventLoop.now)
+        } else {
+            writer.flush()
+        }
+    }
+
+    private func storedResponseDone(keepAlive: Bool, now: NIODeadline) {
+        trace(status: machine.status)
+        machine.releaseRequest()
+        if keepAlive {
+            awaitNextRequest(machine.routing.limits, now: now)
+            writer.writeEnd(nil, promise: nil)
+            drainQueue(now: now)
+        } else {
+            writeEndAndClose(nil)
+        }
+        resumeClientReads()
+    }
+
+    /// The request in flight will not end with a whole response teed: the fill drops it.
+    private func abandonCache() {
+        if let fill {
+            fill.abort()
+        }
+        fill = nil
+        teeing = false
+        stored = nil
+        conditions = nil
+        storedBodyWaits = false
     }
 
     // MARK: Upgrade

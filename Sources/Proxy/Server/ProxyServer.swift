@@ -305,6 +305,15 @@ public final class ProxyServer: Sendable {
         }
     }
 
+    /// Installs `cache` as the response cache every new `GET` and `HEAD` request is looked up
+    /// in before it is routed, or removes it (`nil`); requests in flight finish with the cache
+    /// they started with. Nothing else changes; a ``reconfigure(_:)`` keeps the cache.
+    public func setResponseCache(_ cache: (any ResponseCache)?) async {
+        try? await control.withLock {
+            runtime.install(runtime.routing.replacingCache(cache))
+        }
+    }
+
     /// Every site and backend with health, calls, failures, downtime, latency and load.
     public func status() -> ProxyStatus {
         let routing = runtime.routing
@@ -409,7 +418,8 @@ public final class ProxyServer: Sendable {
                 idleTimeout: TimeAmount(configuration.limits.idleTimeout),
                 maxConnections: configuration.limits.maxConnections
             ),
-            allowsConnect: configuration.allowConnect
+            allowsConnect: configuration.allowConnect,
+            cache: runtime.routing.cache
         )
     }
 

@@ -210,12 +210,13 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.read()
     }
 
-    /// Sends the head of a client's request, rewritten for the backend as `forwarding` says.
-    func writeHead(_ head: RequestHead, forwarding: ForwardedRequest) {
+    /// Sends the head of a client's request, rewritten for the backend as `forwarding` says,
+    /// with `extra` fields (a cache's revalidation conditions) added.
+    func writeHead(_ head: RequestHead, forwarding: ForwardedRequest, adding extra: HTTPHeaders? = nil) {
         guard let context else { return }
         parser.answersHead = head.isHEAD
         parser.answersConnect = head.isCONNECT
-        write(.byteBuffer(encoder.head(head, forwarding: forwarding, allocator: allocator)), context: context)
+        write(.byteBuffer(encoder.head(head, forwarding: forwarding, adding: extra, allocator: allocator)), context: context)
     }
 
     /// Sends a body part or the end of the request.

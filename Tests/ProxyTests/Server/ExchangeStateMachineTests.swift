@@ -395,4 +395,94 @@ import Testing
         }
         #expect(machine.refusal.description == "HTTP/1.1 request without Host")
     }
+
+    // MARK: The response cache
+
+    private struct NoCache: ResponseCache {
+        func lookup(_ request: CacheRequest, on eventLoop: any EventLoop) -> EventLoopFuture<CacheLookup> {
+            eventLoop.makeSucceededFuture(.bypass)
+        }
+    }
+
+    @Test func getIsLookedUpBeforeItIsRouted() throws {
+        let a = Self.backend(1)
+        let routing = Self.routing([a]).replacingCache(NoCache())
+        var machine = ExchangeStateMachine(routing: routing, isHTTP1: true)
+        let actions = try Self.feed(&machine, "GET /x HTTP/1.1\r\nHost: t\r\n\r\n", routing: routing)
+        guard case .lookup = actions[0], case .none = actions[1] else {
+            Issue.record("expected a lookup, the end held back: \(actions)")
+            return
+        }
+        #expect(machine.backend == nil)
+        // A late answer for an earlier request is ignored.
+        guard case .none = machine.cacheAnswered(serial: machine.serial - 1, .proxy) else {
+            Issue.record("an answer for another request must be ignored")
+            return
+        }
+        guard case .connect = machine.cacheAnswered(serial: machine.serial, .proxy) else {
+            Issue.record("a miss is routed")
+            return
+        }
+        guard case .send(hasPending: true, armsResponseTimer: true) = machine.connected(serial: machine.serial, backend: a, reused: false) else {
+            Issue.record("the held end goes with the head")
+            return
+        }
+        // Other methods are not offered to the cache.
+        _ = machine.takePending()
+        _ = try Self.respond(&machine, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        guard case .connect = try Self.feed(&machine, "DELETE /x HTTP/1.1\r\nHost: t\r\n\r\n", routing: routing).first else {
+            Issue.record("DELETE goes straight to a backend")
+            return
+        }
+    }
+
+    @Test func hitIsServedAndWaitsForTheRequestsEnd() throws {
+        let routing = Self.routing([Self.backend(1)]).replacingCache(NoCache())
+        var machine = ExchangeStateMachine(routing: routing, isHTTP1: true)
+        let parts = try Self.request("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
+        guard case .lookup = machine.requestPart(parts[0], routing: { _ in routing }, now: Self.now),
+            case .serveStored = machine.cacheAnswered(serial: machine.serial, .serve)
+        else {
+            Issue.record("expected the stored response served")
+            return
+        }
+        let mayKeepAlive = machine.storedResponseStarted(status: 200)
+        #expect(mayKeepAlive)
+        let ended = machine.storedResponseEnded(byteCount: 5)
+        #expect(ended == nil, "the request's end has not come yet")
+        guard case .storedResponseDone(keepAlive: true) = machine.requestPart(parts[1], routing: { _ in routing }, now: Self.now) else {
+            Issue.record("the exchange ends with the request's end")
+            return
+        }
+        #expect(machine.isIdle)
+        #expect(machine.txBytes == 5 && machine.status == 200)
+    }
+
+    /// RFC 9111 4.3.3: a 304 to a revalidation is not passed on; the stored response is.
+    @Test func revalidationsNotModifiedServesTheStoredResponse() throws {
+        let a = Self.backend(1)
+        let routing = Self.routing([a]).replacingCache(NoCache())
+        var machine = ExchangeStateMachine(routing: routing, isHTTP1: true)
+        _ = try Self.feed(&machine, "GET /x HTTP/1.1\r\nHost: t\r\n\r\n", routing: routing)
+        guard case .connect = machine.cacheAnswered(serial: machine.serial, .revalidate) else {
+            Issue.record("a revalidation is routed")
+            return
+        }
+        _ = machine.connected(serial: machine.serial, backend: a, reused: false)
+        guard case .head(let head) = try #require(try Self.response("HTTP/1.1 304 Not Modified\r\n\r\n").first),
+            case .revalidated = machine.responseHead(head),
+            case .finish(let finish) = machine.responseEnd()
+        else {
+            Issue.record("expected the 304 taken as a revalidation")
+            return
+        }
+        #expect(finish.servesStored && finish.releasesUpstream && finish.settles)
+        guard case .servingStored = machine.phase else {
+            Issue.record("the stored response is served next")
+            return
+        }
+        let mayKeepAlive = machine.storedResponseStarted(status: 200)
+        let ended = machine.storedResponseEnded(byteCount: 5)
+        #expect(mayKeepAlive && ended == true)
+    }
 }
