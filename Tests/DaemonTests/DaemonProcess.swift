@@ -2,20 +2,11 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Synchronization
-import XCTest
 
 /// The built `outrider` binary run as a child process, as an operator or systemd would run it.
 final class DaemonProcess {
     let process: Process
-    private let stderrLines = Lines()
-    private let reader: Thread
-
-    final class Lines: Sendable {
-        private let lines = Mutex<[String]>([])
-        func append(_ line: String) { lines.withLock { $0.append(line) } }
-        var all: [String] { lines.withLock { $0 } }
-    }
+    private let stderrLines: OutputLines
 
     static var binary: URL {
         // The test bundle is in the build products folder (or is it, on Linux), next to `outrider`.
@@ -32,7 +23,7 @@ final class DaemonProcess {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        try process.runUnmasked()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -46,52 +37,41 @@ final class DaemonProcess {
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
-        let handle = err.fileHandleForReading
-        let lines = stderrLines
-        reader = Thread {
-            var pending = Data()
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                pending.append(chunk)
-                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
-                    pending.removeSubrange(pending.startIndex...newline)
-                    lines.append(line)
-                }
-            }
-        }
-        try process.run()
-        reader.start()
+        try process.runUnmasked()
+        stderrLines = OutputLines(reading: err.fileHandleForReading)
     }
 
     var stderr: [String] { stderrLines.all }
 
     /// Waits for a standard error line containing `text` and returns it.
-    func waitForLine(containing text: String, timeout: TimeInterval = 10) throws -> String {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let line = stderr.first(where: { $0.contains(text) }) { return line }
-            if !process.isRunning, let line = stderr.first(where: { $0.contains(text) }) { return line }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        throw TimedOut(what: "no line containing '\(text)' within \(timeout)s; stderr so far:\n\(stderr.joined(separator: "\n"))")
+    func waitForLine(containing text: String, timeout: Duration = .seconds(10)) async throws -> String {
+        try await stderrLines.first(containing: text, timeout: timeout)
+    }
+
+    /// The port of the first loopback address in a log line, text or JSON: `admin=127.0.0.1:PORT` in the start
+    /// line, `address=[IPv4]127.0.0.1/127.0.0.1:PORT` in the proxy's `proxy listening` line. The tests configure
+    /// every listener on port 0, so that the system picks a free port as it binds (no other process can take it
+    /// in between, as one could a port found free beforehand); these lines are where the daemon tells which.
+    static func loopbackPort(in line: String) -> Int? {
+        guard let range = line.range(of: "127.0.0.1:") else { return nil }
+        return Int(line[range.upperBound...].prefix { $0.isNumber })
     }
 
     func signal(_ signal: Int32) {
         kill(process.processIdentifier, signal)
     }
 
-    /// Waits for the process to exit and returns its status.
-    func waitForExit(timeout: TimeInterval = 20) throws -> Int32 {
-        let deadline = Date().addingTimeInterval(timeout)
+    /// Waits for the process to exit and returns its status, with ``stderr`` complete.
+    func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
         while process.isRunning {
-            guard Date() < deadline else {
+            guard ContinuousClock.now < deadline else {
                 process.terminate()
-                throw TimedOut(what: "outrider did not exit within \(timeout)s")
+                throw TimedOut(what: "outrider did not exit within \(timeout)")
             }
-            Thread.sleep(forTimeInterval: 0.02)
+            try await Task.sleep(for: .milliseconds(20))
         }
+        try await stderrLines.end()
         return process.terminationStatus
     }
 
@@ -124,26 +104,28 @@ final class BlockedPort {
     deinit { close(fd) }
 }
 
-/// Plain HTTP GETs to the admin listener.
+/// Plain HTTP GETs to the admin listener, or through the proxy.
 enum AdminClient {
-    static func get(_ port: Int, _ path: String) throws -> (status: Int, body: String) {
-        let url = URL(string: "http://127.0.0.1:\(port)\(path)")!
-        let semaphore = DispatchSemaphore(value: 0)
-        let result = Mutex<(Int, String)?>(nil)
-        let task = URLSession.shared.dataTask(with: url) { data, response, _ in
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            result.withLock { $0 = (status, String(decoding: data ?? Data(), as: UTF8.self)) }
-            semaphore.signal()
-        }
-        task.resume()
-        guard semaphore.wait(timeout: .now() + 10) == .success, let value = result.withLock({ $0 }) else {
-            throw URLError(.timedOut)
-        }
-        return value
+    static func get(_ port: Int, _ path: String) async throws -> (status: Int, body: String) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.timeoutInterval = 10
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
 }
 
-/// A wait in a test that ran out of time: a failure, never a skip.
+/// Polls `condition` until it holds: for what the daemon does in its own time, such as a health check turning a
+/// backend down, where no line or reply says when it has happened.
+func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw TimedOut(what: "condition not met within \(timeout)") }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}
+
+/// A wait in a test that ended without what it waited for, because time ran out or the child's output ended: a
+/// failure, never a skip.
 struct TimedOut: Error, CustomStringConvertible {
     var what: String
     var description: String { what }

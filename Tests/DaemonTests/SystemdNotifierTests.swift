@@ -6,81 +6,80 @@ import Musl
 import Darwin
 #endif
 import Foundation
-import XCTest
+import Testing
 
 @testable import Daemon
 
 /// Runs the notifier against a real `AF_UNIX` datagram socket, as systemd's notify socket is.
-final class SystemdNotifierTests: XCTestCase {
-    private var directory: URL!
+@Suite struct SystemdNotifierTests {
+    let directory: TemporaryDirectory
 
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("outrider-notify-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    init() throws {
+        directory = try TemporaryDirectory(prefix: "outrider-notify-")
     }
 
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
+    @Test(arguments: [
+        [:],
+        ["NOTIFY_SOCKET": ""],
+        ["NOTIFY_SOCKET": "relative/notify"],
+        ["NOTIFY_SOCKET": "@"],
+        ["NOTIFY_SOCKET": "vsock:2:1234"],
+        ["NOTIFY_SOCKET": "/" + String(repeating: "x", count: 200)],
+    ] as [[String: String]])
+    func noNotifierWithoutSocket(_ environment: [String: String]) {
+        #expect(SystemdNotifier.fromEnvironment(environment) == nil)
     }
 
-    func testNoNotifierWithoutSocket() {
-        XCTAssertNil(SystemdNotifier.fromEnvironment([:]))
-        XCTAssertNil(SystemdNotifier.fromEnvironment(["NOTIFY_SOCKET": ""]))
-        XCTAssertNil(SystemdNotifier.fromEnvironment(["NOTIFY_SOCKET": "relative/notify"]))
-        XCTAssertNil(SystemdNotifier.fromEnvironment(["NOTIFY_SOCKET": "@"]))
-        XCTAssertNil(SystemdNotifier.fromEnvironment(["NOTIFY_SOCKET": "vsock:2:1234"]))
-        XCTAssertNil(SystemdNotifier.fromEnvironment(["NOTIFY_SOCKET": "/" + String(repeating: "x", count: 200)]))
-    }
-
-    func testReadyOnPathSocket() throws {
-        let receiver = try DatagramReceiver(name: directory.appendingPathComponent("notify").path)
+    @Test func readyOnPathSocket() throws {
+        let receiver = try DatagramReceiver(name: directory.path("notify"))
         defer { receiver.close() }
-        let notifier = try XCTUnwrap(SystemdNotifier.fromEnvironment(["NOTIFY_SOCKET": receiver.name]))
+        let notifier = try #require(SystemdNotifier.fromEnvironment(["NOTIFY_SOCKET": receiver.name]))
 
-        XCTAssertTrue(notifier.ready())
-        XCTAssertEqual(try receiver.receive(), "READY=1")
+        #expect(notifier.ready())
+        #expect(try receiver.receive() == "READY=1")
     }
 
-    func testAbstractSocket() throws {
+    @Test func abstractSocket() throws {
+        // The abstract namespace is shared by every process in the network namespace: the name carries this process
+        // and a random part.
         let receiver = try DatagramReceiver(name: "@outrider-test-\(getpid())-\(UUID().uuidString.prefix(8))")
         defer { receiver.close() }
-        let notifier = try XCTUnwrap(SystemdNotifier.fromEnvironment(["NOTIFY_SOCKET": receiver.name]))
+        let notifier = try #require(SystemdNotifier.fromEnvironment(["NOTIFY_SOCKET": receiver.name]))
 
-        XCTAssertTrue(notifier.stopping())
-        XCTAssertEqual(try receiver.receive(), "STOPPING=1")
+        #expect(notifier.stopping())
+        #expect(try receiver.receive() == "STOPPING=1")
     }
 
-    func testReloadingCarriesMonotonicTimestamp() throws {
-        let receiver = try DatagramReceiver(name: directory.appendingPathComponent("notify").path)
+    @Test func reloadingCarriesMonotonicTimestamp() throws {
+        let receiver = try DatagramReceiver(name: directory.path("notify"))
         defer { receiver.close() }
-        let notifier = try XCTUnwrap(SystemdNotifier(socketName: receiver.name))
+        let notifier = try #require(SystemdNotifier(socketName: receiver.name))
 
-        XCTAssertTrue(notifier.reloading(monotonicMicroseconds: 1_234_567))
-        XCTAssertEqual(try receiver.receive(), "RELOADING=1\nMONOTONIC_USEC=1234567")
+        #expect(notifier.reloading(monotonicMicroseconds: 1_234_567))
+        #expect(try receiver.receive() == "RELOADING=1\nMONOTONIC_USEC=1234567")
 
         let before = SystemdNotifier.monotonicMicroseconds()
-        XCTAssertTrue(notifier.reloading())
+        #expect(notifier.reloading())
         let message = try receiver.receive()
         let lines = message.split(separator: "\n")
-        XCTAssertEqual(lines.first, "RELOADING=1")
-        let stamp = try XCTUnwrap(lines.last.flatMap { UInt64($0.dropFirst("MONOTONIC_USEC=".count)) })
-        XCTAssertGreaterThanOrEqual(stamp, before)
-        XCTAssertLessThanOrEqual(stamp, SystemdNotifier.monotonicMicroseconds())
+        #expect(lines.first == "RELOADING=1")
+        let stamp = try #require(lines.last.flatMap { UInt64($0.dropFirst("MONOTONIC_USEC=".count)) })
+        #expect(stamp >= before)
+        #expect(stamp <= SystemdNotifier.monotonicMicroseconds())
     }
 
-    func testStatusStaysOneLine() throws {
-        let receiver = try DatagramReceiver(name: directory.appendingPathComponent("notify").path)
+    @Test func statusStaysOneLine() throws {
+        let receiver = try DatagramReceiver(name: directory.path("notify"))
         defer { receiver.close() }
-        let notifier = try XCTUnwrap(SystemdNotifier(socketName: receiver.name))
+        let notifier = try #require(SystemdNotifier(socketName: receiver.name))
 
-        XCTAssertTrue(notifier.status("3 roles\nproxy up"))
-        XCTAssertEqual(try receiver.receive(), "STATUS=3 roles proxy up")
+        #expect(notifier.status("3 roles\nproxy up"))
+        #expect(try receiver.receive() == "STATUS=3 roles proxy up")
     }
 
-    func testSendFailsWhenNobodyListens() throws {
-        let notifier = try XCTUnwrap(SystemdNotifier(socketName: directory.appendingPathComponent("gone").path))
-        XCTAssertFalse(notifier.ready())
+    @Test func sendFailsWhenNobodyListens() throws {
+        let notifier = try #require(SystemdNotifier(socketName: directory.path("gone")))
+        #expect(!notifier.ready())
     }
 }
 
