@@ -50,9 +50,14 @@ final class ForwardedRequest: Sendable {
     /// - Returns: whether the body that follows must be sent chunked: the client's was, or it
     ///   is a `POST`, `PUT` or `PATCH` without `Content-Length` (an HTTP/2 stream's body of
     ///   unknown length), framed the way NIO's request encoder frames such a body.
-    /// - Parameter extra: fields added after the kept ones, as they are (a cache's
-    ///   revalidation conditions).
-    func write(_ request: RequestHead, adding extra: HTTPHeaders? = nil, into buffer: inout ByteBuffer) -> Bool {
+    func write(_ request: RequestHead, into buffer: inout ByteBuffer) -> Bool {
+        write(request, adding: nil, into: &buffer)
+    }
+
+    /// ``write(_:into:)`` with `extra` fields added after the kept ones, each checked as a
+    /// client's field is (a cache's revalidation conditions).
+    @inline(__always)
+    func write(_ request: RequestHead, adding extra: HTTPHeaders?, into buffer: inout ByteBuffer) -> Bool {
         let fields = request.fields
         let hasContentLength = fields.contentLength != nil
         let chunked: Bool
@@ -62,10 +67,10 @@ final class ForwardedRequest: Sendable {
         }
         let authority = request.authority
         request.withBytes { head, lines in
-            buffer.writeHead(maximumLength: maximumLength(of: request, adding: extra)) { writer in
+            buffer.writeHead(maximumLength: extra.map { maximumLength(of: request, adding: $0) } ?? maximumLength(of: request)) { writer in
                 if let authority {
                     // An absolute-form target goes on in origin form, its authority as Host.
-                    writer.write(UnsafeRawBufferPointer(rebasing: head[0...request.method.rawValue.utf8.count]))
+                    writer.write(UnsafeRawBufferPointer(rebasing: head[0..<request.method.rawValue.utf8.count + 1]))
                     if request.target.isEmpty {
                         writer.write("/")
                     } else {
@@ -154,10 +159,14 @@ final class ForwardedRequest: Sendable {
     /// The most bytes ``write(_:into:)`` writes for `request`: everything written is a piece of
     /// the client's head, the client's address or one of the fixed texts, each at most once
     /// (see ``HeadWriter``).
-    func maximumLength(of request: RequestHead, adding extra: HTTPHeaders? = nil) -> Int {
-        let extraBytes = extra.map { $0.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 } } ?? 0
-        return 2 * request.bytes.readableBytes + 2 * (clientIP?.utf8.count ?? 0) + clientFields.readableBytes
-            + protoFieldAndEnd.readableBytes + 320 + extraBytes
+    func maximumLength(of request: RequestHead) -> Int {
+        2 * request.bytes.readableBytes + 2 * (clientIP?.utf8.count ?? 0) + clientFields.readableBytes
+            + protoFieldAndEnd.readableBytes + 320
+    }
+
+    /// ``maximumLength(of:)`` with `extra` fields added.
+    func maximumLength(of request: RequestHead, adding extra: HTTPHeaders) -> Int {
+        maximumLength(of: request) + extra.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
     }
 
     /// The most bytes ``writeResponseHead(for:request:keepAlive:into:)`` writes for `response`:

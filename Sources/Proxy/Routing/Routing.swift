@@ -30,6 +30,8 @@ final class Routing: Sendable {
     let allowsConnect: Bool
     /// The response cache asked before routing, if one is installed (see ``ResponseCache``).
     let cache: (any ResponseCache)?
+    /// Whether ``cache`` is set, read for every request without copying the existential.
+    let hasCache: Bool
 
     init(
         sites: [Site],
@@ -51,6 +53,7 @@ final class Routing: Sendable {
         self.limits = limits
         self.allowsConnect = allowsConnect
         self.cache = cache
+        self.hasCache = cache != nil
     }
 
     /// This table with the backends of the site at `index` replaced by `backends`, and with

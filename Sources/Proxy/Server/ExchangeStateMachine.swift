@@ -363,7 +363,7 @@ struct ExchangeStateMachine {
             )
             return .none
         }
-        if routing.cache != nil, head.isGETOrHEAD {
+        if routing.hasCache, head.isGETOrHEAD {
             phase = .lookingUp
             return .lookup
         }

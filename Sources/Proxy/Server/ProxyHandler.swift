@@ -86,6 +86,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// revalidation adds.
     private var fill: (any CacheFill)?
     private var teeing = false
+    /// Whether the cache answered for the request in flight with anything to keep: every cache
+    /// path is behind this flag, so a request without a cache copies no existential.
+    private var usesCache = false
     private var stored: (any StoredResponse)?
     private var conditions: HTTPHeaders?
     /// Set while a stored body part waits for the client to become writable.
@@ -478,7 +481,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             upstream = handler
             handler.requestCount += 1
             handler.delegate = self
-            handler.writeHead(machine.request, forwarding: forwarding, adding: conditions)
+            if usesCache, let conditions {
+                handler.writeHead(machine.request, forwarding: forwarding, adding: conditions)
+            } else {
+                handler.writeHead(machine.request, forwarding: forwarding)
+            }
             if hasPending {
                 for part in machine.takePending() {
                     handler.write(part)
@@ -525,7 +532,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                     firstByte = eventLoop.now
                 }
                 writer.writeForwardedHead(head, request: machine.request, keepAlive: keepAlive)
-                if let fill {
+                if usesCache, let fill {
                     var teed = head.httpResponseHead
                     teed.headers.removeHopByHopFields()
                     teeing = fill.head(teed)
@@ -538,7 +545,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         case .body(let buffer):
             if machine.responseBody(byteCount: buffer.readableBytes) {
                 writer.writeBody(buffer)
-                if teeing { fill?.body(buffer) }
+                if teeing { fill!.body(buffer) }
             }
         case .end(let trailers):
             switch machine.responseEnd() {
@@ -569,11 +576,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             serveStored()
             return
         }
-        if teeing { fill?.end(trailers) }
-        fill = nil
-        teeing = false
-        stored = nil
-        conditions = nil
+        if usesCache {
+            if teeing { fill?.end(trailers) }
+            forgetCache()
+        }
         trace(status: finish.attempt.status)
         machine.releaseRequest()
         if finish.keepAlive {
@@ -640,14 +646,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             answer = .proxy
         case .success(.miss(let fill)):
             self.fill = fill
+            usesCache = true
             answer = .proxy
         case .success(.hit(let stored)):
             self.stored = stored
+            usesCache = true
             answer = .serve
         case .success(.revalidate(let stored, let conditions, let fill)):
             self.stored = stored
             self.conditions = conditions
             self.fill = fill
+            usesCache = true
             answer = .revalidate
         case .failure(let error):
             // A cache that fails never fails the request.
@@ -730,6 +739,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     private func storedResponseDone(keepAlive: Bool, now: NIODeadline) {
+        forgetCache()
         trace(status: machine.status)
         machine.releaseRequest()
         if keepAlive {
@@ -744,9 +754,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     /// The request in flight will not end with a whole response teed: the fill drops it.
     private func abandonCache() {
+        guard usesCache else { return }
         if let fill {
             fill.abort()
         }
+        forgetCache()
+    }
+
+    private func forgetCache() {
+        usesCache = false
         fill = nil
         teeing = false
         stored = nil

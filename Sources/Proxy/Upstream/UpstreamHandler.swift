@@ -210,9 +210,17 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.read()
     }
 
-    /// Sends the head of a client's request, rewritten for the backend as `forwarding` says,
-    /// with `extra` fields (a cache's revalidation conditions) added.
-    func writeHead(_ head: RequestHead, forwarding: ForwardedRequest, adding extra: HTTPHeaders? = nil) {
+    /// Sends the head of a client's request, rewritten for the backend as `forwarding` says.
+    func writeHead(_ head: RequestHead, forwarding: ForwardedRequest) {
+        guard let context else { return }
+        parser.answersHead = head.isHEAD
+        parser.answersConnect = head.isCONNECT
+        write(.byteBuffer(encoder.head(head, forwarding: forwarding, allocator: allocator)), context: context)
+    }
+
+    /// Sends the head of a client's request with `extra` fields (a cache's revalidation
+    /// conditions) added.
+    func writeHead(_ head: RequestHead, forwarding: ForwardedRequest, adding extra: HTTPHeaders) {
         guard let context else { return }
         parser.answersHead = head.isHEAD
         parser.answersConnect = head.isCONNECT

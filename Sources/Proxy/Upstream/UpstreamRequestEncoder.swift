@@ -9,7 +9,15 @@ struct UpstreamRequestEncoder {
     /// The memory of the last head, for the next one.
     private var spare = SpareBuffer()
 
-    mutating func head(_ head: RequestHead, forwarding: ForwardedRequest, adding extra: HTTPHeaders? = nil, allocator: ByteBufferAllocator) -> ByteBuffer {
+    mutating func head(_ head: RequestHead, forwarding: ForwardedRequest, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = spare.take(capacity: forwarding.maximumLength(of: head), allocator: allocator)
+        chunked = forwarding.write(head, into: &buffer)
+        spare.keep(buffer)
+        return buffer
+    }
+
+    /// The same with `extra` fields added (see ``ForwardedRequest/write(_:adding:into:)``).
+    mutating func head(_ head: RequestHead, forwarding: ForwardedRequest, adding extra: HTTPHeaders, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = spare.take(capacity: forwarding.maximumLength(of: head, adding: extra), allocator: allocator)
         chunked = forwarding.write(head, adding: extra, into: &buffer)
         spare.keep(buffer)

@@ -13,7 +13,11 @@ import Testing
         // Slow checks, so only the proxying error can take the backend down during the test.
         configuration.health.interval = .seconds(30)
         let proxy = try await ProxyHarness.start(configuration)
+        let deadPort = dead.port
         await dead.stop()
+        // The port stays refused: another test's backend could otherwise take it over.
+        let refused = try RefusingPort(deadPort)
+        defer { withExtendedLifetime(refused) {} }
         // Round robin starts with the first backend, which now refuses connections.
         let response = try await TestClient.get(port: proxy.port, "/")
         #expect(response.status == .ok)
@@ -44,7 +48,11 @@ import Testing
         var configuration = ProxyHarness.configuration(sites: [[dead, alive]], balance: .roundRobin)
         configuration.health.interval = .seconds(30)
         let proxy = try await ProxyHarness.start(configuration)
+        let deadPort = dead.port
         await dead.stop()
+        // The port stays refused: another test's backend could otherwise take it over.
+        let refused = try RefusingPort(deadPort)
+        defer { withExtendedLifetime(refused) {} }
         let client = try await TestClient.connect(port: proxy.port)
         let response = try await client.send(.POST, "/count", body: ByteBuffer(string: "data"))
         #expect(response.status == .badGateway)
