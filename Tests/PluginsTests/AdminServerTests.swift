@@ -22,6 +22,7 @@ import Testing
         let healthy = Flag()
         let routes = AdminRouteTable()
         let log = LogRecord()
+        let work = AdminWork()
         let server = try await AdminServer.bind(
             host: "127.0.0.1",
             port: 0,
@@ -32,17 +33,25 @@ import Testing
                 routes: routes
             ),
             eventLoopGroup: eventLoopGroup,
+            work: work,
             logger: Logger(label: "test") { _ in log.handler() }
         )
-        do {
-            try await body(Harness(server: server, routes: routes, healthy: healthy, log: log))
-        } catch {
+        // The requests' work runs under this scope, as it does under the admin service.
+        let outcome: Result<Void, any Error> = await withDiscardingTaskGroup { group in
+            group.addTask { await work.run() }
+            let outcome: Result<Void, any Error>
+            do {
+                try await body(Harness(server: server, routes: routes, healthy: healthy, log: log))
+                outcome = .success(())
+            } catch {
+                outcome = .failure(error)
+            }
             await server.stop()
-            try await eventLoopGroup.shutdownGracefully()
-            throw error
+            work.finish()
+            return outcome
         }
-        await server.stop()
         try await eventLoopGroup.shutdownGracefully()
+        try outcome.get()
     }
 
     func json(_ response: HTTPExchange) throws -> JSONValue {

@@ -3,16 +3,27 @@ import NIOCore
 import Plugins
 import ServiceLifecycle
 
-/// The admin server as a service, rebound in place when `admin.listen` changes on reload.
+/// The admin server as a service, rebound in place when `admin.listen` changes on reload. The
+/// work its requests do runs under this service's ``run()`` (``AdminWork``), whichever server
+/// read them.
 actor AdminListener: Service {
     private var server: AdminServer
+    private nonisolated let work: AdminWork
     private var address: ListenAddress
     private let endpoints: AdminServer.Endpoints
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
 
-    private init(server: AdminServer, address: ListenAddress, endpoints: AdminServer.Endpoints, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+    private init(
+        server: AdminServer,
+        work: AdminWork,
+        address: ListenAddress,
+        endpoints: AdminServer.Endpoints,
+        eventLoopGroup: any EventLoopGroup,
+        logger: Logger
+    ) {
         self.server = server
+        self.work = work
         self.address = address
         self.endpoints = endpoints
         self.eventLoopGroup = eventLoopGroup
@@ -20,8 +31,16 @@ actor AdminListener: Service {
     }
 
     static func bind(_ address: ListenAddress, endpoints: AdminServer.Endpoints, eventLoopGroup: any EventLoopGroup, logger: Logger) async throws -> AdminListener {
-        let server = try await AdminServer.bind(host: address.bindHost, port: address.port, endpoints: endpoints, eventLoopGroup: eventLoopGroup, logger: logger)
-        return AdminListener(server: server, address: address, endpoints: endpoints, eventLoopGroup: eventLoopGroup, logger: logger)
+        let work = AdminWork()
+        let server = try await AdminServer.bind(
+            host: address.bindHost,
+            port: address.port,
+            endpoints: endpoints,
+            eventLoopGroup: eventLoopGroup,
+            work: work,
+            logger: logger
+        )
+        return AdminListener(server: server, work: work, address: address, endpoints: endpoints, eventLoopGroup: eventLoopGroup, logger: logger)
     }
 
     var localAddress: SocketAddress? { server.localAddress }
@@ -29,7 +48,14 @@ actor AdminListener: Service {
     /// Binds the new address first, so a failure leaves the old listener serving.
     func rebind(to newAddress: ListenAddress) async throws {
         guard newAddress != address else { return }
-        let replacement = try await AdminServer.bind(host: newAddress.bindHost, port: newAddress.port, endpoints: endpoints, eventLoopGroup: eventLoopGroup, logger: logger)
+        let replacement = try await AdminServer.bind(
+            host: newAddress.bindHost,
+            port: newAddress.port,
+            endpoints: endpoints,
+            eventLoopGroup: eventLoopGroup,
+            work: work,
+            logger: logger
+        )
         let old = server
         server = replacement
         address = newAddress
@@ -44,7 +70,12 @@ actor AdminListener: Service {
     /// Serves until the group's graceful shutdown reaches it: the admin listener is first in the group, so it
     /// stops last and `/healthz` can say 503 while the roles drain.
     nonisolated func run() async throws {
-        try? await gracefulShutdown()
-        await stop()
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.work.run() }
+            try? await gracefulShutdown()
+            // Closing the connections cancels their requests' work; then nothing more runs.
+            await stop()
+            work.finish()
+        }
     }
 }

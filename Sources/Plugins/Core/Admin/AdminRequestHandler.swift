@@ -18,11 +18,14 @@ final class AdminRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
     private var tooLarge = false
-    /// The task answering the current request, if it is a role route or `/v1/status`.
-    private var inFlight: Task<Void, Never>?
+    /// Cancels the work answering the current request, if it is a role route or `/v1/status`.
+    private var inFlight: AdminCancellation?
+    /// Where that work runs: under the admin service (see ``AdminWork``).
+    private let work: AdminWork
 
-    init(endpoints: AdminServer.Endpoints, logger: Logger) {
+    init(endpoints: AdminServer.Endpoints, work: AdminWork, logger: Logger) {
         self.endpoints = endpoints
+        self.work = work
         self.logger = logger
     }
 
@@ -118,7 +121,9 @@ final class AdminRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
         let connection = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let logger = self.logger
-        inFlight = Task {
+        let cancellation = AdminCancellation()
+        inFlight = cancellation
+        let submitted = work.submit({
             let response: AdminResponse
             do {
                 response = try await produce()
@@ -176,6 +181,11 @@ final class AdminRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
                 handler.inFlight = nil
                 handler.writeEnd(for: head, keepAlive: head.isKeepAlive && head.version.minor >= 1, context: context)
             }
+        }, cancellation: cancellation)
+        if !submitted {
+            // The admin service is stopping and runs nothing more.
+            inFlight = nil
+            write(.text("shutting down\n", status: .serviceUnavailable), for: head, context: context)
         }
     }
 

@@ -64,6 +64,7 @@ public final class AdminServer: Sendable {
         port: Int,
         endpoints: Endpoints,
         eventLoopGroup: any EventLoopGroup,
+        work: AdminWork,
         logger: Logger
     ) async throws -> AdminServer {
         let connections = Connections()
@@ -74,7 +75,7 @@ public final class AdminServer: Sendable {
                 connections.add(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(AdminRequestHandler(endpoints: endpoints, logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(AdminRequestHandler(endpoints: endpoints, work: work, logger: logger))
                 }
             }
         do {
