@@ -131,11 +131,11 @@ final class AdminRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
                 response = error.response
             } catch {
                 // A handler that stops because its client left has nobody to answer.
-                if Task.isCancelled { return }
+                if Task.isCancelled || cancellation.clientLeft { return }
                 logger.error("admin handler failed", metadata: ["path": "\(head.uri)", "error": "\(error)"])
                 response = AdminError.internalErrorResponse
             }
-            if Task.isCancelled { return }
+            if Task.isCancelled || cancellation.clientLeft { return }
             guard let stream = response.stream else {
                 eventLoop.execute {
                     let (handler, context) = connection.value
@@ -166,7 +166,7 @@ final class AdminRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
                     }.get()
                 })
             } catch {
-                if !Task.isCancelled {
+                if !(Task.isCancelled || cancellation.clientLeft) {
                     logger.warning("admin response stream failed; closing the connection", metadata: ["path": "\(head.uri)", "error": "\(error)"])
                 }
                 eventLoop.execute {

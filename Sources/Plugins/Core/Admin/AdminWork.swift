@@ -55,9 +55,16 @@ final class AdminCancellation: Sendable {
     }
 
     private let state = Mutex(State.running)
+    private let left = Atomic(false)
+
+    /// Whether the client went away: set at once, while the work's task hears of its
+    /// cancellation a moment later, so that an error the departure caused meanwhile is known
+    /// for what it is.
+    var clientLeft: Bool { left.load(ordering: .acquiring) }
 
     /// The client went away: the work is cancelled.
     func cancel() {
+        left.store(true, ordering: .releasing)
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             defer { state = .cancelled }
             if case .waiting(let continuation) = state { return continuation }
