@@ -13,12 +13,10 @@ import Testing
         // Slow checks, so only the proxying error can take the backend down during the test.
         configuration.health.interval = .seconds(30)
         let proxy = try await ProxyHarness.start(configuration)
-        let deadPort = dead.port
-        await dead.stop()
-        // The port stays refused: another test's backend could otherwise take it over.
-        let refused = try RefusingPort(deadPort)
-        defer { withExtendedLifetime(refused) {} }
-        // Round robin starts with the first backend, which now refuses connections.
+        // It fails as a stopped backend would, but keeps its port, which another test's backend
+        // could otherwise take over.
+        await dead.failConnections()
+        // Round robin starts with the first backend, which now closes every connection.
         let response = try await TestClient.get(port: proxy.port, "/")
         #expect(response.status == .ok)
         #expect(response.text.hasPrefix("alive"))
@@ -26,6 +24,7 @@ import Testing
         #expect(try proxy.metrics.expectCounter("retries_total").totalValue == 1)
         await proxy.stop()
         await alive.stop()
+        await dead.stop()
     }
 
     /// A response the proxy cannot read safely is never passed on in part: the client gets 502
@@ -48,11 +47,9 @@ import Testing
         var configuration = ProxyHarness.configuration(sites: [[dead, alive]], balance: .roundRobin)
         configuration.health.interval = .seconds(30)
         let proxy = try await ProxyHarness.start(configuration)
-        let deadPort = dead.port
-        await dead.stop()
-        // The port stays refused: another test's backend could otherwise take it over.
-        let refused = try RefusingPort(deadPort)
-        defer { withExtendedLifetime(refused) {} }
+        // It fails as a stopped backend would, but keeps its port, which another test's backend
+        // could otherwise take over.
+        await dead.failConnections()
         let client = try await TestClient.connect(port: proxy.port)
         let response = try await client.send(.POST, "/count", body: ByteBuffer(string: "data"))
         #expect(response.status == .badGateway)
@@ -60,6 +57,7 @@ import Testing
         await client.close()
         await proxy.stop()
         await alive.stop()
+        await dead.stop()
     }
 
     @Test func backendKilledUnderLoadGivesNoErrorsForGet() async throws {

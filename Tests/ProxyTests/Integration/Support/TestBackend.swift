@@ -22,6 +22,8 @@ final class TestBackend: Sendable {
         var largeBytesWritten = 0
         var connections: [any Channel] = []
         var requestTrailers: [HTTPHeaders] = []
+        /// Set by ``failConnections()``.
+        var closesConnections = false
     }
 
     var port: Int { channel.localAddress!.port! }
@@ -65,7 +67,11 @@ final class TestBackend: Sendable {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                state.withLockedValue { $0.connections.append(channel) }
+                let closes = state.withLockedValue { state in
+                    state.connections.append(channel)
+                    return state.closesConnections
+                }
+                guard !closes else { return channel.close() }
                 return channel.eventLoop.makeCompletedFuture {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
@@ -85,6 +91,19 @@ final class TestBackend: Sendable {
     /// Stops listening; connections already open stay until their peer closes them.
     func stop() async {
         try? await channel.close()
+    }
+
+    /// Closes every new connection at once, before reading a byte, and every open one: a
+    /// backend that fails as a stopped one would, but keeps its port so that no other test's
+    /// server can take the port over while the proxy still names it.
+    func failConnections() async {
+        let open = state.withLockedValue { state in
+            state.closesConnections = true
+            return state.connections
+        }
+        for connection in open {
+            try? await connection.close()
+        }
     }
 
     /// Stops listening and closes every connection, like a crashed server.
