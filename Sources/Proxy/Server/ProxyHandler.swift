@@ -833,11 +833,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         machine.close()
         isLingering = true
         waitTimer?.arm(in: Self.lingerTimeout)
-        let shut = context.eventLoop.makePromise(of: Void.self)
-        context.close(mode: .output, promise: shut)
-        shut.futureResult.assumeIsolated().whenFailure { _ in
-            context.close(promise: nil)
-        }
+        context.shutOutput()
         resumeClientReads()
     }
 

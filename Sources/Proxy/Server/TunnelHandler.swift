@@ -64,12 +64,7 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The partner's peer will send no more: this side's peer is told so by a half-close,
     /// and the tunnel closes once both are done, or at once where a half-close is not possible.
     private func partnerInputClosed() {
-        guard let context else { return }
-        let shut = context.eventLoop.makePromise(of: Void.self)
-        context.close(mode: .output, promise: shut)
-        shut.futureResult.assumeIsolated().whenFailure { _ in
-            context.close(promise: nil)
-        }
+        context?.shutOutput()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
