@@ -118,12 +118,9 @@ enum HTTP1Syntax {
 
     /// The length a `Content-Length` value gives, which must agree with `current`, the one an
     /// earlier field gave: a list of equal lengths is one length (RFC 9110 8.6), differing ones
-    /// are an error.
-    ///
-    /// - Returns: the length, and whether the value was a bare number; any other spelling (a
-    ///   list, or a second field) is forwarded as one normalised field instead (see
-    ///   ``HeadFields/rewritesContentLength``), so no recipient can read it differently.
-    static func contentLength(_ value: UnsafeRawBufferPointer, current: Int?) throws -> (length: Int, isBare: Bool) {
+    /// are an error. Any value but one bare number (``digits(_:)``) is forwarded as one
+    /// normalised field (see ``HeadFields/rewritesContentLength``).
+    static func contentLength(_ value: UnsafeRawBufferPointer, current: Int?) throws -> Int {
         func agreeing(_ length: Int, with current: Int?) throws -> Int {
             guard current == nil || current == length else {
                 throw HTTP1ParseError(description: "conflicting Content-Length values")
@@ -131,8 +128,7 @@ enum HTTP1Syntax {
             return length
         }
         if let length = digits(value) {
-            // The common case, one length and nothing else, read without walking a list.
-            return (try agreeing(length, with: current), true)
+            return try agreeing(length, with: current)
         }
         var length = current
         var found = false
@@ -142,7 +138,7 @@ enum HTTP1Syntax {
             found = true
         }
         guard found, let length else { throw HTTP1ParseError(description: "empty Content-Length") }
-        return (length, false)
+        return length
     }
 
     /// The number `value` writes in 1 to 18 decimal digits and nothing else, if it does.

@@ -261,7 +261,7 @@ struct HeadFields {
                     && value.baseAddress!.load(fromByteOffset: -1, as: UInt8.self) == UInt8(ascii: " ")
                 if !isTidy { flags.insert(.rewritesContentLength) }
             } else {
-                contentLength = try HTTP1Syntax.contentLength(value, current: contentLength).length
+                contentLength = try HTTP1Syntax.contentLength(value, current: contentLength)
                 flags.insert(.rewritesContentLength)
             }
         case .transferEncoding:

@@ -61,21 +61,15 @@ final class Routing: Sendable {
     func replacingBackends(ofSiteAt index: Int, with backends: [Backend], upstream: UpstreamSettings? = nil) -> Routing {
         var sites = self.sites
         sites[index] = Site(name: sites[index].name, backends: backends)
-        return Routing(
-            sites: sites,
-            policy: policy,
-            retryAttempts: retryAttempts,
-            upstream: upstream ?? self.upstream,
-            retryAfterSeconds: retryAfterSeconds,
-            trace: trace,
-            limits: limits,
-            allowsConnect: allowsConnect,
-            cache: cache
-        )
+        return copy(sites: sites, upstream: upstream ?? self.upstream, cache: cache)
     }
 
     /// This table with `cache` as its response cache; everything else is the same.
     func replacingCache(_ cache: (any ResponseCache)?) -> Routing {
+        copy(sites: sites, upstream: upstream, cache: cache)
+    }
+
+    private func copy(sites: [Site], upstream: UpstreamSettings, cache: (any ResponseCache)?) -> Routing {
         Routing(
             sites: sites,
             policy: policy,
