@@ -265,14 +265,14 @@ struct ExchangeStateMachine {
 
     /// The next pipelined part to act on now that the connection is idle again, with what to
     /// do with it; `nil` when there is none, or the next one must wait.
-    mutating func nextQueued(routing: RoutingAfter, now: NIODeadline) -> (RequestParser.Part, RequestAction)? {
+    mutating func nextQueued(routing: RoutingAfter, now: NIODeadline) -> (RequestParser.Part?, RequestAction)? {
         while let entry = queued.first {
             switch (entry, phase) {
             case (_, .closing), (_, .tunnel):
                 queued.removeAll()
                 return nil
             case (.malformed(let error), .idle):
-                return (.end(nil), refuse(error))
+                return (nil, refuse(error))
             case (.part(.head), .connecting), (.part(.head), .proxying), (.part(.head), .local), (.part(.head), .lookingUp),
                 (.part(.head), .servingStored), (.malformed, _):
                 return nil

@@ -317,8 +317,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
 
     // MARK: Performing the machine's actions
 
-    /// Performs what the machine answered to `part`.
-    private func perform(_ action: ExchangeStateMachine.RequestAction, part: RequestParser.Part, now: NIODeadline) {
+    /// Performs what the machine answered to `part`, or to an event that brought none.
+    private func perform(_ action: ExchangeStateMachine.RequestAction, part: RequestParser.Part?, now: NIODeadline) {
         switch action {
         case .none:
             break
@@ -329,9 +329,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             dispatch(to: machine.backend!)
         case .forward(let armsResponseTimer):
             switch part {
-            case .body(let buffer): upstream?.write(.body(.byteBuffer(buffer)))
-            case .end(let trailers): upstream?.write(.end(trailers))
-            case .head: break
+            case .body(let buffer)?: upstream?.write(.body(.byteBuffer(buffer)))
+            case .end(let trailers)?: upstream?.write(.end(trailers))
+            case .head?, nil: break
             }
             if armsResponseTimer {
                 responseTimer?.arm(in: machine.routing.upstream.responseTimeout)
@@ -669,7 +669,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             // The request was answered or abandoned meanwhile.
             abandonCache()
         }
-        perform(action, part: .end(nil), now: now)
+        perform(action, part: nil, now: now)
     }
 
     /// Serves the stored response: its head with the client connection's framing, then its
