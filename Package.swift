@@ -64,7 +64,7 @@ let package = Package(
                 "Proxy",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Sources/Plugins/ProxyRole"
+            path: "Sources/Plugins/Roles/Proxy"
         ),
         .executableTarget(
             name: "Daemon",
