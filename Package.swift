@@ -67,6 +67,7 @@ let package = Package(
             dependencies: [
                 "Plugins",
                 "Proxy",
+                "Membership",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Plugins/Roles/Proxy"
@@ -108,8 +109,10 @@ let package = Package(
                 "ProxyRole",
                 "Plugins",
                 "Proxy",
+                "Membership",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]

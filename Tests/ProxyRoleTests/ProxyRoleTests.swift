@@ -12,7 +12,7 @@ import Testing
 @Suite struct ProxyRoleTests {
     let group = MultiThreadedEventLoopGroup.singleton
 
-    func makeRole() async throws -> any Role<ProxyConfiguration> {
+    func makeRole() async throws -> any Role<ProxyRoleSettings> {
         var configuration = ProxyConfiguration(listeners: [.init(host: "127.0.0.1", port: 0)], sites: [.init(pools: ["http://127.0.0.1:1"])])
         configuration.health.timeout = .milliseconds(100)
         let context = RoleContext(
@@ -24,7 +24,7 @@ import Testing
             capabilities: Capabilities(),
             shutdownGrace: .seconds(1)
         )
-        return try await ProxyRolePlugin().makeRole(settings: configuration, context: context)
+        return try await ProxyRolePlugin().makeRole(settings: ProxyRoleSettings(proxy: configuration), context: context)
     }
 
     func connect(_ port: Int) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {

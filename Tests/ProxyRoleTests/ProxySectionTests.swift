@@ -7,9 +7,13 @@ import Testing
     let catalog = RoleCatalog([AnyRolePlugin(ProxyRolePlugin())])
 
     func parse(_ roles: String) throws -> ProxyConfiguration {
+        try parseSettings(roles).proxy
+    }
+
+    func parseSettings(_ roles: String) throws -> ProxyRoleSettings {
         let configuration = try OutriderConfiguration.parse("roles:\n" + roles, path: "p.yaml", catalog: catalog, environment: ["KEY_PASS": "pw"])
         let declaration = try #require(configuration.roles.first)
-        return try #require(declaration.settings.value as? ProxyConfiguration)
+        return try #require(declaration.settings.value as? ProxyRoleSettings)
     }
 
     func problems(_ roles: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) -> [String] {

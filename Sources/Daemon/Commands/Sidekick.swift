@@ -137,7 +137,7 @@ struct Sidekick: AsyncParsableCommand {
             adminListen: try admin.map { try ListenAddress.parse($0) } ?? ListenAddress(host: "127.0.0.1", port: 9901),
             logLevel: level,
             logFormat: json ? .json : .text,
-            roles: [plugin.declaration(of: proxy)]
+            roles: [plugin.declaration(of: ProxyRoleSettings(proxy: proxy))]
         )
         let console = isatty(STDOUT_FILENO) == 1 && !quiet && !log && trace == nil
         var options = RunningDaemon.Options()

@@ -12,7 +12,7 @@ extension ProxyConfiguration {
         for (position, site) in sites.enumerated() {
             let name = site.name.isEmpty ? "site\(position + 1)" : site.name
             guard names.insert(name).inserted else { throw .duplicateSiteName(name) }
-            guard !site.pools.isEmpty else { throw .emptySite(site: name) }
+            guard !site.pools.isEmpty || site.backendsSetAtRunTime else { throw .emptySite(site: name) }
             let patterns = site.pools.map { pool in (pool: pool, pattern: try? EllipsisPattern(pool)) }
             let expand = patterns.allSatisfy { $0.pattern?.hasRanges == true }
             var backends: [BackendEndpoint] = []

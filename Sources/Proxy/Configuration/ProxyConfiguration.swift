@@ -81,10 +81,15 @@ extension ProxyConfiguration {
         public var name: String
         /// Backend URLs such as `http://minio{1...4}:9000`, one string per pool.
         public var pools: [String]
+        /// Whether the site's backends are also set while the proxy runs (``ProxyServer/replaceBackends(ofSite:with:)``),
+        /// from pools that membership fills: such a site may start with no pools, and serves `502` while it has no
+        /// backend.
+        public var backendsSetAtRunTime: Bool
 
-        public init(name: String = "", pools: [String]) {
+        public init(name: String = "", pools: [String], backendsSetAtRunTime: Bool = false) {
             self.name = name
             self.pools = pools
+            self.backendsSetAtRunTime = backendsSetAtRunTime
         }
     }
 

@@ -1,3 +1,4 @@
+import Membership
 import Plugins
 import Proxy
 
@@ -10,12 +11,13 @@ extension ProxyConfiguration.Trace.Format: ConfigEnumeration {
     public static var allCases: [Self] { [.json] }
 }
 
-/// Reads `roles.proxy` into a ``ProxyConfiguration``; every key of the schema, with sidekick's defaults.
+/// Reads `roles.proxy` into ``ProxyRoleSettings``; every key of the schema, with sidekick's defaults.
 enum ProxySection {
-    static func decode(_ section: ConfigMapping) throws -> ProxyConfiguration {
+    static func decode(_ section: ConfigMapping) throws -> ProxyRoleSettings {
         let decoder = section.decoder
         let before = decoder.problemCount
         var configuration = ProxyConfiguration(sites: [])
+        var discovered: [ProxyRoleSettings.DiscoveredPool] = []
 
         if let listen = section.optional("listen", as: [ProxyListenEntry].self) {
             configuration.listeners = listen.map(\.listener)
@@ -28,14 +30,36 @@ enum ProxySection {
             for (index, item) in items.enumerated() {
                 guard let site = decoder.mapping(item, describing: "roles.proxy.sites[\(index)]") else { continue }
                 let name = site.value("name", default: "")
-                let pools = site.required("pools", as: [String].self) ?? []
-                if case .sequence(let poolValues)? = site.value("pools")?.kind {
-                    for value in poolValues { if case .scalar(let text, _) = value.kind { poolLocations[text] = value.location } }
-                } else if let value = site.value("pools"), case .scalar(let text, _) = value.kind {
+                let resolvedName = name.isEmpty ? "site\(index + 1)" : name
+                var pools: [String] = []
+                var applications: [Located<String>] = []
+                let poolValues: [ConfigValue]
+                switch site.value("pools")?.kind {
+                case .sequence(let values)?: poolValues = values
+                case .scalar?: poolValues = [site.value("pools")!]
+                default: poolValues = []
+                }
+                _ = site.required("pools", as: [String].self)
+                for value in poolValues {
+                    guard case .scalar(let text, _) = value.kind else { continue }
                     poolLocations[text] = value.location
+                    if text.hasPrefix(ProxyRoleSettings.discoveredScheme) {
+                        let application = String(text.dropFirst(ProxyRoleSettings.discoveredScheme.count))
+                        let probe = Application(name: application, listenPort: 443, applicationPort: 1, transport: .http, domains: ["a"])
+                        if let problem = probe.problems.first {
+                            decoder.record("roles.proxy.sites[\(index)].pools: \(text): the application's \(problem)", at: value.location)
+                        } else if applications.contains(where: { $0.value == application }) {
+                            decoder.record("roles.proxy.sites[\(index)].pools: \(text) is named twice", at: value.location)
+                        } else {
+                            applications.append(Located(application, at: value.location))
+                        }
+                    } else {
+                        pools.append(text)
+                    }
                 }
                 site.finish()
-                configuration.sites.append(.init(name: name, pools: pools))
+                discovered += applications.map { ProxyRoleSettings.DiscoveredPool(site: resolvedName, application: $0) }
+                configuration.sites.append(.init(name: name, pools: pools, backendsSetAtRunTime: !applications.isEmpty))
             }
         } else if let sitesValue {
             decoder.record("roles.proxy.sites must be a list of sites, found \(sitesValue.kindDescription)", at: sitesValue.location)
@@ -116,7 +140,7 @@ enum ProxySection {
             }
         }
         if decoder.problemCount != before { throw ConfigProblemsRecorded() }
-        return configuration
+        return ProxyRoleSettings(proxy: configuration, discoveredPools: discovered)
     }
 }
 
