@@ -188,3 +188,56 @@ struct MembershipOffering: RolePlugin {
     func summary(of settings: Int) -> String { "" }
     func makeRole(settings: Int, context: RoleContext) async throws -> any Role<Int> { throw NotRunnable() }
 }
+
+@Suite struct ProxyRoutesSectionTests {
+    let catalog = RoleCatalog([AnyRolePlugin(ProxyRolePlugin())])
+
+    func problems(_ yaml: String) -> [String] {
+        do {
+            _ = try OutriderConfiguration.parse("roles:\n" + yaml, path: "p.yaml", catalog: catalog, environment: [:])
+            return []
+        } catch {
+            return error.diagnostics.map { "\($0.location.line):\($0.location.column): \($0.message)" }
+        }
+    }
+
+    @Test func routesAndTheDefaultSiteAreRead() throws {
+        let configuration = try OutriderConfiguration.parse("""
+            roles:
+              proxy:
+                sites: [{name: web, pools: ["http://127.0.0.1:1"]}, {name: api, pools: ["http://127.0.0.1:2"]}]
+                routes:
+                  - {hosts: [example.com, "*.example.com"], site: web}
+                  - {hosts: [api.example.com], site: api}
+                default_site: web
+            """, path: "p.yaml", catalog: catalog, environment: [:])
+        let settings = try #require(configuration.roles.first?.settings.value as? ProxyRoleSettings)
+        #expect(settings.proxy.routes == [.init(hosts: ["example.com", "*.example.com"], site: "web"), .init(hosts: ["api.example.com"], site: "api")])
+        #expect(settings.proxy.defaultSite == "web")
+    }
+
+    @Test func badRoutesAreReportedWhereTheyAre() {
+        #expect(problems("""
+              proxy:
+                sites: [{name: web, pools: ["http://127.0.0.1:1"]}]
+                routes:
+                  - {hosts: [example.com], site: api}
+            """) == ["5:7: roles.proxy: routes: no site is named api"])
+        #expect(problems("""
+              proxy:
+                sites: [{name: web, pools: ["http://127.0.0.1:1"]}]
+                default_site: nope
+            """) == ["4:19: roles.proxy: routes: no site is named nope"])
+        #expect(problems("""
+              proxy:
+                sites: [{name: web, pools: ["http://127.0.0.1:1"]}]
+                routes:
+                  - {hosts: [], site: web}
+                  - {site: web, host: x}
+            """) == [
+                "5:17: roles.proxy.routes[0].hosts needs at least one host",
+                "6:9: roles.proxy.routes[1] is missing required key 'hosts'",
+                "6:21: unknown key 'host' in roles.proxy.routes[1] (did you mean 'hosts'?)",
+            ])
+    }
+}

@@ -81,6 +81,8 @@ extension ProxyConfiguration {
             throw .invalidValue(field: "limits.max_header_bytes", reason: "must be at least 1024")
         }
         guard limits.maxConnections > 0 else { throw .invalidValue(field: "limits.max_connections", reason: "must be positive") }
-        return try resolvedSites()
+        let resolved = try resolvedSites()
+        _ = try HostRoutes(routes, defaultSite: defaultSite, sites: resolved.map(\.name))
+        return resolved
     }
 }

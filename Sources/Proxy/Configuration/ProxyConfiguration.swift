@@ -18,6 +18,12 @@ public struct ProxyConfiguration: Sendable, Equatable {
     /// connection into a tunnel to them; refused with 405 when false, the default, since a
     /// reverse proxy in front of origin servers has no use for it.
     public var allowConnect: Bool
+    /// Virtual hosts: when any is given, a request goes to the site its `Host` names (exact names first, then the
+    /// longest matching `*.` wildcard), or to ``defaultSite``, or is answered `404`; without routes every request
+    /// goes to the sites in failover order.
+    public var routes: [Route] = []
+    /// The site of a request whose `Host` no route names; `nil`: such a request gets `404`.
+    public var defaultSite: String?
 
     public init(
         listeners: [Listener] = [Listener()],
@@ -43,6 +49,19 @@ public struct ProxyConfiguration: Sendable, Equatable {
 }
 
 extension ProxyConfiguration {
+    /// The host names one site serves: `example.com`, or `*.example.com` for every name below `example.com` (not
+    /// `example.com` itself), compared without case and without the port.
+    public struct Route: Sendable, Equatable {
+        public var hosts: [String]
+        /// The name of the site (its resolved name: `siteN` for one without a name).
+        public var site: String
+
+        public init(hosts: [String], site: String) {
+            self.hosts = hosts
+            self.site = site
+        }
+    }
+
     /// An address to accept client connections on, optionally terminating TLS.
     public struct Listener: Sendable, Equatable {
         /// The host or IP address to bind; `""` binds every IPv4 and IPv6 address, like Go's `:8080`.

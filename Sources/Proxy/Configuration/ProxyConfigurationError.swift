@@ -10,6 +10,10 @@ public enum ProxyConfigurationError: Error, Sendable, Equatable, CustomStringCon
     case noListeners
     case invalidListener(host: String, port: Int, reason: String)
     case invalidValue(field: String, reason: String)
+    /// A route, or `default_site`, that names no site.
+    case unknownRouteSite(String)
+    /// A route host that is not a host name or `*.` wildcard, or that two routes name.
+    case invalidRouteHost(host: String, reason: String)
 
     public var description: String {
         switch self {
@@ -21,6 +25,8 @@ public enum ProxyConfigurationError: Error, Sendable, Equatable, CustomStringCon
         case .noListeners: "no listen addresses configured"
         case .invalidListener(let host, let port, let reason): "listen address \(host):\(port): \(reason)"
         case .invalidValue(let field, let reason): "\(field): \(reason)"
+        case .unknownRouteSite(let site): "routes: no site is named \(site)"
+        case .invalidRouteHost(let host, let reason): "routes: host \(host): \(reason)"
         }
     }
 }

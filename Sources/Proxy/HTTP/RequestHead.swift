@@ -71,6 +71,16 @@ final class RequestHead: Sendable {
         fields.connectionUpgrade && fields.upgrade != nil
     }
 
+    /// The request's authority, `host[:port]`: an absolute-form target's, which replaces `Host` (RFC 9112 3.2.2), or
+    /// the `Host` value; empty when there is neither. Made into a `String` only for virtual-host routing.
+    var authorityText: String {
+        if let authority {
+            return bytes.getString(at: bytes.readerIndex + authority.lowerBound, length: authority.count) ?? ""
+        }
+        guard let host = fields.host else { return "" }
+        return bytes.getString(at: bytes.readerIndex + fieldsStart + host.lowerBound, length: host.count) ?? ""
+    }
+
     /// Why the request cannot be routed, if it cannot: RFC 9112 3.2 has a server answer 400 to
     /// an HTTP/1.1 request without `Host`, and to one whose `Host` is not `host` or
     /// `host:port` (RFC 9110 7.2). More than one `Host` is refused by the parser.

@@ -32,6 +32,10 @@ final class Routing: Sendable {
     let cache: (any ResponseCache)?
     /// Whether ``cache`` is set, read for every request without copying the existential.
     let hasCache: Bool
+    /// The virtual hosts, when any are configured: a request goes to the site its `Host` names.
+    let routes: HostRoutes?
+    /// Whether ``routes`` is set, read for every request.
+    let hasRoutes: Bool
 
     init(
         sites: [Site],
@@ -42,7 +46,8 @@ final class Routing: Sendable {
         trace: TraceFilter?,
         limits: ConnectionLimits,
         allowsConnect: Bool = false,
-        cache: (any ResponseCache)? = nil
+        cache: (any ResponseCache)? = nil,
+        routes: HostRoutes? = nil
     ) {
         self.sites = sites
         self.policy = policy
@@ -54,6 +59,8 @@ final class Routing: Sendable {
         self.allowsConnect = allowsConnect
         self.cache = cache
         self.hasCache = cache != nil
+        self.routes = routes
+        self.hasRoutes = routes != nil
     }
 
     /// This table with the backends of the site at `index` replaced by `backends`, and with
@@ -79,7 +86,8 @@ final class Routing: Sendable {
             trace: trace,
             limits: limits,
             allowsConnect: allowsConnect,
-            cache: cache
+            cache: cache,
+            routes: routes
         )
     }
 
@@ -94,18 +102,20 @@ final class Routing: Sendable {
     }
 
     /// Chooses a backend: the first site (in failover order) with an online backend not in
-    /// `excluded`, then the balance policy within it.
+    /// `excluded`, then the balance policy within it; only the site at `site` when it is not
+    /// negative (the site a virtual host names).
     ///
     /// `scratch` is the caller's reusable buffer, so choosing allocates nothing once warm.
     func choose<Generator: RandomNumberGenerator>(
         excluding excluded: [Backend],
+        site only: Int = -1,
         scratch: inout ChoiceScratch,
         using generator: inout Generator
     ) -> Backend? {
         func isCandidate(_ backend: Backend) -> Bool {
             backend.isOnline && (excluded.isEmpty || !excluded.contains(where: { $0 === backend }))
         }
-        for site in sites {
+        for (position, site) in sites.enumerated() where only < 0 || position == only {
             let backends = site.backends
             var firstCandidate = -1
             var candidateCount = 0

@@ -151,6 +151,8 @@ struct ExchangeStateMachine {
     private(set) var routing: Routing
     /// When the request started, as the caller's clock read it.
     private(set) var start = NIODeadline.uptimeNanoseconds(0)
+    /// The site the request's virtual host names; -1 without virtual hosts (every site, in failover order).
+    private(set) var routedSite = -1
     /// Whether replaying the request on another backend is safe: `GET`, `HEAD`, `OPTIONS` and
     /// `DELETE` without a body (idempotent, RFC 9110 9.2.2, and nothing to replay).
     private(set) var isRetryable = false
@@ -363,6 +365,15 @@ struct ExchangeStateMachine {
             )
             return .none
         }
+        if routing.hasRoutes {
+            guard let site = routing.routes?.site(forAuthority: head.authorityText) else {
+                phase = .local(LocalAnswer(status: .notFound, body: "no site serves this host\n", headers: [:], isInternal: false))
+                return .none
+            }
+            routedSite = site
+        } else {
+            routedSite = -1
+        }
         if routing.hasCache, head.isGETOrHEAD {
             phase = .lookingUp
             return .lookup
@@ -372,7 +383,7 @@ struct ExchangeStateMachine {
 
     /// Chooses the request's first backend.
     private mutating func route() -> RequestAction {
-        guard let backend = routing.choose(excluding: [], scratch: &scratch, using: &generator) else {
+        guard let backend = routing.choose(excluding: [], site: routedSite, scratch: &scratch, using: &generator) else {
             phase = .local(
                 LocalAnswer(
                     status: .badGateway,
@@ -628,7 +639,7 @@ struct ExchangeStateMachine {
         }
         let attempt = AttemptEnd(status: 502, failed: true, marksDown: markDown)
         if isRetryable, attempts <= routing.retryAttempts,
-            let next = routing.choose(excluding: tried, scratch: &scratch, using: &generator)
+            let next = routing.choose(excluding: tried, site: routedSite, scratch: &scratch, using: &generator)
         {
             requestSent = false
             pending = requestEnded ? [.end(nil)] : []

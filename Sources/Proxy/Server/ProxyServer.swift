@@ -419,7 +419,10 @@ public final class ProxyServer: Sendable {
                 maxConnections: configuration.limits.maxConnections
             ),
             allowsConnect: configuration.allowConnect,
-            cache: runtime.routing.cache
+            cache: runtime.routing.cache,
+            // Checked by ``ProxyConfiguration/validate()`` before a configuration gets here.
+            routes: configuration.routes.isEmpty && configuration.defaultSite == nil
+                ? nil : try? HostRoutes(configuration.routes, defaultSite: configuration.defaultSite, sites: resolved.map(\.name))
         )
     }
 

@@ -38,7 +38,7 @@ public struct ProxyRolePlugin: RolePlugin {
     public func makeRole(settings: ProxyRoleSettings, context: RoleContext) async throws -> any Role<ProxyRoleSettings> {
         let discovery = DiscoveredBackends(settings: settings)
         let membership = settings.discoveredPools.isEmpty ? nil : context.capabilities[.membership]
-        if let membership { discovery.update(from: membership.snapshot) }
+        if let membership { _ = discovery.update(from: membership.snapshot) }
         let server = ProxyServer(
             configuration: discovery.configuration(),
             eventLoopGroup: context.eventLoopGroup,

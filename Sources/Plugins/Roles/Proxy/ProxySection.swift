@@ -116,6 +116,23 @@ enum ProxySection {
 
         configuration.allowConnect = section.value("allow_connect", default: false)
 
+        let routesValue = section.value("routes")
+        if let routesValue, case .sequence(let items) = routesValue.kind {
+            for (index, item) in items.enumerated() {
+                guard let route = decoder.mapping(item, describing: "roles.proxy.routes[\(index)]") else { continue }
+                let hosts = route.required("hosts", as: [String].self) ?? []
+                let site = route.required("site", as: String.self) ?? ""
+                if hosts.isEmpty, route.value("hosts") != nil {
+                    decoder.record("roles.proxy.routes[\(index)].hosts needs at least one host", at: route.value("hosts")?.location ?? route.location)
+                }
+                route.finish()
+                configuration.routes.append(.init(hosts: hosts, site: site))
+            }
+        } else if let routesValue {
+            decoder.record("roles.proxy.routes must be a list of {hosts, site}, found \(routesValue.kindDescription)", at: routesValue.location)
+        }
+        configuration.defaultSite = section.optional("default_site", as: String.self)
+
         if let limits = section.mapping("limits") {
             configuration.limits.maxHeaderBytes = limits.value("max_header_size", default: ByteSize(bytes: configuration.limits.maxHeaderBytes)).bytes
             configuration.limits.headerReadTimeout = limits.value("header_read_timeout", default: configuration.limits.headerReadTimeout, in: .milliseconds(1) ... .seconds(3600))
@@ -133,6 +150,12 @@ enum ProxySection {
                     location = poolLocation
                 } else if case .invalidListener = error {
                     location = section.value("listen")?.location ?? section.location
+                } else if case .unknownRouteSite(let site) = error, site == configuration.defaultSite, let value = section.value("default_site") {
+                    location = value.location
+                } else if case .unknownRouteSite = error {
+                    location = routesValue?.location ?? section.location
+                } else if case .invalidRouteHost = error {
+                    location = routesValue?.location ?? section.location
                 } else {
                     location = sitesValue?.location ?? section.location
                 }

@@ -1,0 +1,79 @@
+import NIOCore
+import NIOHTTP1
+import Testing
+
+@testable import Proxy
+
+/// `routes`: one listener, a site chosen by each request's `Host`.
+@Suite struct ProxyVirtualHostTests {
+    @Test func eachHostGoesToItsSiteAndOthersGet404() async throws {
+        let web = try await TestBackend.start(name: "web")
+        let api = try await TestBackend.start(name: "api")
+        var configuration = ProxyHarness.configuration(sites: [[web], [api]])
+        configuration.sites[0].name = "web"
+        configuration.sites[1].name = "api"
+        configuration.routes = [
+            .init(hosts: ["example.com", "*.example.com"], site: "web"),
+            .init(hosts: ["api.example.com", "API.Example.NET"], site: "api"),
+        ]
+        let proxy = try await ProxyHarness.start(configuration)
+        let client = try await TestClient.connect(port: proxy.port)
+        for (host, expected) in [
+            ("example.com", "web"), ("www.example.com:8080", "web"), ("a.b.example.com", "web"), ("api.example.com", "api"),
+            ("api.example.net", "api"), ("EXAMPLE.com.", "web"), ("api.example.com:443", "api"),
+        ] {
+            let response = try await client.send(.GET, "/", headers: ["host": host])
+            #expect(response.status == .ok, "\(host)")
+            #expect(response.text.split(separator: "\n").first.map(String.init) == expected, "\(host)")
+        }
+        for host in ["example.org", "xexample.com", "127.0.0.1"] {
+            let response = try await client.send(.GET, "/", headers: ["host": host])
+            #expect(response.status == .notFound, "\(host)")
+            #expect(response.text == "no site serves this host\n")
+        }
+        #expect(client.isActive, "a 404 keeps the connection")
+        // A site whose backends are all down does not fail over to another virtual host's site.
+        await web.stop()
+        try await eventually { proxy.server.status().sites[0].backends.allSatisfy { $0.status != "online" } }
+        #expect(try await client.send(.GET, "/", headers: ["host": "example.com"]).status == .badGateway)
+        #expect(try await client.send(.GET, "/", headers: ["host": "api.example.com"]).status == .ok)
+        await client.close()
+        await proxy.stop()
+        await api.stop()
+    }
+
+    @Test func anUnknownHostGoesToTheDefaultSite() async throws {
+        let web = try await TestBackend.start(name: "web")
+        let fallback = try await TestBackend.start(name: "fallback")
+        var configuration = ProxyHarness.configuration(sites: [[web], [fallback]])
+        configuration.sites[0].name = "web"
+        configuration.sites[1].name = "fallback"
+        configuration.routes = [.init(hosts: ["example.com"], site: "web")]
+        configuration.defaultSite = "fallback"
+        let proxy = try await ProxyHarness.start(configuration)
+        let client = try await TestClient.connect(port: proxy.port)
+        #expect(try await client.send(.GET, "/", headers: ["host": "example.com"]).text.hasPrefix("web\n"))
+        #expect(try await client.send(.GET, "/", headers: ["host": "other.test"]).text.hasPrefix("fallback\n"))
+        await client.close()
+        await proxy.stop()
+        await web.stop()
+        await fallback.stop()
+    }
+
+    @Test func routesAreChecked() {
+        let sites = ["web", "api"]
+        #expect(throws: ProxyConfigurationError.unknownRouteSite("nope")) { try HostRoutes([.init(hosts: ["a.com"], site: "nope")], defaultSite: nil, sites: sites) }
+        #expect(throws: ProxyConfigurationError.unknownRouteSite("gone")) { try HostRoutes([], defaultSite: "gone", sites: sites) }
+        #expect(throws: ProxyConfigurationError.invalidRouteHost(host: "a.com", reason: "named by two routes")) {
+            try HostRoutes([.init(hosts: ["a.com"], site: "web"), .init(hosts: ["a.com"], site: "api")], defaultSite: nil, sites: sites)
+        }
+        for bad in ["", "*.", "a..com", "-a.com", "a_b.com", "*.*.a.com", "a.com:80"] {
+            #expect(throws: ProxyConfigurationError.self, "\(bad)") { try HostRoutes([.init(hosts: [bad], site: "web")], defaultSite: nil, sites: sites) }
+        }
+        let routes = try? HostRoutes([.init(hosts: ["*.example.com"], site: "web"), .init(hosts: ["*.api.example.com"], site: "api")], defaultSite: nil, sites: sites)
+        #expect(routes?.site(forAuthority: "x.api.example.com") == 1, "the longest wildcard wins")
+        #expect(routes?.site(forAuthority: "api.example.com") == 0)
+        #expect(routes?.site(forAuthority: "example.com") == nil, "a wildcard does not name its own suffix")
+        #expect(routes?.site(forAuthority: "[::1]:80") == nil)
+    }
+}
