@@ -24,7 +24,9 @@ final class SerfAgent {
         bindPort = try Self.freePort()
         rpcPort = try Self.freePort()
         log = FileManager.default.temporaryDirectory.appendingPathComponent("serf-\(name)-\(bindPort).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
+            throw SerfAgentError("cannot create \(log.path)")
+        }
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = [
             "agent", "-node=\(name)", "-bind=127.0.0.1:\(bindPort)", "-rpc-addr=127.0.0.1:\(rpcPort)",
