@@ -4,7 +4,7 @@ CONFIG ?= etc/outrider/outrider.yaml
 TEST_TIMEOUT ?= 20m
 VERSION := $(shell sed -n 's/.*static let number = "\(.*\)".*/\1/p' Sources/Daemon/OutriderVersion.swift)
 
-.PHONY: build test release run run-config clean version
+.PHONY: build test release run run-config clean version fuzz
 
 build:
 	$(SWIFT) build
@@ -52,3 +52,27 @@ deb:
 # throw-away Debian 12 root. Needs root.
 package-test:
 	bash packaging/package-test.sh
+
+# libFuzzer over the gossip packet decoders (docs/gossip-wire.md): the wire and serf sources of Sources/Membership,
+# instrumented, linked with the swift-crypto objects of the debug build, seeded with the captured serf packets and
+# run for FUZZ_TIME seconds.
+FUZZ_TIME ?= 60
+FUZZ_DIR ?= .build/fuzz
+FUZZ_BUILD := .build/debug
+FUZZ_CRYPTO := .build/checkouts/swift-crypto/Sources
+FUZZ_SOURCES := $(wildcard Sources/Membership/Wire/*.swift) $(wildcard Sources/Membership/Serf/*.swift) Fuzz/PacketDecoderFuzz.swift
+
+fuzz:
+	$(SWIFT) build --target Membership
+	mkdir -p $(FUZZ_DIR)/corpus
+	cp Tests/MembershipTests/Resources/serf-0.9.4/plain/*.bin $(FUZZ_DIR)/corpus/
+	for f in Tests/MembershipTests/Resources/serf-0.9.4/encrypted/*.bin; do cp $$f $(FUZZ_DIR)/corpus/encrypted-$$(basename $$f); done
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name Membership -module-cache-path $(FUZZ_DIR)/cache \
+	  -I $(FUZZ_BUILD)/Modules \
+	  -Xcc -fmodule-map-file=$(FUZZ_CRYPTO)/CCryptoBoringSSL/include/module.modulemap \
+	  -Xcc -fmodule-map-file=$(FUZZ_CRYPTO)/CCryptoBoringSSLShims/include/module.modulemap \
+	  -Xcc -fmodule-map-file=$(FUZZ_BUILD)/CryptoBoringWrapper.build/include/module.modulemap \
+	  -o $(FUZZ_DIR)/packet-decoders $(FUZZ_SOURCES) \
+	  $$(find $(FUZZ_BUILD)/Crypto.build $(FUZZ_BUILD)/CryptoBoringWrapper.build $(FUZZ_BUILD)/CCryptoBoringSSL.build \
+	    $(FUZZ_BUILD)/CCryptoBoringSSLShims.build $(FUZZ_BUILD)/CXKCP.build $(FUZZ_BUILD)/CXKCPShims.build -name '*.o')
+	$(FUZZ_DIR)/packet-decoders -max_total_time=$(FUZZ_TIME) -max_len=4096 -rss_limit_mb=1024 $(FUZZ_DIR)/corpus

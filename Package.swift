@@ -42,7 +42,12 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
-        .target(name: "Membership"),
+        .target(
+            name: "Membership",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto")
+            ]
+        ),
         .target(name: "Coordination"),
         // The plugin contract, the configuration language, the role host and the admin listener: what every
         // role's adapter builds on. It knows no role; the capabilities roles share are declared here with the
@@ -135,7 +140,14 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "MembershipTests", dependencies: ["Membership"]),
+        .testTarget(
+            name: "MembershipTests",
+            dependencies: [
+                "Membership",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            exclude: ["Resources"]
+        ),
         .testTarget(name: "CoordinationTests", dependencies: ["Coordination"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Plugins"]),
     ],
