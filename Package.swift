@@ -52,6 +52,7 @@ let package = Package(
             name: "Plugins",
             dependencies: [
                 "Membership",
+                "Proxy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -72,11 +73,23 @@ let package = Package(
             ],
             path: "Sources/Plugins/Roles/Proxy"
         ),
+        .target(
+            name: "CacheRole",
+            dependencies: [
+                "Plugins",
+                "Proxy",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Sources/Plugins/Roles/Cache"
+        ),
         .executableTarget(
             name: "Daemon",
             dependencies: [
                 "Plugins",
                 "ProxyRole",
+                "CacheRole",
                 "Proxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -101,6 +114,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .testTarget(
+            name: "CacheRoleTests",
+            dependencies: [
+                "CacheRole",
+                "ProxyRole",
+                "Plugins",
+                "Proxy",
             ]
         ),
         .testTarget(

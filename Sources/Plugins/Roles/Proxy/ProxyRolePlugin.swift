@@ -10,6 +10,11 @@ public struct ProxyRolePlugin: RolePlugin {
 
     public init() {}
 
+    /// The cache role's response cache, asked before routing when a cache runs on the host.
+    public func uses(for settings: ProxyConfiguration) -> [CapabilityUse] {
+        [.optional(.responseCache)]
+    }
+
     public func decode(_ section: ConfigMapping) throws -> ProxyConfiguration {
         try ProxySection.decode(section)
     }
@@ -24,25 +29,41 @@ public struct ProxyRolePlugin: RolePlugin {
     }
 
     public func makeRole(settings: ProxyConfiguration, context: RoleContext) async throws -> any Role<ProxyConfiguration> {
-        ProxyRole(server: ProxyServer(
-            configuration: settings,
-            eventLoopGroup: context.eventLoopGroup,
-            logger: context.logger,
-            metricsFactory: context.metrics,
-            shutdownGrace: context.shutdownGrace
-        ))
+        ProxyRole(
+            server: ProxyServer(
+                configuration: settings,
+                eventLoopGroup: context.eventLoopGroup,
+                logger: context.logger,
+                metricsFactory: context.metrics,
+                shutdownGrace: context.shutdownGrace
+            ),
+            cache: context.capabilities[.responseCache]
+        )
     }
 }
 
 /// A running proxy as a ``Role``.
 final class ProxyRole: Role {
     let server: ProxyServer
+    /// The cache role's response cache, when one ran before this role started.
+    private let initialCache: (any ResponseCache)?
 
-    init(server: ProxyServer) {
+    init(server: ProxyServer, cache: (any ResponseCache)? = nil) {
         self.server = server
+        self.initialCache = cache
     }
 
-    func start() async throws { try await server.start() }
+    func start() async throws {
+        if let initialCache {
+            await server.setResponseCache(initialCache)
+        }
+        try await server.start()
+    }
+
+    /// A cache role started, stopped or was replaced: new requests use its cache, or none.
+    func capabilitiesChanged(_ capabilities: Capabilities) async {
+        await server.setResponseCache(capabilities[.responseCache])
+    }
     func run() async throws { try await server.run() }
     /// New connections are refused from here on, while those open are served until the shutdown.
     func drain() async { await server.stopAccepting() }
