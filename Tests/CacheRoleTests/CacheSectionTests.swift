@@ -80,3 +80,39 @@ import Testing
         #expect(found.count == 1 && found[0].hasPrefix("5:15:"), "\(found)")
     }
 }
+
+/// sidekick's `SIDEKICK_CACHE_*` variables.
+@Suite struct SidekickCacheVariablesTests {
+    let full = [
+        "SIDEKICK_CACHE_ENDPOINT": "https://minio:9000", "SIDEKICK_CACHE_ACCESS_KEY": "a", "SIDEKICK_CACHE_SECRET_KEY": "s",
+        "SIDEKICK_CACHE_BUCKET": "sidekick-cache",
+    ]
+
+    @Test func noneSetIsNoCache() throws {
+        #expect(try CacheRoleSettings.sidekick(environment: ["HOME": "/root"]) == nil)
+    }
+
+    @Test func allSetIsAnS3CacheWithSidekicksDefaults() throws {
+        var environment = full
+        environment["SIDEKICK_CACHE_HEALTH_DURATION"] = "30"
+        let settings = try #require(try CacheRoleSettings.sidekick(environment: environment))
+        #expect(settings.store == .s3(.init(endpoint: "https://minio:9000", bucket: "sidekick-cache", accessKey: "a", secretKey: "s", healthInterval: .seconds(30))))
+        #expect(settings.cache.minSize == 1 << 20)
+        environment["SIDEKICK_CACHE_MIN_SIZE"] = "64KiB"
+        #expect(try CacheRoleSettings.sidekick(environment: environment)?.cache.minSize == 64 << 10)
+    }
+
+    @Test func problemsNameTheVariable() {
+        var environment = full
+        environment["SIDEKICK_CACHE_BUCKET"] = nil
+        #expect(throws: CacheRoleSettings.SidekickProblem(message: "SIDEKICK_CACHE_BUCKET is required when sidekick's cache is configured (SIDEKICK_CACHE_* is set)")) {
+            try CacheRoleSettings.sidekick(environment: environment)
+        }
+        #expect(throws: CacheRoleSettings.SidekickProblem.self) {
+            try CacheRoleSettings.sidekick(environment: full.merging(["SIDEKICK_CACHE_MIN_SIZE": "big"]) { $1 })
+        }
+        #expect(throws: CacheRoleSettings.SidekickProblem.self) {
+            try CacheRoleSettings.sidekick(environment: full.merging(["SIDEKICK_CACHE_HEALTH_DURATION": "1m"]) { $1 })
+        }
+    }
+}
