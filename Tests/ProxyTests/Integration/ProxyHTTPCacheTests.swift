@@ -250,7 +250,7 @@ import Testing
     }
 
     @Test func aLargeObjectStreamsThroughAndIsStoredWhole() async throws {
-        let size = 32 << 20
+        let size = 8 << 20
         let chunk = String(repeating: "0123456789abcdef", count: 4096)  // 64 KiB
         let setup = try await Self.start { _, _ in
             var chunks: [ScriptedBackend.Chunk] = [.init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: \(size)\r\nCache-Control: max-age=60\r\n\r\n")]
