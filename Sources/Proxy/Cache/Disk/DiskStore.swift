@@ -303,14 +303,15 @@ public final class DiskStore: CacheStore {
         buffer.reserveCapacity(count)
         while buffer.readableBytes < count {
             let done = buffer.readableBytes
+            var failure: CInt = 0
             let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count - done) { pointer in
                 let result = pread(descriptor.fd, pointer.baseAddress, count - done, off_t(offset + done))
-                return result < 0 ? 0 : result
+                if result < 0 { failure = errno }
+                return max(0, result)
             }
-            if got == 0 {
-                if errno == EINTR { continue }
-                break
-            }
+            if failure == EINTR { continue }
+            if failure != 0 { throw CacheStoreError.failed("read: \(String(cString: strerror(failure)))") }
+            if got == 0 { break }  // the end of the file
         }
         return buffer
     }
