@@ -319,6 +319,9 @@ public final class HTTPCache: ResponseCache {
         }
     }
 
+    /// How many fills or revalidations are in flight.
+    var flightCount: Int { flights.withLockedValue { $0.count } }
+
     /// The fill or revalidation of `name` is over: its waiters look again.
     func endFlight(_ name: CacheObjectName) {
         let waiters: [EventLoopPromise<Void>] = flights.withLockedValue { flights in

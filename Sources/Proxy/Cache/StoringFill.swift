@@ -236,6 +236,14 @@ final class StoringFill: CacheFill {
         writer?.whenSuccess { $0.abort() }
     }
 
+    /// A fill the proxy let go without an end or an abort (the client left before the cache answered) must not
+    /// keep its flight, or every later miss of the name would wait for it.
+    deinit {
+        let unfinished = state.withLockedValue { !$0.done && $0.writer != nil }
+        if unfinished { abortWriter() }
+        finish()
+    }
+
     /// Ends the coalescing flight this fill leads, once.
     private func finish() {
         guard let flight else { return }

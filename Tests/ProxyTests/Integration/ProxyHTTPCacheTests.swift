@@ -204,6 +204,24 @@ import Testing
         await setup.stop()
     }
 
+    /// A miss whose fill the proxy drops without ending it (its client left before the cache answered) does not
+    /// leave the URI coalescing on a fill that will never come.
+    @Test func aDroppedFillEndsItsFlight() async throws {
+        let setup = try await Self.start { _, _ in Self.response("x", "Cache-Control: max-age=60\r\n") }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let request = CacheRequest(method: .GET, target: "/dropped", headers: ["host": "t"])
+        do {
+            let lookup = try await setup.cache.lookup(request, on: loop).get()
+            guard case .miss = lookup else {
+                Issue.record("expected a miss, got \(lookup)")
+                return
+            }
+            #expect(setup.cache.flightCount == 1)
+        }
+        try await eventually { setup.cache.flightCount == 0 }
+        await setup.stop()
+    }
+
     @Test func onlyIfCachedIs504WhenNothingIsStored() async throws {
         let setup = try await Self.start { _, _ in Self.response("x", "Cache-Control: max-age=60\r\n") }
         let answer = try await setup.get("/none", ["cache-control": "only-if-cached"])
