@@ -51,6 +51,13 @@ import Testing
         let metrics = try await AdminClient.get(adminPort, "/metrics").body
         #expect(metrics.contains("outrider_cache_requests_total{result=\"hit\"}"), "\(metrics)")
 
+        // Purged by prefix: the next request is a miss again.
+        var purge = URLRequest(url: URL(string: "http://127.0.0.1:\(adminPort)/v1/cache/purge?prefix=http://127.0.0.1:\(proxyPort)/")!)
+        purge.httpMethod = "POST"
+        let (purged, _) = try await URLSession.shared.data(for: purge)
+        #expect(String(decoding: purged, as: UTF8.self).contains("\"purged\": 1"), "\(String(decoding: purged, as: UTF8.self))")
+        #expect(try await Self.get(proxyPort, "/page.txt").cacheStatus?.contains("fwd=uri-miss") == true)
+
         daemon.signal(SIGTERM)
         #expect(try await daemon.waitForExit() == 0)
     }

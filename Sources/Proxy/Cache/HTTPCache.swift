@@ -126,6 +126,13 @@ public final class HTTPCache: ResponseCache {
         timed(store.remove(CacheKey(uri: uri).objectName, on: eventLoop), on: eventLoop)
     }
 
+    /// Removes what is stored for every URI starting with `prefix`; `nil` when the store cannot (only the disk
+    /// store reads its objects' URIs back).
+    public func purge(prefix: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int>? {
+        guard let disk = store as? DiskStore else { return nil }
+        return disk.removeObjects(withURIPrefix: prefix, on: eventLoop)
+    }
+
     /// Removes every stored object.
     public func purgeAll(on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
         store.removeAll(on: eventLoop)

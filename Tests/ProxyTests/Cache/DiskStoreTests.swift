@@ -164,6 +164,22 @@ import Testing
         try await store.shutdown().get()
     }
 
+    @Test func objectsAreRemovedByTheirURIsPrefix() async throws {
+        let path = Self.temporaryDirectory()
+        defer { Self.removeDirectory(path) }
+        let store = try await DiskStore.open(path: path, maxSize: 1 << 20, on: loop).get()
+        for uri in ["http://h/a/1", "http://h/a/2", "http://h/b/1"] {
+            let writer = try await store.beginFill(CacheKey(uri: uri).objectName, metadata: CacheEntryHead(uri: uri).encoded(), bodyLength: 1, on: loop).get()
+            try await writer.write(ByteBuffer(string: "x")).get()
+            try await writer.commit().get()
+        }
+        #expect(try await store.removeObjects(withURIPrefix: "http://h/a/", on: loop).get() == 2)
+        #expect(try await store.open(CacheKey(uri: "http://h/a/1").objectName, on: loop).get() == nil)
+        #expect(try await store.open(CacheKey(uri: "http://h/b/1").objectName, on: loop).get() != nil)
+        #expect(store.usage.objects == 1)
+        try await store.shutdown().get()
+    }
+
     @Test func theLRUIndex() {
         var index = LRUIndex<String>()
         index.insert("a", size: 10)

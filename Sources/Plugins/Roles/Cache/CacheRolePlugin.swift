@@ -175,8 +175,8 @@ final class CacheRole: Role {
         ]
     }
 
-    /// `GET /v1/cache/stats`; `POST /v1/cache/purge?url=<absolute URL>` (what is stored for that URL) or
-    /// `POST /v1/cache/purge?all=true` (everything).
+    /// `GET /v1/cache/stats`; `POST /v1/cache/purge?url=<absolute URL>` (what is stored for that URL),
+    /// `?prefix=<absolute URL prefix>` (disk store: every URL under it) or `?all=true` (everything).
     private func addAdminRoutes() {
         context.admin.add(.GET, "/stats") { [self] _ in
             guard let running = state.withLockedValue({ $0.running }) else { throw AdminError.serviceUnavailable("cache is stopped") }
@@ -190,8 +190,17 @@ final class CacheRole: Role {
                 let removed = try await running.cache.purgeAll(on: loop).get()
                 return .json(["purged": .number(Double(removed))])
             }
+            if let prefix = query["prefix"] {
+                guard let key = CacheKey(scheme: "http", host: nil, target: prefix) else {
+                    throw AdminError.badRequest("purge prefix must be an absolute http(s) URL prefix, such as http://host/path/")
+                }
+                guard let purge = running.cache.purge(prefix: key.uri, on: loop) else {
+                    throw AdminError.badRequest("purge by prefix needs the disk store")
+                }
+                return .json(["purged": .number(Double(try await purge.get()))])
+            }
             guard let url = query["url"], let key = CacheKey(scheme: "http", host: nil, target: url) else {
-                throw AdminError.badRequest("purge needs ?url=<absolute http(s) URL> or ?all=true")
+                throw AdminError.badRequest("purge needs ?url=<absolute http(s) URL>, ?prefix=<URL prefix> or ?all=true")
             }
             try await running.cache.purge(uri: key.uri, on: loop).get()
             return .json(["purged": .string(key.uri)])

@@ -190,6 +190,32 @@ public final class DiskStore: CacheStore {
         }
     }
 
+    /// Removes every object whose stored head's URI starts with `prefix` (`POST /v1/cache/purge?prefix=`),
+    /// answering how many went; reads each object's metadata, so it costs a pass over the store.
+    public func removeObjects(withURIPrefix prefix: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
+        let names: [CacheObjectName] = state.withLockedValue { $0.index.keysOldestFirst }
+        let files = names.map { (name: $0, file: objectPath($0)) }
+        return threadPool.runIfActive(eventLoop: eventLoop) { () -> [CacheObjectName] in
+            var removed: [CacheObjectName] = []
+            for (name, file) in files {
+                let fd = Glibc.open(file, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { continue }
+                let descriptor = FileDescriptor(fd)
+                let head = (try? Self.readHead(descriptor)).flatMap { $0 }.flatMap { CacheEntryHead(decoding: $0.0) }
+                descriptor.close()
+                if let head, head.uri.hasPrefix(prefix), unlink(file) == 0 {
+                    removed.append(name)
+                }
+            }
+            return removed
+        }.map { [self] removed in
+            state.withLockedValue { state in
+                for name in removed { _ = state.index.remove(name) }
+            }
+            return removed.count
+        }
+    }
+
     public func checkHealth(on eventLoop: any EventLoop) -> EventLoopFuture<CacheStoreHealth> {
         let probe = "\(path)/tmp/.health.\(UInt32.random(in: 0...UInt32.max))"
         return threadPool.runIfActive(eventLoop: eventLoop) {
