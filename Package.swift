@@ -40,6 +40,7 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -56,6 +57,7 @@ let package = Package(
             name: "Plugins",
             dependencies: [
                 "Membership",
+                "Proxy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -77,11 +79,23 @@ let package = Package(
             ],
             path: "Sources/Plugins/Roles/Proxy"
         ),
+        .target(
+            name: "CacheRole",
+            dependencies: [
+                "Plugins",
+                "Proxy",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Sources/Plugins/Roles/Cache"
+        ),
         .executableTarget(
             name: "Daemon",
             dependencies: [
                 "Plugins",
                 "ProxyRole",
+                "CacheRole",
                 "Proxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -106,6 +120,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .testTarget(
+            name: "CacheRoleTests",
+            dependencies: [
+                "CacheRole",
+                "ProxyRole",
+                "Plugins",
+                "Proxy",
             ]
         ),
         .testTarget(

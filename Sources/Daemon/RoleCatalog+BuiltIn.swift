@@ -1,3 +1,4 @@
+import CacheRole
 import Plugins
 import ProxyRole
 
@@ -5,6 +6,7 @@ extension RoleCatalog {
     /// The roles this build of outrider provides, in the order ties are broken when starting. Assembled here, in
     /// the executable, so that the core knows no role and each role's adapter links only its own library.
     static let builtIn = RoleCatalog([
-        AnyRolePlugin(ProxyRolePlugin())
+        AnyRolePlugin(CacheRolePlugin()),
+        AnyRolePlugin(ProxyRolePlugin()),
     ])
 }

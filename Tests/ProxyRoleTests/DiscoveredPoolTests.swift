@@ -41,7 +41,7 @@ import Testing
         #expect(settings.proxy.sites.map(\.backendsSetAtRunTime) == [true, true])
         #expect(settings.discoveredPools.map { "\($0.site)=\($0.application.value)@\($0.application.location.line):\($0.application.location.column)" }
             == ["web=web@6:41", "web=web-canary@6:57", "site2=api@7:16"])
-        #expect(ProxyRolePlugin().uses(for: settings) == [.required(.membership, by: settings.discoveredPools[0].application.location)])
+        #expect(ProxyRolePlugin().uses(for: settings) == [.optional(.responseCache), .required(.membership, by: settings.discoveredPools[0].application.location)])
         #expect(ProxyRolePlugin().summary(of: settings).contains("web: 1 backend + gossip://web + gossip://web-canary"))
     }
 

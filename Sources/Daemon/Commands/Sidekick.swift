@@ -1,4 +1,5 @@
 import ArgumentParser
+import CacheRole
 import Foundation
 import Logging
 import Plugins
@@ -85,8 +86,6 @@ struct Sidekick: AsyncParsableCommand {
     @Argument(help: "Sites in failover order, each a comma-separated list of pools.")
     var sites: [String] = []
 
-    /// sidekick's environment variables for its S3 cache, which this command does not read.
-    static let cacheVariables = ["SIDEKICK_CACHE_ENDPOINT", "SIDEKICK_CACHE_ACCESS_KEY", "SIDEKICK_CACHE_SECRET_KEY", "SIDEKICK_CACHE_BUCKET", "SIDEKICK_CACHE_MIN_SIZE", "SIDEKICK_CACHE_HEALTH_DURATION"]
 
     var arguments: SidekickArguments {
         var arguments = SidekickArguments()
@@ -114,9 +113,7 @@ struct Sidekick: AsyncParsableCommand {
     /// Checks run in `run()` rather than `validate()`: argument-parser reports an unknown option only after
     /// `validate()`, and a sidekick flag this command lacks must be named as such, not as a bad SITE.
     func checkArguments() throws -> ProxyConfiguration {
-        if let variable = Self.cacheVariables.first(where: { ProcessInfo.processInfo.environment[$0] != nil }) {
-            throw ValidationError("\(variable) is set, but `outrider sidekick` does not provide sidekick's S3 cache; unset it, or run `outrider run` with a cache role")
-        }
+        _ = try checkCache()
         if let admin {
             do { _ = try ListenAddress.parse(admin) } catch { throw ValidationError("--admin: \(error.message)") }
         }
@@ -126,8 +123,23 @@ struct Sidekick: AsyncParsableCommand {
         }
     }
 
+    /// sidekick's S3 cache from its `SIDEKICK_CACHE_*` variables, run as the cache role; `nil` when none is set.
+    func checkCache() throws -> CacheRoleSettings? {
+        let cache: CacheRoleSettings?
+        do {
+            cache = try CacheRoleSettings.sidekick(environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError(error.message)
+        }
+        if let cache, !cache.storeIsAvailable {
+            throw ValidationError("SIDEKICK_CACHE_ENDPOINT is set, but this build of outrider has no S3 store for sidekick's cache")
+        }
+        return cache
+    }
+
     func run() async throws {
         let proxy = try checkArguments()
+        let cache = try checkCache()
         let level: Logger.Level = debug ? .debug : (log ? .info : .error)
         let output = LogOutput(level: level, format: json ? .json : .text)
         LoggingSystem.bootstrap { label in OutriderLogHandler(label: label, output: output) }
@@ -137,7 +149,7 @@ struct Sidekick: AsyncParsableCommand {
             adminListen: try admin.map { try ListenAddress.parse($0) } ?? ListenAddress(host: "127.0.0.1", port: 9901),
             logLevel: level,
             logFormat: json ? .json : .text,
-            roles: [plugin.declaration(of: ProxyRoleSettings(proxy: proxy))]
+            roles: [plugin.declaration(of: ProxyRoleSettings(proxy: proxy))] + (cache.map { [CacheRolePlugin().declaration(of: $0)] } ?? [])
         )
         let console = isatty(STDOUT_FILENO) == 1 && !quiet && !log && trace == nil
         var options = RunningDaemon.Options()
@@ -149,7 +161,7 @@ struct Sidekick: AsyncParsableCommand {
         let status = await RunningDaemon.run(
             configuration: configuration,
             overrides: .init(),
-            catalog: RoleCatalog([AnyRolePlugin(plugin)]),
+            catalog: RoleCatalog([AnyRolePlugin(CacheRolePlugin()), AnyRolePlugin(plugin)]),
             output: output,
             options: options
         )

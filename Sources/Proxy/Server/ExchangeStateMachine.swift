@@ -75,8 +75,9 @@ struct ExchangeStateMachine {
         case proxy
         /// Serve the stored response.
         case serve
-        /// Proxy the request with the cache's conditions: a `304` serves the stored response.
-        case revalidate
+        /// Proxy the request with the cache's conditions: a `304` serves the stored response,
+        /// and so does a failure or a 5xx when `servesOnError` (RFC 5861 `stale-if-error`).
+        case revalidate(servesOnError: Bool)
     }
 
     /// What to do once a connection has been made for a request.
@@ -98,6 +99,9 @@ struct ExchangeStateMachine {
         case answer(LocalAnswer, keepAlive: Bool, attempt: AttemptEnd?)
         /// Close the client connection: part of the response was sent already.
         case close(attempt: AttemptEnd)
+        /// Serve the stored response being revalidated instead of an error (RFC 5861
+        /// `stale-if-error`); `status` is the error the client would have had.
+        case serveStored(status: Int, attempt: AttemptEnd?)
     }
 
     /// A backend attempt that ended, for the backend's counters and the trace; the backend
@@ -185,6 +189,8 @@ struct ExchangeStateMachine {
     private var revalidating = false
     /// Whether a revalidation's `304` is followed by the stored response.
     private var servesStored = false
+    /// Whether the stored response being revalidated is served when the backend fails.
+    private var servesStaleOnError = false
     /// Whether the stored response has been served whole, its exchange waiting for the
     /// request's end.
     private var storedServed = false
@@ -333,6 +339,7 @@ struct ExchangeStateMachine {
         attempts = 0
         revalidating = false
         servesStored = false
+        servesStaleOnError = false
         storedServed = false
         reusedConnection = false
         if !pending.isEmpty { pending.removeAll() }
@@ -374,7 +381,7 @@ struct ExchangeStateMachine {
         } else {
             routedSite = -1
         }
-        if routing.hasCache, head.isGETOrHEAD {
+        if routing.hasCache {
             phase = .lookingUp
             return .lookup
         }
@@ -432,14 +439,20 @@ struct ExchangeStateMachine {
 
     // MARK: The response cache
 
+    /// The statuses RFC 5861 4 lets a stale response stand in for.
+    static func isServerError(_ code: Int) -> Bool {
+        code == 500 || code == 502 || code == 503 || code == 504
+    }
+
     /// The cache answered the lookup for the request numbered `serial`.
     mutating func cacheAnswered(serial: Int, _ answer: CacheAnswer) -> RequestAction {
         guard case .lookingUp = phase, self.serial == serial else { return .none }
         switch answer {
         case .proxy:
             return route()
-        case .revalidate:
+        case .revalidate(let servesOnError):
             revalidating = true
+            servesStaleOnError = servesOnError
             return route()
         case .serve:
             phase = .servingStored
@@ -529,8 +542,9 @@ struct ExchangeStateMachine {
         // A connection that carried CONNECT is never used again, whatever the answer: after
         // a 2xx it is a tunnel (RFC 9110 9.3.6).
         upstreamKeepAlive = head.isKeepAlive && !request.isCONNECT
-        if revalidating, head.statusCode == 304 {
+        if revalidating, head.statusCode == 304 || (servesStaleOnError && Self.isServerError(head.statusCode)) {
             // RFC 9111 4.3.3: the stored response is still good; it is what the client gets.
+            // RFC 5861 4: or it may be served stale in place of the error.
             servesStored = true
             return .revalidated
         }
@@ -553,7 +567,7 @@ struct ExchangeStateMachine {
 
     /// `byteCount` bytes of the response body arrived; whether to pass them on.
     mutating func responseBody(byteCount: Int) -> Bool {
-        guard case .proxying = phase else { return false }
+        guard case .proxying = phase, !servesStored else { return false }
         txBytes += byteCount
         return true
     }
@@ -651,6 +665,10 @@ struct ExchangeStateMachine {
     }
 
     private mutating func answerWithError(_ status: HTTPResponseStatus, body: String, attempt: AttemptEnd?) -> Failure {
+        if revalidating, servesStaleOnError, !responseStarted, Self.isServerError(Int(status.code)) {
+            phase = .servingStored
+            return .serveStored(status: Int(status.code), attempt: attempt)
+        }
         self.status = Int(status.code)
         // Unread request body bytes would be taken for the next request: close instead.
         let keepAlive = clientKeepAlive && requestEnded && !closesAfterResponse

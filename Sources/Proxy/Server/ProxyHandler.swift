@@ -93,6 +93,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     private var conditions: HTTPHeaders?
     /// Set while a stored body part waits for the client to become writable.
     private var storedBodyWaits = false
+    /// Set while the fill cannot take more of the body: the backend is not read meanwhile.
+    private var fillHolds = false
     private var storedBodyBytes = 0
 
     /// - Parameters:
@@ -193,7 +195,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        downstreamIsWritable = context.channel.isWritable
+        downstreamIsWritable = context.channel.isWritable && !fillHolds
         if downstreamIsWritable {
             upstream?.resumeReading()
             if storedBodyWaits {
@@ -371,6 +373,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             }
             trace(status: attempt.status)
             context?.close(promise: nil)
+        case .serveStored(let status, let attempt):
+            // RFC 5861 4: the stored response stands in for the error.
+            responseTimer?.disarm()
+            if let attempt, let backend = machine.backend {
+                record(attempt, of: backend, now: now)
+            }
+            fill?.revalidated(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status)))
+            serveStored()
         }
     }
 
@@ -531,11 +541,22 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                 if machine.routing.trace != nil {
                     firstByte = eventLoop.now
                 }
-                writer.writeForwardedHead(head, request: machine.request, keepAlive: keepAlive)
                 if usesCache, let fill {
                     var teed = head.httpResponseHead
                     teed.headers.removeHopByHopFields()
-                    teeing = fill.head(teed)
+                    let start = fill.head(teed)
+                    teeing = start.stores
+                    if start.fields.isEmpty {
+                        writer.writeForwardedHead(head, request: machine.request, keepAlive: keepAlive)
+                    } else {
+                        var annotated = head.httpResponseHead
+                        for (name, value) in start.fields {
+                            annotated.headers.replaceOrAdd(name: name, value: value)
+                        }
+                        writer.writeForwardedHead(annotated, request: machine.request, keepAlive: keepAlive)
+                    }
+                } else {
+                    writer.writeForwardedHead(head, request: machine.request, keepAlive: keepAlive)
                 }
             case .switchedUnasked:
                 upstream?.recordUnaskedSwitch()
@@ -545,7 +566,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         case .body(let buffer):
             if machine.responseBody(byteCount: buffer.readableBytes) {
                 writer.writeBody(buffer)
-                if teeing { fill!.body(buffer) }
+                if teeing, let wait = fill!.body(buffer) {
+                    holdBackendForFill(until: wait)
+                }
             }
         case .end(let trailers):
             switch machine.responseEnd() {
@@ -631,7 +654,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             }
         }
         let serial = machine.serial
-        cache.lookup(CacheRequest(method: request.method, target: request.uri, headers: headers), on: eventLoop)
+        cache.lookup(CacheRequest(method: request.method, target: request.uri, headers: headers, scheme: forwarding.scheme), on: eventLoop)
             .assumeIsolated()
             .whenComplete { [self] result in
                 cacheAnswered(serial: serial, result)
@@ -657,7 +680,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             self.conditions = conditions
             self.fill = fill
             usesCache = true
-            answer = .revalidate
+            answer = .revalidate(servesOnError: stored.servesOnError)
         case .failure(let error):
             // A cache that fails never fails the request.
             runtime.logger.debug("response cache lookup failed", metadata: ["error": "\(error)"])
@@ -686,8 +709,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         let known = machine.storedResponseStarted(status: Int(head.status.code))
         head.headers.removeHopByHopFields()
         head.version = machine.request.version.responseVersion
-        // Without a length the body can only end with the connection.
-        let keepAlive = known && head.headers.contains(name: "content-length")
+        // Without a length the body can only end with the connection, unless it has none by
+        // rule (RFC 9112 6.3).
+        let bodiless = head.status == .notModified || head.status == .noContent
+        let keepAlive = known && (bodiless || head.headers.contains(name: "content-length"))
         if !keepAlive {
             head.headers.replaceOrAdd(name: "connection", value: "close")
         } else if !machine.request.version.supportsChunking {
@@ -695,7 +720,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         }
         storedBodyBytes = 0
         writer.writeHead(head)
-        if machine.request.isHEAD {
+        if machine.request.isHEAD || bodiless {
             finishStored()
         } else {
             pumpStoredBody()
@@ -759,6 +784,19 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             fill.abort()
         }
         forgetCache()
+    }
+
+    /// Stops reading the backend until the fill can take more (``CacheFill/body(_:)``).
+    private func holdBackendForFill(until ready: EventLoopFuture<Void>) {
+        fillHolds = true
+        downstreamIsWritable = false
+        ready.assumeIsolated().whenComplete { [self] _ in
+            fillHolds = false
+            downstreamIsWritable = context?.channel.isWritable ?? false
+            if downstreamIsWritable {
+                upstream?.resumeReading()
+            }
+        }
     }
 
     private func forgetCache() {

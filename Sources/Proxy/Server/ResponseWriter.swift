@@ -14,6 +14,9 @@ protocol ResponseWriter: AnyObject {
     func writeInterim(_ response: ResponseHead, request: RequestHead)
     /// Writes the head of a backend's response, rewritten for the client.
     func writeForwardedHead(_ response: ResponseHead, request: RequestHead, keepAlive: Bool)
+    /// A backend's head as a value, with fields added to it (by the response cache); framed
+    /// as ``ForwardedRequest/responseHead(for:request:keepAlive:)`` says.
+    func writeForwardedHead(_ response: HTTPResponseHead, request: RequestHead, keepAlive: Bool)
     func writeBody(_ body: ByteBuffer)
     /// Whether something was written since the last flush.
     var hasUnflushedWrites: Bool { get }
@@ -82,6 +85,16 @@ final class HTTP1ResponseWriter: ResponseWriter {
         var buffer = spareHeadBuffer.take(capacity: headBytes + bodyBytes, allocator: allocator)
         chunkedResponse = ForwardedRequest.writeResponseHead(for: response, request: request, keepAlive: keepAlive, into: &buffer)
         writeHeldBack()
+        heldBack = buffer
+    }
+
+    func writeForwardedHead(_ response: HTTPResponseHead, request: RequestHead, keepAlive: Bool) {
+        let framed = ForwardedRequest.responseHead(for: response, request: request, keepAlive: keepAlive)
+        hasUnflushedWrites = true
+        writeHeldBack()
+        chunkedResponse = framed.headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased() == "chunked" }
+        var buffer = allocator.buffer(capacity: 512)
+        buffer.writeResponseHead(framed)
         heldBack = buffer
     }
 
@@ -166,6 +179,10 @@ final class HTTP2ResponseWriter: ResponseWriter {
 
     func writeForwardedHead(_ response: ResponseHead, request: RequestHead, keepAlive: Bool) {
         write(.head(ForwardedRequest.responseHead(for: response.httpResponseHead, request: request, keepAlive: keepAlive)))
+    }
+
+    func writeForwardedHead(_ response: HTTPResponseHead, request: RequestHead, keepAlive: Bool) {
+        write(.head(ForwardedRequest.responseHead(for: response, request: request, keepAlive: keepAlive)))
     }
 
     func writeBody(_ body: ByteBuffer) {

@@ -12,6 +12,9 @@ config=$(cd "$here/.." && pwd)/demo.yaml
 export OUTRIDER_DEMO_PORT=${DEMO_PORT:-8080}
 export OUTRIDER_DEMO_ORIGIN_PORT=${DEMO_ORIGIN_PORT:-8000}
 export OUTRIDER_DEMO_ADMIN_PORT=${DEMO_ADMIN_PORT:-9901}
+export OUTRIDER_DEMO_CACHE_DIR=$(mktemp -d /tmp/outrider-demo-cache.XXXXXX)
+# Modified a day ago, the origin's files are fresh for 2.4 hours by RFC 9111's heuristic (10% of their age).
+touch -d '1 day ago' "$here/origin/"* 2>/dev/null || true
 
 # Whether something accepts connections on 127.0.0.1:PORT.
 listening() {
@@ -29,6 +32,7 @@ pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$OUTRIDER_DEMO_CACHE_DIR"
 }
 trap cleanup EXIT
 
@@ -47,8 +51,10 @@ announce() {
         if listening "$OUTRIDER_DEMO_ADMIN_PORT" && listening "$OUTRIDER_DEMO_PORT"; then
             cat >&2 <<URLS
 
-  outrider demo: the proxy role on 127.0.0.1:$OUTRIDER_DEMO_PORT in front of an origin on 127.0.0.1:$OUTRIDER_DEMO_ORIGIN_PORT
-    curl -i http://127.0.0.1:$OUTRIDER_DEMO_PORT/hello.txt    a file from the origin, through the proxy
+  outrider demo: the proxy role on 127.0.0.1:$OUTRIDER_DEMO_PORT, with the cache role (disk store), in front of an origin on 127.0.0.1:$OUTRIDER_DEMO_ORIGIN_PORT
+    curl -i http://127.0.0.1:$OUTRIDER_DEMO_PORT/hello.txt    a file from the origin, through the proxy (Cache-Status: outrider; fwd=uri-miss; ...; stored)
+    curl -si http://127.0.0.1:$OUTRIDER_DEMO_PORT/hello.txt | grep -i cache-status    again: Cache-Status: outrider; hit; ttl=...
+    curl http://127.0.0.1:$OUTRIDER_DEMO_ADMIN_PORT/v1/cache/stats    the cache's hits, misses, bytes and objects
     curl http://127.0.0.1:$OUTRIDER_DEMO_PORT/v1/health        the proxy's own health answer
     curl http://127.0.0.1:$OUTRIDER_DEMO_ADMIN_PORT/metrics           Prometheus metrics (outrider_proxy_*)
     curl http://127.0.0.1:$OUTRIDER_DEMO_ADMIN_PORT/v1/status         roles, sites and backends as JSON

@@ -2,6 +2,8 @@
 public struct AnyRolePlugin: Sendable {
     public let name: String
     public let offers: [AnyCapability]
+    /// ``RolePlugin/serves``.
+    public let serves: String?
     private let decodeSection: @Sendable (ConfigMapping) throws -> RoleSettings
     private let summarize: @Sendable (RoleSettings) -> String
     private let usesOf: @Sendable (RoleSettings) -> [CapabilityUse]
@@ -10,6 +12,7 @@ public struct AnyRolePlugin: Sendable {
     public init<Plugin: RolePlugin>(_ plugin: Plugin) {
         name = plugin.name
         offers = plugin.offers
+        serves = plugin.serves
         decodeSection = { RoleSettings(try plugin.decode($0)) }
         summarize = { plugin.summary(of: Self.typed($0, for: plugin)) }
         usesOf = { plugin.uses(for: Self.typed($0, for: plugin)) }

@@ -26,6 +26,19 @@ extension RoleCatalog {
                 }
             }
         }
+        for provider in enabled {
+            guard let plugin = self[provider.name], let served = plugin.serves else { continue }
+            let used = enabled.contains { user in
+                user.name != provider.name && uses(of: user).contains { use in plugin.offers.contains { $0.name == use.capability.name } }
+            }
+            if !used {
+                let offered = plugin.offers.map(\.name).joined(separator: ", ")
+                problems.append(ConfigDiagnostic(
+                    "roles.\(provider.name) needs the \(served) role: it serves only through \(offered), which no enabled role uses",
+                    at: rolesLocation
+                ))
+            }
+        }
         if startOrder(of: enabled) == nil {
             problems.append(ConfigDiagnostic("the enabled roles use each other's capabilities in a cycle", at: rolesLocation))
         }

@@ -15,6 +15,9 @@ public protocol RolePlugin: Sendable {
     /// The capabilities this role offers once started, whatever its settings; its ``Role/offers`` must hold exactly
     /// these.
     var offers: [AnyCapability] { get }
+    /// For a role that does nothing on its own but through its offers (the cache, through the proxy): the role it
+    /// serves, named in the `check-config` error when it is enabled and no enabled role uses what it offers.
+    var serves: String? { get }
 
     /// The capabilities a role with `settings` reads, each required or optional. Settings decide: a proxy whose
     /// pools come from gossip requires the membership capability, one with fixed pools does not use it. Give a
@@ -35,6 +38,7 @@ public protocol RolePlugin: Sendable {
 
 extension RolePlugin {
     public var offers: [AnyCapability] { [] }
+    public var serves: String? { nil }
     public func uses(for settings: Settings) -> [CapabilityUse] { [] }
 
     /// The declaration of this role with `settings`, as if read from the file: for roles configured otherwise, such

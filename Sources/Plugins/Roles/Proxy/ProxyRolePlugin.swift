@@ -16,10 +16,11 @@ public struct ProxyRolePlugin: RolePlugin {
         try ProxySection.decode(section)
     }
 
-    /// Membership, required by the first `gossip://` pool, when any site has one.
+    /// The cache role's response cache, asked before routing when a cache runs on the host; membership, required by
+    /// the first `gossip://` pool, when any site has one.
     public func uses(for settings: ProxyRoleSettings) -> [CapabilityUse] {
-        guard let first = settings.discoveredPools.first else { return [] }
-        return [.required(.membership, by: first.application.location)]
+        guard let first = settings.discoveredPools.first else { return [.optional(.responseCache)] }
+        return [.optional(.responseCache), .required(.membership, by: first.application.location)]
     }
 
     public func summary(of settings: ProxyRoleSettings) -> String {
@@ -46,7 +47,9 @@ public struct ProxyRolePlugin: RolePlugin {
             metricsFactory: context.metrics,
             shutdownGrace: context.shutdownGrace
         )
-        return ProxyRole(server: server, discovery: discovery, membership: membership, logger: context.logger)
+        return ProxyRole(
+            server: server, discovery: discovery, membership: membership, cache: context.capabilities[.responseCache], logger: context.logger
+        )
     }
 }
 
@@ -59,15 +62,21 @@ final class ProxyRole: Role {
     /// cancelled and awaited by ``shutdown(grace:)``, so it never outlives the role.
     private let follower = Mutex<Task<Void, Never>?>(nil)
     private let initialMembership: (any MembershipView)?
+    /// The cache role's response cache, when one ran before this role started.
+    private let initialCache: (any ResponseCache)?
 
-    init(server: ProxyServer, discovery: DiscoveredBackends, membership: (any MembershipView)?, logger: Logger) {
+    init(server: ProxyServer, discovery: DiscoveredBackends, membership: (any MembershipView)?, cache: (any ResponseCache)? = nil, logger: Logger) {
         self.server = server
         self.discovery = discovery
         self.initialMembership = membership
+        self.initialCache = cache
         self.logger = logger
     }
 
     func start() async throws {
+        if let initialCache {
+            await server.setResponseCache(initialCache)
+        }
         try await server.start()
         if let initialMembership { follow(initialMembership) }
     }
@@ -91,7 +100,10 @@ final class ProxyRole: Role {
         return .applied
     }
 
+    /// A cache role started, stopped or was replaced: new requests use its cache, or none. The gossip role did: the
+    /// `gossip://` pools follow its membership, or empty.
     func capabilitiesChanged(_ capabilities: Capabilities) async {
+        await server.setResponseCache(capabilities[.responseCache])
         guard discovery.hasDiscoveredPools else { return }
         if let membership = capabilities[.membership] {
             follow(membership)

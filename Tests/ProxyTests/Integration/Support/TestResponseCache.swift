@@ -36,7 +36,7 @@ final class TestResponseCache: ResponseCache {
         if request.target.hasPrefix("/fail") {
             return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
         }
-        if request.target.hasPrefix("/bypass") {
+        if request.target.hasPrefix("/bypass") || (request.method != .GET && request.method != .HEAD) {
             return eventLoop.makeSucceededFuture(.bypass)
         }
         let fill = Fill(cache: self, target: request.target)
@@ -60,14 +60,15 @@ final class TestResponseCache: ResponseCache {
             self.target = target
         }
 
-        func head(_ head: HTTPResponseHead) -> Bool {
-            guard head.status == .ok else { return false }
+        func head(_ head: HTTPResponseHead) -> CacheFillStart {
+            guard head.status == .ok else { return CacheFillStart(stores: false) }
             pending.withLockedValue { $0 = Entry(head: head, body: ByteBuffer()) }
-            return true
+            return CacheFillStart(stores: true)
         }
 
-        func body(_ part: ByteBuffer) {
+        func body(_ part: ByteBuffer) -> EventLoopFuture<Void>? {
             pending.withLockedValue { $0?.body.writeImmutableBuffer(part) }
+            return nil
         }
 
         func end(_ trailers: HTTPHeaders?) {

@@ -1,0 +1,114 @@
+import Crypto
+import NIOHTTP1
+
+/// The primary cache key of a request: its target URI, independent of the method (RFC 9111
+/// 2: "the request method and target URI"; GET and HEAD share entries, so the method is not
+/// part of it), with the scheme and host lower-cased and the path and query exactly as sent,
+/// parameters in their order.
+///
+/// A stored object's name is the SHA-256 of the key, as sidekick names its S3 objects; a
+/// response with `Vary` is stored under the SHA-256 of the key and the request's values of
+/// the fields it names (its secondary key, RFC 9111 4.1).
+public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
+    /// `scheme://host/path?query`.
+    public let uri: String
+
+    public init(uri: String) {
+        self.uri = uri
+    }
+
+    /// The key of a request for `target` (origin or absolute form) with `Host` `host`,
+    /// received over `scheme`; `nil` when it has no usable target or host.
+    public init?(scheme: String, host: String?, target: String) {
+        if target.hasPrefix("/") {
+            guard let host, !host.isEmpty else { return nil }
+            uri = "\(scheme.lowercased())://\(host.lowercased())\(target)"
+            return
+        }
+        // Absolute form (RFC 9112 3.2.2): the target's own scheme and authority.
+        guard let separator = Self.schemeSeparator(in: target) else { return nil }
+        let targetScheme = target[..<separator].lowercased()
+        guard targetScheme == "http" || targetScheme == "https" else { return nil }
+        let rest = target[target.index(separator, offsetBy: 3)...]
+        let pathStart = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+        let authority = rest[..<pathStart].lowercased()
+        guard !authority.isEmpty else { return nil }
+        var path = String(rest[pathStart...])
+        if !path.hasPrefix("/") { path = "/" + path }
+        uri = "\(targetScheme)://\(authority)\(path)"
+    }
+
+    /// The scheme and authority, for same-origin checks (RFC 9111 4.4).
+    public var origin: Substring {
+        guard let separator = Self.schemeSeparator(in: uri) else { return uri[...] }
+        let rest = uri[uri.index(separator, offsetBy: 3)...]
+        return uri[..<(rest.firstIndex(of: "/") ?? rest.endIndex)]
+    }
+
+    /// The name of the object holding the response for this key, or the list of the fields
+    /// its responses vary on.
+    public var objectName: CacheObjectName {
+        Self.name(of: uri)
+    }
+
+    /// The name of the object holding the response for this key selected by `values`, the
+    /// request's normalised values of the fields named by the stored `Vary`.
+    public func objectName(variant values: [VaryValue]) -> CacheObjectName {
+        var text = uri
+        for value in values {
+            text += "\u{0}\(value.name):\(value.value ?? "\u{1}")"
+        }
+        return Self.name(of: text)
+    }
+
+    static func name(of text: String) -> CacheObjectName {
+        let digest = SHA256.hash(data: Array(text.utf8))
+        let hex = digest.map { byte in
+            let digits = Array("0123456789abcdef".utf8)
+            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xf)]], as: UTF8.self)
+        }.joined()
+        return CacheObjectName(hex: hex)!
+    }
+
+    public var description: String { uri }
+
+    /// Where `://` starts in `text`.
+    private static func schemeSeparator(in text: String) -> String.Index? {
+        guard let colon = text.firstIndex(of: ":"), text[colon...].hasPrefix("://") else { return nil }
+        return colon
+    }
+}
+
+/// A request's value of one field named by a response's `Vary`: `nil` when the request had
+/// none (a request without the field matches only a stored request without it, RFC 9111 4.1).
+public struct VaryValue: Hashable, Sendable {
+    public var name: String
+    public var value: String?
+
+    public init(name: String, value: String?) {
+        self.name = name
+        self.value = value
+    }
+
+    /// The field names of `headers`' `Vary` lines, lower-cased, sorted, once each; `nil` when
+    /// one is `*` (such a response never matches, RFC 9111 4.1).
+    public static func fieldNames(in headers: HTTPHeaders) -> [String]? {
+        var names = Set<String>()
+        for line in headers[canonicalForm: "vary"] {
+            let name = line.trimmingASCIISpaces().lowercased()
+            if name == "*" { return nil }
+            if !name.isEmpty { names.insert(name) }
+        }
+        return names.sorted()
+    }
+
+    /// `request`'s values of the fields `names`, each normalised (its lines combined, the
+    /// whitespace around commas dropped, RFC 9111 4.1 allows normalising).
+    public static func values(of names: [String], in request: HTTPHeaders) -> [VaryValue] {
+        names.map { name in
+            let lines = request[canonicalForm: name]
+            guard !lines.isEmpty else { return VaryValue(name: name, value: nil) }
+            return VaryValue(name: name, value: lines.map { String($0.trimmingASCIISpaces()) }.joined(separator: ","))
+        }
+    }
+}

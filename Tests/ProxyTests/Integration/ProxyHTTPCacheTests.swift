@@ -1,0 +1,346 @@
+import Logging
+import MetricsTestKit
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Testing
+
+@testable import Proxy
+
+/// The HTTP cache on a disk store, through the real proxy, in front of a real origin on
+/// loopback that counts its requests; the cache's clock is a manual one.
+@Suite struct ProxyHTTPCacheTests {
+    /// The cache's wall clock, moved by the test.
+    final class ManualClock: Sendable {
+        let seconds = NIOLockedValueBox(1_767_225_600)
+        func advance(_ delta: Int) { seconds.withLockedValue { $0 += delta } }
+        var now: Int { seconds.withLockedValue { $0 } }
+    }
+
+    struct Setup {
+        let backend: ScriptedBackend
+        let proxy: ProxyHarness
+        let cache: HTTPCache
+        let store: DiskStore
+        let clock: ManualClock
+        let directory: String
+
+        var backendRequests: [String] { backend.requests.flatMap { $0 } }
+
+        func get(_ uri: String, _ headers: HTTPHeaders = [:], method: HTTPMethod = .GET) async throws -> TestResponse {
+            try await TestClient.get(port: proxy.port, uri, method: method, headers: headers)
+        }
+
+        func stop() async {
+            await proxy.stop()
+            await backend.stop()
+            try? await store.shutdown().get()
+            DiskStoreTests.removeDirectory(directory)
+        }
+    }
+
+    static func start(
+        settings: HTTPCache.Settings = HTTPCache.Settings(),
+        directory: String? = nil,
+        _ script: @escaping ScriptedBackend.Script
+    ) async throws -> Setup {
+        let backend = try await ScriptedBackend.start(script)
+        let proxy = try await ProxyHarness.start(backend)
+        let directory = directory ?? DiskStoreTests.temporaryDirectory()
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let store = try await DiskStore.open(path: directory, maxSize: 1 << 30, on: loop).get()
+        let clock = ManualClock()
+        var logger = Logger(label: "cache-test")
+        logger.logLevel = .critical
+        let cache = HTTPCache(store: store, settings: settings, metrics: CacheMetrics(factory: TestMetrics()), logger: logger, clock: { clock.now })
+        await proxy.server.setResponseCache(cache)
+        return Setup(backend: backend, proxy: proxy, cache: cache, store: store, clock: clock, directory: directory)
+    }
+
+    static func response(_ body: String, _ fields: String, status: String = "200 OK") -> [ScriptedBackend.Chunk] {
+        [.init(bytes: "HTTP/1.1 \(status)\r\nContent-Length: \(body.utf8.count)\r\n\(fields)\r\n\(body)")]
+    }
+
+    /// Waits until the cache has stored what it teed (its commit runs after the response).
+    static func stored(_ setup: Setup, objects: Int) async throws {
+        try await eventually { setup.store.usage.objects >= objects }
+    }
+
+    @Test func aMissIsStoredAndTheNextRequestIsAHitWithAge() async throws {
+        let setup = try await Self.start { _, _ in Self.response("hello", "Cache-Control: max-age=60\r\n") }
+        let miss = try await setup.get("/a?x=1&y=2")
+        #expect(String(buffer: miss.body) == "hello")
+        #expect(miss.head.headers.first(name: "cache-status") == "outrider; fwd=uri-miss; fwd-status=200; stored")
+        try await Self.stored(setup, objects: 1)
+        setup.clock.advance(7)
+        let hit = try await setup.get("/a?x=1&y=2")
+        #expect(String(buffer: hit.body) == "hello")
+        #expect(hit.head.headers.first(name: "cache-status") == "outrider; hit; ttl=53")
+        #expect(hit.head.headers.first(name: "age") == "7")
+        // The query in another order is another key.
+        _ = try await setup.get("/a?y=2&x=1")
+        #expect(setup.backendRequests.count == 2)
+        // HEAD from the stored GET.
+        let head = try await setup.get("/a?x=1&y=2", method: .HEAD)
+        #expect(head.head.headers.first(name: "content-length") == "5")
+        #expect(setup.backendRequests.count == 2)
+        await setup.stop()
+    }
+
+    @Test func uncacheableResponsesAreNotStored() async throws {
+        let setup = try await Self.start { head, _ in
+            head.contains("/private") ? Self.response("p", "Cache-Control: private, max-age=60\r\n") : Self.response("n", "Cache-Control: no-store\r\n")
+        }
+        let first = try await setup.get("/private")
+        #expect(first.head.headers.first(name: "cache-status") == "outrider; fwd=uri-miss; fwd-status=200; detail=private")
+        _ = try await setup.get("/private")
+        _ = try await setup.get("/nostore")
+        _ = try await setup.get("/nostore")
+        #expect(setup.backendRequests.count == 4)
+        #expect(setup.store.usage.objects == 0)
+        await setup.stop()
+    }
+
+    @Test func aStaleEntryIsRevalidatedAndA304ServesAndRefreshesIt() async throws {
+        let setup = try await Self.start { head, _ in
+            if head.lowercased().contains("if-none-match: \"v1\"") {
+                return [.init(bytes: "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nCache-Control: max-age=100\r\nX-New: yes\r\n\r\n")]
+            }
+            return Self.response("body-v1", "ETag: \"v1\"\r\nCache-Control: max-age=10\r\n")
+        }
+        _ = try await setup.get("/r")
+        try await Self.stored(setup, objects: 1)
+        setup.clock.advance(20)
+        let revalidated = try await setup.get("/r")
+        #expect(revalidated.status == .ok)
+        #expect(String(buffer: revalidated.body) == "body-v1")
+        #expect(revalidated.head.headers.first(name: "cache-status") == "outrider; fwd=stale; fwd-status=304")
+        #expect(revalidated.head.headers.first(name: "x-new") == "yes")
+        #expect(setup.backendRequests.last?.lowercased().contains("if-none-match: \"v1\"") == true)
+        // The 304's max-age=100 now applies to the stored response.
+        try await eventually {
+            let hit = try await setup.get("/r")
+            return hit.head.headers.first(name: "cache-status")?.hasPrefix("outrider; hit") == true
+        }
+        #expect(setup.backendRequests.count == 2)
+        // A client's own conditional request is answered 304 from the fresh entry.
+        let conditional = try await setup.get("/r", ["if-none-match": "\"v1\""])
+        #expect(conditional.status == .notModified)
+        #expect(conditional.body.readableBytes == 0)
+        #expect(setup.backendRequests.count == 2)
+        await setup.stop()
+    }
+
+    @Test func varySelectsTheStoredVariant() async throws {
+        let setup = try await Self.start { head, _ in
+            let gzip = head.lowercased().contains("accept-encoding: gzip")
+            return Self.response(gzip ? "zipped" : "plain", "Cache-Control: max-age=60\r\nVary: Accept-Encoding\r\n")
+        }
+        #expect(String(buffer: try await setup.get("/v", ["accept-encoding": "gzip"]).body) == "zipped")
+        try await Self.stored(setup, objects: 2)  // the variant and the URI's marker
+        let hitGzip = try await setup.get("/v", ["accept-encoding": "gzip"])
+        #expect(String(buffer: hitGzip.body) == "zipped")
+        #expect(hitGzip.head.headers.first(name: "cache-status")?.hasPrefix("outrider; hit") == true)
+        let other = try await setup.get("/v", ["accept-encoding": "identity"])
+        #expect(String(buffer: other.body) == "plain")
+        #expect(other.head.headers.first(name: "cache-status") == "outrider; fwd=vary-miss; fwd-status=200; stored")
+        try await Self.stored(setup, objects: 3)
+        #expect(String(buffer: try await setup.get("/v", ["accept-encoding": "identity"]).body) == "plain")
+        #expect(String(buffer: try await setup.get("/v", ["accept-encoding": "gzip"]).body) == "zipped")
+        #expect(setup.backendRequests.count == 2)
+        await setup.stop()
+    }
+
+    @Test func rangesAreServedFromTheStoredObject() async throws {
+        let body = String((0..<100).map { Character(UnicodeScalar(UInt8(65 + $0 % 26))) })
+        let setup = try await Self.start { _, _ in Self.response(body, "Cache-Control: max-age=60\r\nETag: \"r\"\r\n") }
+        _ = try await setup.get("/range")
+        try await Self.stored(setup, objects: 1)
+        let partial = try await setup.get("/range", ["range": "bytes=10-19"])
+        #expect(partial.status == .partialContent)
+        #expect(partial.head.headers.first(name: "content-range") == "bytes 10-19/100")
+        #expect(String(buffer: partial.body) == String(body.dropFirst(10).prefix(10)))
+        let suffix = try await setup.get("/range", ["range": "bytes=-5"])
+        #expect(String(buffer: suffix.body) == String(body.suffix(5)))
+        let unsatisfiable = try await setup.get("/range", ["range": "bytes=200-"])
+        #expect(unsatisfiable.status == .rangeNotSatisfiable)
+        #expect(unsatisfiable.head.headers.first(name: "content-range") == "bytes */100")
+        #expect(setup.backendRequests.count == 1)
+        await setup.stop()
+    }
+
+    @Test func aSuccessfulPostInvalidatesTheTargetAndItsLocation() async throws {
+        let setup = try await Self.start { head, _ in
+            if head.hasPrefix("POST") {
+                return Self.response("", "Location: /other\r\n", status: "201 Created")
+            }
+            return Self.response("x", "Cache-Control: max-age=60\r\n")
+        }
+        _ = try await setup.get("/item")
+        _ = try await setup.get("/other")
+        try await Self.stored(setup, objects: 2)
+        _ = try await setup.get("/item", method: .POST)
+        try await eventually { setup.store.usage.objects == 0 }
+        let again = try await setup.get("/item")
+        #expect(again.head.headers.first(name: "cache-status")?.contains("fwd=uri-miss") == true)
+        _ = try await setup.get("/other")
+        #expect(setup.backendRequests.filter { $0.hasPrefix("GET") }.count == 4)
+        await setup.stop()
+    }
+
+    @Test func concurrentMissesAreCoalescedIntoOneBackendRequest() async throws {
+        let setup = try await Self.start { _, _ in
+            [.init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nCache-Control: max-age=60\r\n\r\nherd", delay: .milliseconds(300))]
+        }
+        let bodies = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<8 {
+                group.addTask { String(buffer: try await setup.get("/herd").body) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(bodies == Array(repeating: "herd", count: 8))
+        #expect(setup.backendRequests.count == 1)
+        await setup.stop()
+    }
+
+    /// A miss whose fill the proxy drops without ending it (its client left before the cache answered) does not
+    /// leave the URI coalescing on a fill that will never come.
+    @Test func aDroppedFillEndsItsFlight() async throws {
+        let setup = try await Self.start { _, _ in Self.response("x", "Cache-Control: max-age=60\r\n") }
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let request = CacheRequest(method: .GET, target: "/dropped", headers: ["host": "t"])
+        do {
+            let lookup = try await setup.cache.lookup(request, on: loop).get()
+            guard case .miss = lookup else {
+                Issue.record("expected a miss, got \(lookup)")
+                return
+            }
+            #expect(setup.cache.flightCount == 1)
+        }
+        try await eventually { setup.cache.flightCount == 0 }
+        await setup.stop()
+    }
+
+    @Test func onlyIfCachedIs504WhenNothingIsStored() async throws {
+        let setup = try await Self.start { _, _ in Self.response("x", "Cache-Control: max-age=60\r\n") }
+        let answer = try await setup.get("/none", ["cache-control": "only-if-cached"])
+        #expect(answer.status == .gatewayTimeout)
+        #expect(setup.backendRequests.isEmpty)
+        await setup.stop()
+    }
+
+    @Test func staleIfErrorServesTheStoredResponseWhenTheBackendFails() async throws {
+        let failing = NIOLockedValueBox(false)
+        let setup = try await Self.start { _, _ in
+            if failing.withLockedValue({ $0 }) {
+                return Self.response("oops", "", status: "503 Service Unavailable")
+            }
+            return Self.response("good", "Cache-Control: max-age=10, stale-if-error=600\r\nETag: \"g\"\r\n")
+        }
+        _ = try await setup.get("/sie")
+        try await Self.stored(setup, objects: 1)
+        failing.withLockedValue { $0 = true }
+        setup.clock.advance(60)
+        let stale = try await setup.get("/sie")
+        #expect(stale.status == .ok)
+        #expect(String(buffer: stale.body) == "good")
+        #expect(stale.head.headers.first(name: "cache-status") == "outrider; fwd=stale; fwd-status=503; detail=stale-if-error")
+        // Past the window the error goes through.
+        setup.clock.advance(1000)
+        #expect(try await setup.get("/sie").status == .serviceUnavailable)
+        await setup.stop()
+    }
+
+    @Test func theDiskStoreKeepsItsObjectsAcrossARestart() async throws {
+        let directory = DiskStoreTests.temporaryDirectory()
+        let first = try await Self.start(directory: directory) { _, _ in Self.response("kept", "Cache-Control: max-age=600\r\n") }
+        _ = try await first.get("/keep")
+        try await Self.stored(first, objects: 1)
+        await first.proxy.stop()
+        await first.backend.stop()
+        try await first.store.shutdown().get()
+        let second = try await Self.start(directory: directory) { _, _ in Self.response("new", "Cache-Control: max-age=600\r\n") }
+        let hit = try await second.get("/keep")
+        #expect(String(buffer: hit.body) == "kept")
+        #expect(second.backendRequests.isEmpty)
+        await second.stop()
+    }
+
+    @Test func aLargeObjectStreamsThroughAndIsStoredWhole() async throws {
+        let size = 8 << 20
+        let chunk = String(repeating: "0123456789abcdef", count: 4096)  // 64 KiB
+        let setup = try await Self.start { _, _ in
+            var chunks: [ScriptedBackend.Chunk] = [.init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: \(size)\r\nCache-Control: max-age=60\r\n\r\n")]
+            for _ in 0..<(size / chunk.utf8.count) { chunks.append(.init(bytes: chunk)) }
+            return chunks
+        }
+        let miss = try await setup.get("/large")
+        #expect(miss.body.readableBytes == size)
+        try await Self.stored(setup, objects: 1)
+        let hit = try await setup.get("/large")
+        #expect(hit.body.readableBytes == size)
+        #expect(hit.head.headers.first(name: "cache-status")?.hasPrefix("outrider; hit") == true)
+        #expect(setup.backendRequests.count == 1)
+        await setup.stop()
+    }
+
+    @Test func aFailingStoreIsBypassedAndClientsGetNoErrors() async throws {
+        let backend = try await ScriptedBackend.start { _, _ in Self.response("direct", "Cache-Control: max-age=60\r\n") }
+        let proxy = try await ProxyHarness.start(backend)
+        var logger = Logger(label: "cache-test")
+        logger.logLevel = .critical
+        let stalled = HTTPCache(
+            store: UnavailableStore(mode: .stalls),
+            settings: HTTPCache.Settings(storeTimeout: .milliseconds(100)),
+            metrics: CacheMetrics(factory: TestMetrics()),
+            logger: logger
+        )
+        await proxy.server.setResponseCache(stalled)
+        for _ in 0..<2 {
+            let answer = try await TestClient.get(port: proxy.port, "/s")
+            #expect(String(buffer: answer.body) == "direct")
+            #expect(answer.head.headers.first(name: "cache-status") == "outrider; fwd=miss; fwd-status=200; detail=store-error")
+        }
+        let failing = HTTPCache(
+            store: UnavailableStore(mode: .fails),
+            settings: HTTPCache.Settings(),
+            metrics: CacheMetrics(factory: TestMetrics()),
+            logger: logger
+        )
+        await proxy.server.setResponseCache(failing)
+        #expect(String(buffer: try await TestClient.get(port: proxy.port, "/s").body) == "direct")
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        #expect(try await failing.checkHealth(on: loop).get().isUp == false)
+        let down = try await TestClient.get(port: proxy.port, "/s")
+        #expect(down.head.headers.first(name: "cache-status") == "outrider; fwd=miss; fwd-status=200; detail=store-down")
+        #expect(failing.statistics.results["bypass"] == 2)
+        await proxy.stop()
+        await backend.stop()
+    }
+}
+
+/// A store that is down: every call fails, or never answers. It stands for the store faults
+/// (a dead S3 endpoint, a hung disk) that the real stores are tested against separately.
+struct UnavailableStore: CacheStore {
+    enum Mode { case fails, stalls }
+    let mode: Mode
+
+    private func answer<T>(_ loop: any EventLoop) -> EventLoopFuture<T> {
+        switch mode {
+        case .fails: return loop.makeFailedFuture(CacheStoreError.failed("store unreachable"))
+        case .stalls: return loop.makePromise(of: T.self).futureResult
+        }
+    }
+
+    func open(_ name: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<CacheStoreObject?> { answer(eventLoop) }
+    func beginFill(_ name: CacheObjectName, metadata: ByteBuffer, bodyLength: Int?, on eventLoop: any EventLoop) -> EventLoopFuture<any CacheStoreWriter> {
+        answer(eventLoop)
+    }
+    func replaceMetadata(_ name: CacheObjectName, metadata: ByteBuffer, on eventLoop: any EventLoop) -> EventLoopFuture<Void> { answer(eventLoop) }
+    func remove(_ name: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<Void> { answer(eventLoop) }
+    func removeAll(on eventLoop: any EventLoop) -> EventLoopFuture<Int> { answer(eventLoop) }
+    func checkHealth(on eventLoop: any EventLoop) -> EventLoopFuture<CacheStoreHealth> { answer(eventLoop) }
+    var usage: CacheStoreUsage { CacheStoreUsage() }
+    func shutdown() -> EventLoopFuture<Void> { MultiThreadedEventLoopGroup.singleton.next().makeSucceededVoidFuture() }
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Side-by-side cache benchmark on loopback: nginx proxy_cache (one worker, cache on local disk) and outrider's
+# cache role (disk store, one event loop thread), in front of the same nginx static-file origin, loaded by wrk.
+#
+#   bench/cache.sh [DURATION_SECONDS]
+#
+# Prints requests/s, p50 and p99 of hits of a 1 KiB and a 1 MiB object at 64 connections for each, and the ratios
+# outrider/nginx; then the time to first byte and total time of a miss of a 100 MiB object through each, and from
+# the origin directly. The caches run on CPU 1; the origin and wrk share CPU 0.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-10}"
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "bench/cache.sh needs $1 (apt-get install $2)" >&2; exit 1; }; }
+need nginx nginx-light; need wrk wrk; need taskset util-linux; need curl curl
+
+outrider="${OUTRIDER:-$PWD/.build-release/release/outrider}"
+if [ -z "${OUTRIDER:-}" ]; then
+    make -s release >/dev/null
+fi
+
+work="$(mktemp -d)"
+chmod 755 "$work"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+origin=18700; via_nginx=18701; via_outrider=18702; admin=18703
+. bench/backend.sh
+write_backend "$work" "$origin"
+head -c $((100 * 1024 * 1024)) /dev/urandom > "$work/www/100m.bin"
+# The origin gives every file an hour of freshness, so both caches store it on its explicit lifetime.
+sed -i "s|server { listen 127.0.0.1:$origin; root $work/www; }|server { listen 127.0.0.1:$origin; root $work/www; expires 1h; }|" "$work/backend.conf"
+mkdir -p "$work/nginx-cache" "$work/outrider-cache"
+chown nobody "$work/nginx-cache" 2>/dev/null || true
+
+cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+error_log $work/logs/nginx.err warn;
+pid $work/nginx.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    proxy_cache_path $work/nginx-cache levels=1:2 keys_zone=cache:64m max_size=2g inactive=1h use_temp_path=off;
+    upstream origin { server 127.0.0.1:$origin; keepalive 128; }
+    server {
+        listen 127.0.0.1:$via_nginx;
+        location / {
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_cache cache;
+            proxy_cache_lock on;
+            add_header Cache-Status \$upstream_cache_status;
+        }
+    }
+}
+CONF
+
+cat > "$work/outrider.yaml" <<CONF
+admin:
+  listen: 127.0.0.1:$admin
+log:
+  level: error
+event_loop:
+  threads: 1
+roles:
+  cache:
+    store:
+      disk: {path: $work/outrider-cache, max_size: 2GiB}
+  proxy:
+    listen: ["127.0.0.1:$via_outrider"]
+    sites:
+      - pools: ["http://127.0.0.1:$origin"]
+    health:
+      path: /health
+    limits:
+      max_connections: 20000
+CONF
+
+taskset -c 0 nginx -p "$work" -c "$work/backend.conf" & pids+=($!)
+taskset -c 1 nginx -p "$work" -c "$work/nginx.conf" & pids+=($!)
+taskset -c 1 "$outrider" run --config "$work/outrider.yaml" 2>"$work/logs/outrider.err" & pids+=($!)
+
+for port in $origin $via_nginx $via_outrider; do
+    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/1k.bin" -o /dev/null && break; sleep 0.1; done
+    curl -fs "http://127.0.0.1:$port/1k.bin" -o /dev/null || { echo "port $port does not serve" >&2; exit 1; }
+done
+# Fill both caches, then check that they answer from it.
+for port in $via_nginx $via_outrider; do
+    for object in 1k 1m; do curl -fs "http://127.0.0.1:$port/$object.bin" -o /dev/null; done
+done
+sleep 1
+curl -fsi "http://127.0.0.1:$via_outrider/1m.bin" -o /dev/null -D - | grep -qi "cache-status: outrider; hit" || { echo "outrider does not hit" >&2; exit 1; }
+curl -fsi "http://127.0.0.1:$via_nginx/1m.bin" -o /dev/null -D - | grep -qi "cache-status: HIT" || { echo "nginx does not hit" >&2; exit 1; }
+
+# wrk's summary: requests/s p50 p99 (ms).
+measure() {
+    taskset -c 0 wrk -t1 -c64 -d"${duration}s" --latency "$1" > "$work/wrk.out" 2>&1
+    local rps p50 p99
+    rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")
+    p50=$(awk '$1 == "50%" {print $2}' "$work/wrk.out")
+    p99=$(awk '$1 == "99%" {print $2}' "$work/wrk.out")
+    echo "$rps $(to_ms "$p50") $(to_ms "$p99")"
+}
+to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }
+
+printf "%-8s %-9s %12s %10s %10s\n" object cache "requests/s" "p50 ms" "p99 ms"
+for object in 1k 1m; do
+    read -r n_rps n_p50 n_p99 < <(measure "http://127.0.0.1:$via_nginx/$object.bin")
+    read -r o_rps o_p50 o_p99 < <(measure "http://127.0.0.1:$via_outrider/$object.bin")
+    printf "%-8s %-9s %12s %10s %10s\n" "$object" nginx "$n_rps" "$n_p50" "$n_p99"
+    printf "%-8s %-9s %12s %10s %10s\n" "$object" outrider "$o_rps" "$o_p50" "$o_p99"
+    awk -v a="$o_rps" -v b="$n_rps" -v c="$o_p99" -v d="$n_p99" 'BEGIN { printf "%-8s ratio     %12.2f %10s %10.2f  (outrider/nginx)\n", "", a / b, "", c / d }'
+done
+
+# A miss of 100 MiB: time to first byte and total, from the origin itself and through each cache (a new key each).
+echo
+printf "%-9s %12s %10s\n" "100 MiB" "ttfb ms" "total ms"
+for target in "origin $origin" "nginx $via_nginx" "outrider $via_outrider"; do
+    set -- $target
+    curl -fs -o /dev/null -w "%{time_starttransfer} %{time_total}\n" "http://127.0.0.1:$2/100m.bin?miss=$RANDOM$RANDOM" \
+        | awk -v name="$1" '{ printf "%-9s %12.3f %10.1f\n", name, $1 * 1000, $2 * 1000 }'
+done
