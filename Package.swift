@@ -42,7 +42,13 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
-        .target(name: "Membership"),
+        .target(
+            name: "Membership",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .target(name: "Coordination"),
         // The plugin contract, the configuration language, the role host and the admin listener: what every
         // role's adapter builds on. It knows no role; the capabilities roles share are declared here with the
@@ -132,7 +138,14 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "MembershipTests", dependencies: ["Membership"]),
+        .testTarget(
+            name: "MembershipTests",
+            dependencies: [
+                "Membership",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "CoordinationTests", dependencies: ["Coordination"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Plugins"]),
     ],
