@@ -45,6 +45,7 @@ let package = Package(
         .target(
             name: "Membership",
             dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -142,9 +143,11 @@ let package = Package(
             name: "MembershipTests",
             dependencies: [
                 "Membership",
+                .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            ],
+            exclude: ["Resources"]
         ),
         .testTarget(name: "CoordinationTests", dependencies: ["Coordination"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Plugins"]),
