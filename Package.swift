@@ -78,11 +78,26 @@ let package = Package(
             ],
             path: "Sources/Plugins/Roles/Proxy"
         ),
+        .target(
+            name: "GossipRole",
+            dependencies: [
+                "Plugins",
+                "Membership",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            path: "Sources/Plugins/Roles/Gossip"
+        ),
         .executableTarget(
             name: "Daemon",
             dependencies: [
                 "Plugins",
                 "ProxyRole",
+                "GossipRole",
+                "Membership",
                 "Proxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
