@@ -115,6 +115,24 @@ import Testing
         try await eventually(timeout: .seconds(15)) { serf.status(of: "outrider-p1")?.hasPrefix("left") == true }
     }
 
+    @Test func aKilledSerfAgentIsReportedFailed() async throws {
+        let serf = try Serf(name: "serf-p3")
+        try await Task.sleep(for: .milliseconds(500))
+        let (daemon, adminPort) = try await startOutrider(name: "outrider-p3", joining: serf)
+        try await eventually(timeout: .seconds(15)) {
+            try DaemonProcess.run(["members", "--admin", "127.0.0.1:\(adminPort)", "--status", "alive"]).stdout.contains("serf-p3")
+        }
+        kill(serf.process.processIdentifier, SIGKILL)
+        serf.process.waitUntilExit()
+        try await eventually(timeout: .seconds(20)) {
+            try DaemonProcess.run(["members", "--admin", "127.0.0.1:\(adminPort)", "--status", "failed"]).stdout.contains("serf-p3")
+        }
+        // The change reached the membership view's publisher, which logs each change it applies.
+        #expect(daemon.stderr.contains { $0.contains("member serf-p3") && $0.contains("is failed") })
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+    }
+
     @Test func aKilledOutriderIsFailedInSerf() async throws {
         let serf = try Serf(name: "serf-p2")
         defer { serf.stop() }
