@@ -137,6 +137,18 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "GossipRoleTests",
+            dependencies: [
+                "GossipRole",
+                "Plugins",
+                "Membership",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(
             name: "ProxyTests",
             dependencies: [
                 "Proxy",

@@ -146,6 +146,15 @@ public final class GossipNode: @unchecked Sendable {
         (try? await eventLoop.submit { !self.machine.hasQueuedUser(about: name) }.get()) ?? true
     }
 
+    /// Replaces the keyring (a reload's key rotation: add a key everywhere, make it primary, remove the old one),
+    /// or turns encryption off with nil. Packets and streams from now on use the new ring.
+    public func setKeyring(_ keyring: Keyring?) async {
+        try? await eventLoop.submit {
+            self.packetFrame.keyring = keyring
+            self.streamFrame.keyring = keyring
+        }.get()
+    }
+
     public func updateMeta(_ meta: [UInt8]) async {
         try? await eventLoop.submit { self.perform(self.machine.updateMeta(meta, now: .now())) }.get()
     }

@@ -17,7 +17,7 @@ final class GossipRole: Role {
     private let context: RoleContext
     private let settingsBox: Mutex<GossipSettings>
     private let running = Mutex<Running?>(nil)
-    private let membership: LiveMembership
+    let membership: LiveMembership
     private let metrics: GossipMetrics
     private let stopped = Mutex<CheckedContinuation<Void, Never>?>(nil)
     private let isStopped = Mutex(false)
@@ -30,6 +30,9 @@ final class GossipRole: Role {
         self.membership = LiveMembership(localMember: Member(
             name: context.node.name, host: settings.advertiseHost, port: settings.advertisePort, status: .alive, tags: settings.tags))
     }
+
+    /// Where the member listens, once started.
+    var address: NodeAddress? { running.withLock { $0?.node.address } }
 
     var offers: CapabilityOffers {
         var offers = CapabilityOffers()
@@ -56,10 +59,10 @@ final class GossipRole: Role {
                 switch event {
                 case .changed(let entry):
                     let member = Self.member(entry)
-                    membership.apply(.updated(member))
+                    metrics.members(Self.counts(membership.apply(.updated(member))))
                     logger.info("gossip: member \(entry.name) at \(entry.address) is \(Self.serfStatus(entry.state))")
                 case .removed(let entry):
-                    membership.apply(.removed(Self.member(entry)))
+                    metrics.members(Self.counts(membership.apply(.removed(Self.member(entry)))))
                 case .log(let level, let text):
                     switch level {
                     case .debug: logger.debug("\(text)")
@@ -123,15 +126,26 @@ final class GossipRole: Role {
         continuation?.resume()
     }
 
-    /// Tags are re-announced at a new incarnation (serf `SetTags`); anything else restarts the member.
+    /// Tags are re-announced at a new incarnation (serf `SetTags`) and a new key list replaces the keyring in
+    /// place (rotation without leaving: add the new key everywhere, make it first, then drop the old one);
+    /// anything else restarts the member. Turning encryption on or off also restarts it, as memberlist cannot
+    /// change that on a running member.
     func reconfigure(to settings: GossipSettings) async throws -> Reconfiguration {
         let old = settingsBox.withLock { $0 }
         var comparable = old
         comparable.tags = settings.tags
-        guard comparable == settings else { return .restartRequired }
+        comparable.keys = settings.keys
+        guard comparable == settings, old.keys.isEmpty == settings.keys.isEmpty else { return .restartRequired }
+        let keyring = settings.keys.isEmpty ? nil : try Keyring(keys: settings.keys)
         settingsBox.withLock { $0 = settings }
         if let current = running.withLock({ $0 }) {
-            await current.node.updateMeta(SerfTags.encode(settings.tags))
+            if old.keys != settings.keys {
+                await current.node.setKeyring(keyring)
+                context.logger.info("gossip: keyring replaced (\(settings.keys.count) key\(settings.keys.count == 1 ? "" : "s"))")
+            }
+            if old.tags != settings.tags {
+                await current.node.updateMeta(SerfTags.encode(settings.tags))
+            }
         }
         return .applied
     }
@@ -141,7 +155,6 @@ final class GossipRole: Role {
         let members = await current.node.members()
         var counts: [String: Int] = [:]
         for member in members { counts[Self.serfStatus(member.state), default: 0] += 1 }
-        metrics.members(counts)
         let health = await current.node.healthScore()
         return [
             "address": .string(current.node.address.description),
@@ -164,7 +177,6 @@ final class GossipRole: Role {
                 let joined = targets.isEmpty ? 0 : await node.join(targets)
                 if joined > 0 {
                     logger.info("gossip: joined through \(joined) of \(targets.count) address(es)")
-                    self.metrics.members([:])
                     return
                 }
                 logger.warning("gossip: no join address answered (\(entries.joined(separator: ", "))); retrying in \(delay)")
@@ -228,6 +240,21 @@ final class GossipRole: Role {
                 ("delegate_current", .number(Double(versions?.delegateCurrent ?? 0))),
             ]),
         ]
+    }
+
+    static func counts(_ snapshot: MembershipSnapshot) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for member in snapshot.members {
+            let status =
+                switch member.status {
+                case .alive: "alive"
+                case .suspect: "suspect"
+                case .dead: "failed"
+                case .left: "left"
+                }
+            counts[status, default: 0] += 1
+        }
+        return counts
     }
 
     /// Status in serf's words: memberlist's dead is serf's `failed`.
