@@ -4,7 +4,7 @@ CONFIG ?= etc/outrider/outrider.yaml
 TEST_TIMEOUT ?= 20m
 VERSION := $(shell sed -n 's/.*static let number = "\(.*\)".*/\1/p' Sources/Daemon/OutriderVersion.swift)
 
-.PHONY: build test release run run-config clean version
+.PHONY: build test release run run-config clean version fuzz
 
 build:
 	$(SWIFT) build
@@ -52,3 +52,17 @@ deb:
 # throw-away Debian 12 root. Needs root.
 package-test:
 	bash packaging/package-test.sh
+
+# libFuzzer over the gossip packet decoders (docs/gossip-wire.md): the wire and serf sources of Sources/Membership
+# without the swift-crypto framing, seeded with the captured serf packets, for FUZZ_TIME seconds.
+FUZZ_TIME ?= 60
+FUZZ_DIR ?= .build/fuzz
+FUZZ_SOURCES := $(filter-out %/Keyring.swift %/PacketFrame.swift %/StreamFrame.swift,$(wildcard Sources/Membership/Wire/*.swift)) \
+  $(wildcard Sources/Membership/Serf/*.swift) Fuzz/PacketDecoderFuzz.swift
+
+fuzz:
+	mkdir -p $(FUZZ_DIR)/corpus
+	cp Tests/MembershipTests/Resources/serf-0.9.4/plain/*.bin $(FUZZ_DIR)/corpus/
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name Membership -module-cache-path $(FUZZ_DIR)/cache \
+	  -o $(FUZZ_DIR)/packet-decoders $(FUZZ_SOURCES)
+	$(FUZZ_DIR)/packet-decoders -max_total_time=$(FUZZ_TIME) -max_len=4096 -rss_limit_mb=1024 $(FUZZ_DIR)/corpus

@@ -57,10 +57,10 @@ public struct StreamFrame: Sendable, Equatable {
                 bytes, version: encryptionVersion, authenticatedData: header + Array(label.utf8), nonce: nonce)
     }
 
-    /// Reads one message from the start of `buffer` (after the label header, which the caller strips with
-    /// ``PacketFrame/removeLabel(_:)``-like logic once per connection): the message and how many bytes it
-    /// took, or nil when `buffer` does not hold all of it yet. At the end of the stream a nil means the
-    /// stream was truncated.
+    /// Reads one message from the start of `buffer` (after the label header, which the accepting side strips
+    /// once per connection with ``PacketFrame/removeLabel(_:)`` — a truncation error there means "read more" —
+    /// and checks against ``label``): the message and how many bytes it took, or nil when `buffer` does not hold
+    /// all of it yet. At the end of the stream a nil means the stream was truncated.
     public func decode(_ buffer: [UInt8]) throws(WireError) -> (message: Message, consumed: Int)? {
         guard let first = buffer.first else { return nil }
         if first == MessageType.encrypt.rawValue {
@@ -95,7 +95,6 @@ public struct StreamFrame: Sendable, Equatable {
                 guard let inner = try decodePlain(try compressed.decompressed(), wholeInput: true) else {
                     throw WireError.truncated(what: "compressed stream message", needed: 1)
                 }
-                _ = inner
                 return (inner.message, consumed)
             }
             guard let type = MessageType(rawValue: first) else { throw WireError.unknownMessageType(first) }
