@@ -43,12 +43,12 @@ final class GossipRole: Role {
     func start() async throws {
         let settings = settingsBox.withLock { $0 }
         let name = context.node.name
-        let serf = SerfDelegate(name: name)
+        let serf = try SerfDelegate(name: name, tags: settings.tags)
         let keyring = settings.keys.isEmpty ? nil : try Keyring(keys: settings.keys)
         let nodeSettings = GossipNode.Settings(
             name: name, bindHost: settings.bind.bindHost, bindPort: settings.bind.port,
             advertiseHost: settings.advertiseHost, advertisePort: settings.bind.port == 0 ? nil : settings.advertisePort,
-            configuration: settings.timings, meta: SerfTags.encode(settings.tags), label: settings.label, keyring: keyring)
+            configuration: settings.timings, meta: serf.meta, label: settings.label, keyring: keyring)
         let logger = context.logger
         let membership = membership
         let metrics = metrics
@@ -144,7 +144,7 @@ final class GossipRole: Role {
                 context.logger.info("gossip: keyring replaced (\(settings.keys.count) key\(settings.keys.count == 1 ? "" : "s"))")
             }
             if old.tags != settings.tags {
-                await current.node.updateMeta(SerfTags.encode(settings.tags))
+                await current.node.updateMeta(try current.serf.setTags(settings.tags))
             }
         }
         return .applied
@@ -224,7 +224,7 @@ final class GossipRole: Role {
     }
 
     static func json(_ entry: NodeEntry) -> JSONValue {
-        let tags = SerfTags.decode(entry.meta)
+        let tags = ((try? SerfTags.decode(entry.meta)) ?? [:])
         let versions = entry.versions
         return [
             "name": .string(entry.name),
@@ -275,7 +275,7 @@ final class GossipRole: Role {
             case .dead: .dead
             case .left: .left
             }
-        return Member(name: entry.name, host: entry.address.host, port: entry.address.port, status: status, tags: SerfTags.decode(entry.meta))
+        return Member(name: entry.name, host: entry.address.host, port: entry.address.port, status: status, tags: ((try? SerfTags.decode(entry.meta)) ?? [:]))
     }
 }
 

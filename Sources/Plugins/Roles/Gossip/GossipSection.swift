@@ -48,9 +48,10 @@ enum GossipSection {
             for entry in tags.allEntries() {
                 if let text = decoder.decode(String.self, from: entry.value) { settings.tags[entry.key] = text }
             }
-            let size = SerfTags.encode(settings.tags).count
-            if size > Alive.maximumMetaSize {
-                decoder.record("roles.gossip.tags encode to \(size) bytes, over memberlist's \(Alive.maximumMetaSize)-byte metadata limit", at: tagsValue.location)
+            do {
+                _ = try SerfTags.encode(settings.tags)
+            } catch {
+                decoder.record("roles.gossip.tags: \(error), over memberlist's \(Alive.maximumMetaSize)-byte metadata limit", at: tagsValue.location)
             }
         } else if let tagsValue = section.value("tags"), tagsValue.kind != .null {
             decoder.record("roles.gossip.tags must be a mapping of names to strings, found \(tagsValue.kindDescription)", at: tagsValue.location)

@@ -4,7 +4,7 @@ import NIOPosix
 
 /// A real serf agent (`/usr/bin/serf`, Debian's 0.9.4) on 127.0.0.1 with free ports, for interoperation tests.
 /// A missing binary fails the test (CI installs it with apt).
-final class SerfAgent: @unchecked Sendable {
+final class SerfProcess: @unchecked Sendable {
     // Sendable: `process` is set in init and only read after; `Process` itself is thread-safe for terminate/wait.
     static let binary = "/usr/bin/serf"
 
