@@ -157,6 +157,23 @@ import Testing
         #expect(machine.member(named: "node-1")?.address.host == "10.9.9.9")
     }
 
+    @Test func aRestartedMemberWithANewAddressTakesOverOnceTheOldOneIsReaped() {
+        var network = SimulatedNetwork.cluster(3, configuration: local)
+        let moved = NodeAddress(host: "10.9.9.9", port: 7946)
+        network.killed.insert(SimulatedNetwork.address(2))
+        network.run(for: .seconds(5))
+        let a = SimulatedNetwork.address(0)
+        #expect(network.state(of: "node-2", seenBy: a) == .dead)
+        // Still dead and remembered: the new address is a conflict.
+        let early = network.members[a]!.receive(.alive(.init(incarnation: 1, node: "node-2", address: moved, meta: [], versions: .outrider)), from: moved, now: network.now)
+        #expect(early.contains { if case .conflict = $0 { true } else { false } })
+        network.run(for: .seconds(40))
+        #expect(network.members[a]!.member(named: "node-2") == nil)
+        _ = network.members[a]!.receive(.alive(.init(incarnation: 1, node: "node-2", address: moved, meta: [], versions: .outrider)), from: moved, now: network.now)
+        #expect(network.members[a]!.member(named: "node-2")?.address == moved)
+        #expect(network.members[a]!.member(named: "node-2")?.state == .alive)
+    }
+
     @Test func newMetadataIsAnnouncedAtANewIncarnation() {
         var network = SimulatedNetwork.cluster(3, configuration: local)
         let a = SimulatedNetwork.address(0)
