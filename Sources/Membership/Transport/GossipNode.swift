@@ -69,27 +69,35 @@ public final class GossipNode: @unchecked Sendable {
     public static func start(settings: Settings, group: any EventLoopGroup, seed: UInt64 = UInt64.random(in: .min ... .max), delegate: (any GossipDelegate)?, observe: @escaping @Sendable (GossipEvent) -> Void) async throws -> GossipNode {
         let eventLoop = group.next()
         let holder = NodeHolder()
-        let udp = try await DatagramBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(GossipDatagramHandler(holder: holder)) }
-            }
-            .bind(host: settings.bindHost, port: settings.bindPort).get()
-        let port = udp.localAddress?.port ?? settings.bindPort
-        let tcp: any Channel
-        do {
-            tcp = try await ServerBootstrap(group: eventLoop)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(GossipStreamHandler(holder: holder, role: .accepted))
-                    }
+        // With port 0 the system picks a free UDP port, which TCP may already have in use: try again, as
+        // memberlist's transport does when it is given port 0 (`net_transport.go`, `NewNetTransport`).
+        var attempt = 0
+        var bound: (udp: any Channel, tcp: any Channel)?
+        while bound == nil {
+            attempt += 1
+            let udp = try await DatagramBootstrap(group: eventLoop)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(GossipDatagramHandler(holder: holder)) }
                 }
-                .bind(host: settings.bindHost, port: port).get()
-        } catch {
-            try? await udp.close()
-            throw error
+                .bind(host: settings.bindHost, port: settings.bindPort).get()
+            let port = udp.localAddress?.port ?? settings.bindPort
+            do {
+                let tcp = try await ServerBootstrap(group: eventLoop)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(GossipStreamHandler(holder: holder, role: .accepted))
+                        }
+                    }
+                    .bind(host: settings.bindHost, port: port).get()
+                bound = (udp, tcp)
+            } catch {
+                try? await udp.close()
+                if settings.bindPort != 0 || attempt >= 10 { throw error }
+            }
         }
+        guard let (udp, tcp) = bound else { throw GossipTransportError.timeout }
+        let port = udp.localAddress?.port ?? settings.bindPort
         let address = NodeAddress(host: settings.advertiseHost ?? settings.bindHost, port: settings.advertisePort ?? port)
         let node = try await eventLoop.submit {
             var machine = SWIMStateMachine(configuration: settings.configuration, name: settings.name, address: address, meta: settings.meta, seed: seed, now: .now(), messageSize: { $0.wire.encoded().count })
