@@ -233,6 +233,32 @@ public struct SWIMStateMachine: Sendable {
         return actions
     }
 
+    /// memberlist `verifyProtocol`, checked before a join's push-pull is merged: every alive member's current
+    /// protocol and delegate versions, here and in `remote`, must lie within the range all alive members
+    /// understand. Returns why not, or nil.
+    public func incompatibility(with remote: [RemoteNodeState]) -> String? {
+        var maxPMin: UInt8 = 0, minPMax: UInt8 = .max, maxDMin: UInt8 = 0, minDMax: UInt8 = .max
+        let known = nodes.values.filter { $0.state == .alive }.compactMap(\.versions)
+        let theirs = remote.filter { $0.state == .alive }.compactMap(\.versions)
+        for versions in known + theirs {
+            maxPMin = max(maxPMin, versions.protocolMin)
+            minPMax = min(minPMax, versions.protocolMax)
+            maxDMin = max(maxDMin, versions.delegateMin)
+            minDMax = min(minDMax, versions.delegateMax)
+        }
+        let everyone = remote.map { ($0.name, $0.versions) } + nodes.values.map { ($0.name, $0.versions) }
+        for (name, versions) in everyone {
+            guard let versions else { continue }
+            if versions.protocolCurrent < maxPMin || versions.protocolCurrent > minPMax {
+                return "node '\(name)' protocol version (\(versions.protocolCurrent)) is incompatible: [\(maxPMin), \(minPMax)]"
+            }
+            if versions.delegateCurrent < maxDMin || versions.delegateCurrent > minDMax {
+                return "node '\(name)' delegate protocol version (\(versions.delegateCurrent)) is incompatible: [\(maxDMin), \(minDMax)]"
+            }
+        }
+        return nil
+    }
+
     /// Runs every timer due at `now`.
     public mutating func tick(now: NIODeadline) -> [Action] {
         var actions: [Action] = []

@@ -321,12 +321,16 @@ public final class GossipNode: @unchecked Sendable {
                 throw GossipTransportError.unexpected(reply.type)
             }
             observe(.message(type: "push_pull", direction: .received))
-            merge(remote)
+            try merge(remote)
         }
     }
 
-    private func merge(_ remote: PushPull) {
+    /// memberlist `mergeRemoteState`: a join's state is refused when its protocol versions are incompatible.
+    private func merge(_ remote: PushPull) throws {
         let states = remote.states.compactMap(RemoteNodeState.init)
+        if remote.join, let reason = machine.incompatibility(with: states) {
+            throw GossipTransportError.incompatible(reason)
+        }
         perform(machine.merge(states, now: .now()))
         if !remote.userState.isEmpty { delegate?.mergeRemoteState(remote.userState, join: remote.join) }
     }
@@ -356,7 +360,11 @@ public final class GossipNode: @unchecked Sendable {
             observe(.message(type: "push_pull", direction: .received))
             let answer = Message.pushPull(PushPull(join: remote.join, states: machine.localState.map(\.wire), userState: delegate?.localState(join: remote.join) ?? []))
             reply(answer, on: channel)
-            merge(remote)
+            do {
+                try merge(remote)
+            } catch {
+                observe(.log(level: .error, "gossip: refused a join: \(error)"))
+            }
         case .user(let bytes):
             observe(.message(type: "user", direction: .received))
             for (reply, about) in delegate?.receive(userMessage: bytes) ?? [] { machine.enqueueUser(reply, about: about) }
@@ -396,12 +404,14 @@ public enum GossipTransportError: Error, CustomStringConvertible {
     case timeout
     case remote(String)
     case unexpected(MessageType)
+    case incompatible(String)
 
     public var description: String {
         switch self {
         case .timeout: "timed out"
         case .remote(let text): "the peer answered with an error: \(text)"
         case .unexpected(let type): "unexpected \(type) message in answer"
+        case .incompatible(let reason): reason
         }
     }
 }

@@ -174,6 +174,15 @@ import Testing
         #expect(network.members[a]!.member(named: "node-2")?.state == .alive)
     }
 
+    @Test func aJoinWithIncompatibleProtocolVersionsIsRefused() {
+        let machine = SimulatedNetwork.cluster(2, configuration: local).members[SimulatedNetwork.address(0)]!
+        let compatible = RemoteNodeState(name: "x", address: NodeAddress(host: "10.1.1.1", port: 7946), meta: [], incarnation: 1, state: .alive, versions: .outrider)
+        #expect(machine.incompatibility(with: [compatible]) == nil)
+        let future = ProtocolVersions(protocolMin: 6, protocolMax: 7, protocolCurrent: 6, delegateMin: 2, delegateMax: 5, delegateCurrent: 5)
+        let incompatible = RemoteNodeState(name: "y", address: NodeAddress(host: "10.1.1.2", port: 7946), meta: [], incarnation: 1, state: .alive, versions: future)
+        #expect(machine.incompatibility(with: [incompatible])?.contains("protocol version") == true)
+    }
+
     @Test func newMetadataIsAnnouncedAtANewIncarnation() {
         var network = SimulatedNetwork.cluster(3, configuration: local)
         let a = SimulatedNetwork.address(0)
