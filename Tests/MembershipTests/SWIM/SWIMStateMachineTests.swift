@@ -161,8 +161,11 @@ import Testing
         var network = SimulatedNetwork.cluster(3, configuration: local)
         let moved = NodeAddress(host: "10.9.9.9", port: 7946)
         network.killed.insert(SimulatedNetwork.address(2))
-        network.run(for: .seconds(5))
         let a = SimulatedNetwork.address(0)
+        // Up to the longest suspicion (18 s with one confirmation expected and none given) plus probe rounds.
+        for _ in 0..<300 where network.state(of: "node-2", seenBy: a) != .dead {
+            network.run(for: .milliseconds(100))
+        }
         #expect(network.state(of: "node-2", seenBy: a) == .dead)
         // Still dead and remembered: the new address is a conflict.
         let early = network.members[a]!.receive(.alive(.init(incarnation: 1, node: "node-2", address: moved, meta: [], versions: .outrider)), from: moved, now: network.now)

@@ -51,8 +51,9 @@ struct SimulatedNetwork {
             network.add("node-\(index)", at: address(index), configuration: configuration, seed: UInt64(index + 1))
         }
         // Everyone knows everyone, as after a converged join.
-        let states = network.members.values.map(\.localState).flatMap { $0 }
-        for key in Array(network.members.keys) {
+        // In the order the members were added, so that a seeded run replays exactly.
+        let states = network.order.flatMap { network.members[$0]!.localState }
+        for key in network.order {
             _ = network.members[key]!.merge(states, now: network.now)
             network.members[key]!.clearBroadcasts()
         }
