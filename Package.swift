@@ -46,7 +46,9 @@ let package = Package(
         .target(
             name: "Membership",
             dependencies: [
-                .product(name: "Crypto", package: "swift-crypto")
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(name: "Coordination"),
@@ -90,12 +92,27 @@ let package = Package(
             ],
             path: "Sources/Plugins/Roles/Cache"
         ),
+        .target(
+            name: "GossipRole",
+            dependencies: [
+                "Plugins",
+                "Membership",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            path: "Sources/Plugins/Roles/Gossip"
+        ),
         .executableTarget(
             name: "Daemon",
             dependencies: [
                 "Plugins",
                 "ProxyRole",
                 "CacheRole",
+                "GossipRole",
+                "Membership",
                 "Proxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -146,6 +163,18 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "GossipRoleTests",
+            dependencies: [
+                "GossipRole",
+                "Plugins",
+                "Membership",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(
             name: "ProxyTests",
             dependencies: [
                 "Proxy",
@@ -168,6 +197,8 @@ let package = Package(
             dependencies: [
                 "Membership",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             exclude: ["Resources"]
         ),

@@ -1,0 +1,285 @@
+import Foundation
+import Logging
+import Membership
+import NIOCore
+import NIOHTTP1
+import Plugins
+import Synchronization
+
+/// A running gossip member as a ``Role``: the ``GossipNode`` with serf's layer, the ``LiveMembership`` it feeds,
+/// the joins retried with backoff, the graceful leave on drain, and the admin routes.
+final class GossipRole: Role {
+    struct Running: Sendable {
+        var node: GossipNode
+        var serf: SerfDelegate
+    }
+
+    private let context: RoleContext
+    private let settingsBox: Mutex<GossipSettings>
+    private let running = Mutex<Running?>(nil)
+    let membership: LiveMembership
+    private let metrics: GossipMetrics
+    private let stopped = Mutex<CheckedContinuation<Void, Never>?>(nil)
+    private let isStopped = Mutex(false)
+    private let joinTask = Mutex<Task<Void, Never>?>(nil)
+
+    init(settings: GossipSettings, context: RoleContext) {
+        self.context = context
+        self.settingsBox = Mutex(settings)
+        self.metrics = GossipMetrics(factory: context.metrics)
+        self.membership = LiveMembership(localMember: Member(
+            name: context.node.name, host: settings.advertiseHost, port: settings.advertisePort, status: .alive, tags: settings.tags))
+    }
+
+    /// Where the member listens, once started.
+    var address: NodeAddress? { running.withLock { $0?.node.address } }
+
+    var offers: CapabilityOffers {
+        var offers = CapabilityOffers()
+        offers.offer(membership as any MembershipView, as: .membership)
+        return offers
+    }
+
+    func start() async throws {
+        let settings = settingsBox.withLock { $0 }
+        let name = context.node.name
+        let serf = try SerfDelegate(name: name, tags: settings.tags)
+        let keyring = settings.keys.isEmpty ? nil : try Keyring(keys: settings.keys)
+        let nodeSettings = GossipNode.Settings(
+            name: name, bindHost: settings.bind.bindHost, bindPort: settings.bind.port,
+            advertiseHost: settings.advertiseHost, advertisePort: settings.bind.port == 0 ? nil : settings.advertisePort,
+            configuration: settings.timings, meta: serf.meta, label: settings.label, keyring: keyring)
+        let logger = context.logger
+        let membership = membership
+        let metrics = metrics
+        let node: GossipNode
+        do {
+            node = try await GossipNode.start(settings: nodeSettings, group: context.eventLoopGroup, delegate: serf) { event in
+                metrics.record(event)
+                switch event {
+                case .changed(let entry):
+                    let member = Self.member(entry)
+                    metrics.members(Self.counts(membership.apply(.updated(member))))
+                    logger.info("gossip: member \(entry.name) at \(entry.address) is \(Self.serfStatus(entry.state))")
+                case .removed(let entry):
+                    metrics.members(Self.counts(membership.apply(.removed(Self.member(entry)))))
+                case .log(let level, let text):
+                    switch level {
+                    case .debug: logger.debug("\(text)")
+                    case .info: logger.info("\(text)")
+                    case .warning: logger.warning("\(text)")
+                    case .error: logger.error("\(text)")
+                    }
+                default:
+                    break
+                }
+            }
+        } catch {
+            throw GossipRoleError("gossip: cannot bind \(settings.bind): \(error)")
+        }
+        running.withLock { $0 = Running(node: node, serf: serf) }
+        await node.broadcast(userMessage: serf.joinIntent(), about: "intent")
+        logger.info("gossip: listening on \(settings.bind.bindHost):\(node.address.port) (UDP and TCP), advertising \(node.address)")
+        addRoutes()
+        if !settings.join.isEmpty { startJoining(settings.join, port: settings.bind.port == 0 ? GossipSection.defaultPort : settings.bind.port) }
+    }
+
+    func run() async throws {
+        await withCheckedContinuation { continuation in
+            let already = isStopped.withLock { stopped in
+                if stopped { return true }
+                self.stopped.withLock { $0 = continuation }
+                return false
+            }
+            if already { continuation.resume() }
+        }
+    }
+
+    /// serf's graceful leave (`Leave`): the leave intent spread first, then memberlist's leave, waiting up to
+    /// `leave_timeout` in all.
+    func drain() async {
+        joinTask.withLock { $0?.cancel() }
+        guard let current = running.withLock({ $0 }) else { return }
+        let timeout = settingsBox.withLock { $0.leaveTimeout }
+        let deadline = ContinuousClock.now + timeout
+        await current.node.broadcast(userMessage: current.serf.leaveIntent(), about: "intent")
+        while ContinuousClock.now < deadline - timeout / 2 {
+            if await current.node.userBroadcastSent(about: "intent") { break }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        let remaining = max(deadline - ContinuousClock.now, .milliseconds(1))
+        await current.node.leave(timeout: .nanoseconds(Int64(remaining.components.seconds) * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000))
+        context.logger.info("gossip: left the cluster")
+    }
+
+    func shutdown(grace: Duration) async {
+        joinTask.withLock { $0?.cancel() }
+        if let current = running.withLock({ $0 }) { await current.node.shutdown() }
+        membership.finish()
+        let continuation = isStopped.withLock { stopped -> CheckedContinuation<Void, Never>? in
+            stopped = true
+            return self.stopped.withLock { continuation in
+                defer { continuation = nil }
+                return continuation
+            }
+        }
+        continuation?.resume()
+    }
+
+    /// Tags are re-announced at a new incarnation (serf `SetTags`) and a new key list replaces the keyring in
+    /// place (rotation without leaving: add the new key everywhere, make it first, then drop the old one);
+    /// anything else restarts the member. Turning encryption on or off also restarts it, as memberlist cannot
+    /// change that on a running member.
+    func reconfigure(to settings: GossipSettings) async throws -> Reconfiguration {
+        let old = settingsBox.withLock { $0 }
+        var comparable = old
+        comparable.tags = settings.tags
+        comparable.keys = settings.keys
+        guard comparable == settings, old.keys.isEmpty == settings.keys.isEmpty else { return .restartRequired }
+        let keyring = settings.keys.isEmpty ? nil : try Keyring(keys: settings.keys)
+        settingsBox.withLock { $0 = settings }
+        if let current = running.withLock({ $0 }) {
+            if old.keys != settings.keys {
+                await current.node.setKeyring(keyring)
+                context.logger.info("gossip: keyring replaced (\(settings.keys.count) key\(settings.keys.count == 1 ? "" : "s"))")
+            }
+            if old.tags != settings.tags {
+                await current.node.updateMeta(try current.serf.setTags(settings.tags))
+            }
+        }
+        return .applied
+    }
+
+    func status() async -> JSONValue {
+        guard let current = running.withLock({ $0 }) else { return ["running": false] }
+        let members = await current.node.members()
+        var counts: [String: Int] = [:]
+        for member in members { counts[Self.serfStatus(member.state), default: 0] += 1 }
+        let health = await current.node.healthScore()
+        return [
+            "address": .string(current.node.address.description),
+            "members": .object(["alive", "suspect", "failed", "left"].map { ($0, .number(Double(counts[$0] ?? 0))) }),
+            "health_score": .number(Double(health)),
+        ]
+    }
+
+    // MARK: Joining
+
+    /// memberlist `Join` at start, retried with backoff (1 s doubling to 30 s) until one address answers; names
+    /// are resolved at each attempt, every A and AAAA record tried.
+    private func startJoining(_ entries: [String], port: Int) {
+        let logger = context.logger
+        let task = Task { [weak self] in
+            var delay: Duration = .seconds(1)
+            while !Task.isCancelled {
+                guard let self, let node = self.running.withLock({ $0?.node }) else { return }
+                let targets = Self.resolveJoin(entries, defaultPort: port)
+                let joined = targets.isEmpty ? 0 : await node.join(targets)
+                if joined > 0 {
+                    logger.info("gossip: joined through \(joined) of \(targets.count) address(es)")
+                    return
+                }
+                logger.warning("gossip: no join address answered (\(entries.joined(separator: ", "))); retrying in \(delay)")
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(30))
+            }
+        }
+        joinTask.withLock { $0 = task }
+    }
+
+    static func resolveJoin(_ entries: [String], defaultPort: Int) -> [NodeAddress] {
+        var targets: [NodeAddress] = []
+        for entry in entries {
+            guard let (host, port) = try? GossipSection.splitHostPort(entry, defaultPort: GossipSection.defaultPort) else { continue }
+            for address in GossipSection.resolve(host) { targets.append(NodeAddress(host: address, port: port)) }
+        }
+        return targets
+    }
+
+    // MARK: Admin
+
+    private func addRoutes() {
+        let admin = context.admin
+        admin.add(.GET, "/members") { [weak self] _ in
+            guard let self, let node = self.running.withLock({ $0?.node }) else { throw AdminError.serviceUnavailable("gossip is not running") }
+            let members = await node.members()
+            return .json(["members": .array(members.map(Self.json))])
+        }
+        admin.add(.POST, "/join") { [weak self] request in
+            guard let self, let node = self.running.withLock({ $0?.node }) else { throw AdminError.serviceUnavailable("gossip is not running") }
+            let body = Data(request.body.readableBytesView)
+            guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any], let addresses = object["addresses"] as? [String], !addresses.isEmpty else {
+                throw AdminError.badRequest("expected {\"addresses\": [\"host:port\", ...]}")
+            }
+            let targets = Self.resolveJoin(addresses, defaultPort: GossipSection.defaultPort)
+            let joined = targets.isEmpty ? 0 : await node.join(targets)
+            guard joined > 0 else { throw AdminError.conflict("no address answered: \(addresses.joined(separator: ", "))") }
+            return .json(["joined": .number(Double(joined))])
+        }
+        admin.add(.POST, "/leave") { [weak self] _ in
+            guard let self else { throw AdminError.serviceUnavailable("gossip is not running") }
+            await self.drain()
+            return .json(["left": true])
+        }
+    }
+
+    static func json(_ entry: NodeEntry) -> JSONValue {
+        let tags = ((try? SerfTags.decode(entry.meta)) ?? [:])
+        let versions = entry.versions
+        return [
+            "name": .string(entry.name),
+            "address": .string(entry.address.host),
+            "port": .number(Double(entry.address.port)),
+            "status": .string(serfStatus(entry.state)),
+            "tags": .object(tags.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }),
+            "incarnation": .number(Double(entry.incarnation)),
+            "protocol": .object([
+                ("min", .number(Double(versions?.protocolMin ?? 0))), ("max", .number(Double(versions?.protocolMax ?? 0))),
+                ("current", .number(Double(versions?.protocolCurrent ?? 0))),
+                ("delegate_min", .number(Double(versions?.delegateMin ?? 0))), ("delegate_max", .number(Double(versions?.delegateMax ?? 0))),
+                ("delegate_current", .number(Double(versions?.delegateCurrent ?? 0))),
+            ]),
+        ]
+    }
+
+    static func counts(_ snapshot: MembershipSnapshot) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for member in snapshot.members {
+            let status =
+                switch member.status {
+                case .alive: "alive"
+                case .suspect: "suspect"
+                case .dead: "failed"
+                case .left: "left"
+                }
+            counts[status, default: 0] += 1
+        }
+        return counts
+    }
+
+    /// Status in serf's words: memberlist's dead is serf's `failed`.
+    static func serfStatus(_ state: NodeEntry.State) -> String {
+        switch state {
+        case .alive: "alive"
+        case .suspect: "suspect"
+        case .dead: "failed"
+        case .left: "left"
+        }
+    }
+
+    static func member(_ entry: NodeEntry) -> Member {
+        let status: Member.Status =
+            switch entry.state {
+            case .alive: .alive
+            case .suspect: .suspect
+            case .dead: .dead
+            case .left: .left
+            }
+        return Member(name: entry.name, host: entry.address.host, port: entry.address.port, status: status, tags: ((try? SerfTags.decode(entry.meta)) ?? [:]))
+    }
+}
+
+struct GossipRoleError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Membership
+import NIOCore
+import NIOPosix
+import Plugins
+
+extension SWIMConfiguration.Profile: ConfigEnumeration {}
+
+/// Reads `roles.gossip` into ``GossipSettings``: every key of the schema, memberlist's profile defaults,
+/// each problem at its line and column.
+enum GossipSection {
+    /// memberlist's default port (`config.go`, `BindPort`).
+    static let defaultPort = 7946
+
+    static func decode(_ section: ConfigMapping) throws -> GossipSettings {
+        let decoder = section.decoder
+        let before = decoder.problemCount
+        var settings = GossipSettings()
+
+        settings.bind = section.value("bind", default: settings.bind)
+        settings.profile = section.value("profile", default: SWIMConfiguration.Profile.lan)
+        var timings = SWIMConfiguration(profile: settings.profile)
+        func duration(_ key: String, _ current: TimeAmount) -> TimeAmount {
+            let value = section.value(key, default: Duration.nanoseconds(current.nanoseconds), in: .milliseconds(1) ... .seconds(3600))
+            let (seconds, attoseconds) = value.components
+            return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        }
+        timings.probeInterval = duration("probe_interval", timings.probeInterval)
+        timings.probeTimeout = duration("probe_timeout", timings.probeTimeout)
+        timings.gossipInterval = duration("gossip_interval", timings.gossipInterval)
+        timings.pushPullInterval = duration("push_pull_interval", timings.pushPullInterval)
+        timings.suspicionMult = section.value("suspicion_mult", default: timings.suspicionMult, in: 1...100)
+        timings.suspicionMaxTimeoutMult = section.value("suspicion_max_timeout_mult", default: timings.suspicionMaxTimeoutMult, in: 1...100)
+        timings.gossipNodes = section.value("gossip_nodes", default: timings.gossipNodes, in: 1...100)
+        timings.retransmitMult = section.value("retransmit_mult", default: timings.retransmitMult, in: 1...100)
+        timings.indirectChecks = section.value("indirect_checks", default: timings.indirectChecks, in: 0...100)
+        timings.awarenessMaxMultiplier = section.value("awareness_max_multiplier", default: timings.awarenessMaxMultiplier, in: 1...100)
+        settings.timings = timings
+
+        settings.join = section.value("join", default: [String]())
+        settings.label = section.value("label", default: "")
+        if settings.label.utf8.count > PacketFrame.maximumLabelLength, let value = section.value("label") {
+            decoder.record("roles.gossip.label is longer than \(PacketFrame.maximumLabelLength) bytes", at: value.location)
+        }
+        settings.leaveTimeout = section.value("leave_timeout", default: Duration.seconds(5), in: .zero ... .seconds(3600))
+
+        if let tagsValue = section.value("tags"), case .mapping = tagsValue.kind, let tags = decoder.mapping(tagsValue, describing: "roles.gossip.tags") {
+            for entry in tags.allEntries() {
+                if let text = decoder.decode(String.self, from: entry.value) { settings.tags[entry.key] = text }
+            }
+            do {
+                _ = try SerfTags.encode(settings.tags)
+            } catch {
+                decoder.record("roles.gossip.tags: \(error), over memberlist's \(Alive.maximumMetaSize)-byte metadata limit", at: tagsValue.location)
+            }
+        } else if let tagsValue = section.value("tags"), tagsValue.kind != .null {
+            decoder.record("roles.gossip.tags must be a mapping of names to strings, found \(tagsValue.kindDescription)", at: tagsValue.location)
+        }
+
+        if let encryption = section.mapping("encryption") {
+            if let keysValue = encryption.value("keys"), case .sequence(let items) = keysValue.kind {
+                for item in items {
+                    guard let text = decoder.decode(String.self, from: item) else { continue }
+                    do {
+                        settings.keys.append(try Keyring.decodeKey(base64: text))
+                    } catch {
+                        decoder.record("roles.gossip.encryption.keys: \(error)", at: item.location)
+                    }
+                }
+            } else if let keysValue = encryption.value("keys"), keysValue.kind != .null {
+                decoder.record("roles.gossip.encryption.keys must be a list of base64 keys", at: keysValue.location)
+            }
+            if let fileValue = encryption.value("keyring_file"), let path = decoder.decode(String.self, from: fileValue) {
+                do {
+                    let contents = try Data(contentsOf: URL(fileURLWithPath: path))
+                    settings.keys += try Keyring.parseKeyringFile(Array(contents)).keys
+                } catch {
+                    decoder.record("roles.gossip.encryption.keyring_file '\(path)': \(error)", at: fileValue.location)
+                }
+            }
+            encryption.finish()
+        }
+
+        let advertiseValue = section.value("advertise")
+        if let advertiseValue, let text = decoder.decode(String.self, from: advertiseValue) {
+            do {
+                let (host, port) = try splitHostPort(text, defaultPort: settings.bind.port == 0 ? defaultPort : settings.bind.port)
+                guard let resolved = resolve(host).first else {
+                    throw ConfigDiagnostic("roles.gossip.advertise: cannot resolve '\(host)'", at: advertiseValue.location)
+                }
+                settings.advertiseHost = resolved
+                settings.advertisePort = port
+            } catch let diagnostic as ConfigDiagnostic {
+                decoder.record(diagnostic)
+            } catch {
+                decoder.record("roles.gossip.advertise: \(error)", at: advertiseValue.location)
+            }
+        } else {
+            let host = settings.bind.bindHost
+            settings.advertiseHost = (host == "0.0.0.0" || host == "::") ? (firstNonLoopbackAddress() ?? "127.0.0.1") : host
+            settings.advertisePort = settings.bind.port
+        }
+
+        section.finish()
+        if decoder.problemCount > before { throw ConfigProblemsRecorded() }
+        return settings
+    }
+
+    struct AddressError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// `host`, `host:port`, `[v6]:port` or a bare IPv6 literal.
+    static func splitHostPort(_ text: String, defaultPort: Int) throws -> (String, Int) {
+        if text.hasPrefix("[") {
+            let parsed = try ListenAddress.parse(text)
+            return (parsed.host, parsed.port)
+        }
+        if text.filter({ $0 == ":" }).count == 1, let colon = text.lastIndex(of: ":") {
+            guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+                throw AddressError(description: "invalid port in '\(text)'")
+            }
+            return (String(text[..<colon]), port)
+        }
+        return (text, defaultPort)
+    }
+
+    /// Every address `host` resolves to (A and AAAA), IP literals as they are.
+    static func resolve(_ host: String) -> [String] {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else { return [] }
+        defer { freeaddrinfo(first) }
+        var addresses: [String] = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let info = cursor {
+            if let address = info.pointee.ai_addr {
+                var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+                if getnameinfo(address, info.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 {
+                    let string = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                    if !addresses.contains(string) { addresses.append(string) }
+                }
+            }
+            cursor = info.pointee.ai_next
+        }
+        return addresses
+    }
+
+    /// The first IPv4 address of an interface that is not loopback, as memberlist picks one to advertise when
+    /// bound to every interface (`memberlist.go`, `refreshAdvertise` via go-sockaddr's private IP).
+    static func firstNonLoopbackAddress() -> String? {
+        guard let devices = try? System.enumerateDevices() else { return nil }
+        for device in devices {
+            guard let address = device.address, case .v4 = address, let ip = address.ipAddress, !ip.hasPrefix("127.") else { continue }
+            return ip
+        }
+        return nil
+    }
+}

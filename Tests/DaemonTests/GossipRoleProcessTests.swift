@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+
+/// The gossip role through the built binary, in one cluster with a real serf agent (`/usr/bin/serf`) on loopback:
+/// serf sees outrider's tags, `outrider members` lists serf, SIGTERM is `left` and kill -9 is `failed` in serf.
+@Suite struct GossipRoleProcessTests {
+    let directory: TemporaryDirectory
+
+    init() throws {
+        directory = try TemporaryDirectory(prefix: "outrider-gossip-")
+    }
+
+    /// A serf agent on free loopback ports; a missing binary fails the test (CI installs serf with apt).
+    final class Serf {
+        let process = Process()
+        let port: Int
+        let rpcPort: Int
+
+        init(name: String) throws {
+            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/serf") else {
+                throw Failure("serf is not installed at /usr/bin/serf (apt-get install serf)")
+            }
+            port = try Self.freePort()
+            rpcPort = try Self.freePort()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/serf")
+            process.arguments = ["agent", "-node=\(name)", "-bind=127.0.0.1:\(port)", "-rpc-addr=127.0.0.1:\(rpcPort)", "-profile=local", "-tag=role=lb"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+        }
+
+        func status(of name: String) -> String? {
+            let command = Process()
+            command.executableURL = URL(fileURLWithPath: "/usr/bin/serf")
+            command.arguments = ["members", "-format=json", "-rpc-addr=127.0.0.1:\(rpcPort)"]
+            let pipe = Pipe()
+            command.standardOutput = pipe
+            command.standardError = FileHandle.nullDevice
+            guard (try? command.run()) != nil else { return nil }
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            command.waitUntilExit()
+            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let members = object["members"] as? [[String: Any]] else { return nil }
+            guard let member = members.first(where: { $0["name"] as? String == name }) else { return nil }
+            let tags = member["tags"] as? [String: String] ?? [:]
+            return "\(member["status"] as? String ?? "?") \(tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))"
+        }
+
+        func stop() {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+        }
+
+        static func freePort() throws -> Int {
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            }
+            guard bound else { throw Failure("no free port") }
+            return Int(UInt16(bigEndian: address.sin_port))
+        }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    func startOutrider(name: String, joining serf: Serf) async throws -> (DaemonProcess, adminPort: Int) {
+        let path = directory.path("\(name).yaml")
+        try """
+            node:
+              name: \(name)
+            admin:
+              listen: 127.0.0.1:0
+            roles:
+              gossip:
+                bind: 127.0.0.1:0
+                profile: local
+                join: ["127.0.0.1:\(serf.port)"]
+                tags: {role: backend, apps: "web,api"}
+                leave_timeout: 2s
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let daemon = try DaemonProcess(["run", "--config", path])
+        let started = try await daemon.waitForLine(containing: "outrider started")
+        let adminPort = try #require(DaemonProcess.loopbackPort(in: started))
+        _ = try await daemon.waitForLine(containing: "gossip: listening")
+        return (daemon, adminPort)
+    }
+
+    @Test func joinsSerfShowsMembersAndLeavesOnSIGTERM() async throws {
+        let serf = try Serf(name: "serf-p1")
+        defer { serf.stop() }
+        try await Task.sleep(for: .milliseconds(500))
+        let (daemon, adminPort) = try await startOutrider(name: "outrider-p1", joining: serf)
+        try await eventually(timeout: .seconds(15)) { serf.status(of: "outrider-p1") == "alive apps=web,api,role=backend" }
+        try await eventually {
+            let listing = try DaemonProcess.run(["members", "--admin", "127.0.0.1:\(adminPort)"])
+            return listing.stdout.contains("serf-p1") && listing.stdout.contains("alive") && listing.stdout.contains("role=lb")
+        }
+        let json = try DaemonProcess.run(["members", "--admin", "127.0.0.1:\(adminPort)", "--format", "json", "--tag", "role=lb"])
+        #expect(json.status == 0)
+        #expect(json.stdout.contains("\"name\" : \"serf-p1\""), "\(json.stdout)")
+        #expect(!json.stdout.contains("outrider-p1"), "\(json.stdout)")
+        let status = try await AdminClient.get(adminPort, "/v1/status").body
+        #expect(status.contains("health_score"), "\(status)")
+        let metrics = try await AdminClient.get(adminPort, "/metrics").body
+        #expect(metrics.contains("outrider_gossip_messages_total{"), "\(metrics)")
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+        try await eventually(timeout: .seconds(15)) { serf.status(of: "outrider-p1")?.hasPrefix("left") == true }
+    }
+
+    @Test func aKilledSerfAgentIsReportedFailed() async throws {
+        let serf = try Serf(name: "serf-p3")
+        try await Task.sleep(for: .milliseconds(500))
+        let (daemon, adminPort) = try await startOutrider(name: "outrider-p3", joining: serf)
+        try await eventually(timeout: .seconds(15)) {
+            try DaemonProcess.run(["members", "--admin", "127.0.0.1:\(adminPort)", "--status", "alive"]).stdout.contains("serf-p3")
+        }
+        kill(serf.process.processIdentifier, SIGKILL)
+        serf.process.waitUntilExit()
+        try await eventually(timeout: .seconds(20)) {
+            try DaemonProcess.run(["members", "--admin", "127.0.0.1:\(adminPort)", "--status", "failed"]).stdout.contains("serf-p3")
+        }
+        // The change reached the membership view's publisher, which logs each change it applies.
+        #expect(daemon.stderr.contains { $0.contains("member serf-p3") && $0.contains("is failed") })
+        daemon.signal(SIGTERM)
+        _ = try await daemon.waitForExit()
+    }
+
+    @Test func aKilledOutriderIsFailedInSerf() async throws {
+        let serf = try Serf(name: "serf-p2")
+        defer { serf.stop() }
+        try await Task.sleep(for: .milliseconds(500))
+        let (daemon, _) = try await startOutrider(name: "outrider-p2", joining: serf)
+        try await eventually(timeout: .seconds(15)) { serf.status(of: "outrider-p2")?.hasPrefix("alive") == true }
+        daemon.signal(SIGKILL)
+        _ = try await daemon.waitForExit()
+        try await eventually(timeout: .seconds(20)) { serf.status(of: "outrider-p2")?.hasPrefix("failed") == true }
+    }
+
+    @Test func keygenPrintsA32ByteKey() throws {
+        let result = try DaemonProcess.run(["keygen"])
+        #expect(result.status == 0)
+        let key = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(Data(base64Encoded: key)?.count == 32)
+    }
+
+    @Test func badGossipSettingsAreReportedAtTheirPosition() throws {
+        let path = directory.path("bad.yaml")
+        try """
+            roles:
+              gossip:
+                bind: 127.0.0.1:0
+                advertise: no-such-host.invalid:7946
+                encryption:
+                  keys: ["bm90IGEga2V5"]
+                tags: {big: "\(String(repeating: "x", count: 600))"}
+                probe_intervl: 1s
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try DaemonProcess.run(["check-config", "--config", path])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("bad.yaml:4:"), "\(result.stderr)")
+        #expect(result.stderr.contains("bad.yaml:6:"), "\(result.stderr)")
+        #expect(result.stderr.contains("bad.yaml:7:"), "\(result.stderr)")
+        #expect(result.stderr.contains("unknown key 'probe_intervl'"), "\(result.stderr)")
+    }
+}

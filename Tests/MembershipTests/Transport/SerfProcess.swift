@@ -1,0 +1,119 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// A real serf agent (`/usr/bin/serf`, Debian's 0.9.4) on 127.0.0.1 with free ports, for interoperation tests.
+/// A missing binary fails the test (CI installs it with apt).
+final class SerfProcess: @unchecked Sendable {
+    // Sendable: `process` is set in init and only read after; `Process` itself is thread-safe for terminate/wait.
+    static let binary = "/usr/bin/serf"
+
+    let name: String
+    let port: Int
+    let rpcPort: Int
+    let process: Process
+    let logFile: URL
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init(name: String, tags: [String: String] = [:], encryptKey: String? = nil, join: String? = nil, profile: String = "local") throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            throw Failure(description: "serf is not installed at \(Self.binary) (apt-get install serf)")
+        }
+        self.name = name
+        self.port = try Self.freePort()
+        self.rpcPort = try Self.freePort()
+        var arguments = ["agent", "-node=\(name)", "-bind=127.0.0.1:\(port)", "-advertise=127.0.0.1:\(port)", "-rpc-addr=127.0.0.1:\(rpcPort)", "-profile=\(profile)", "-log-level=debug"]
+        for (key, value) in tags.sorted(by: { $0.key < $1.key }) { arguments.append("-tag=\(key)=\(value)") }
+        if let encryptKey { arguments.append("-encrypt=\(encryptKey)") }
+        if let join { arguments.append("-join=\(join)") }
+        logFile = FileManager.default.temporaryDirectory.appendingPathComponent("serf-\(name)-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: logFile)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    var address: String { "127.0.0.1:\(port)" }
+
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// `serf members -format=json`, as name → (status, tags).
+    func members() throws -> [String: (status: String, tags: [String: String])] {
+        let output = try run(["members", "-format=json", "-rpc-addr=127.0.0.1:\(rpcPort)"])
+        guard let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
+            let list = object["members"] as? [[String: Any]]
+        else { throw Failure(description: "unexpected serf members output: \(output)") }
+        var members: [String: (status: String, tags: [String: String])] = [:]
+        for member in list {
+            guard let name = member["name"] as? String, let status = member["status"] as? String else { continue }
+            members[name] = (status, member["tags"] as? [String: String] ?? [:])
+        }
+        return members
+    }
+
+    func join(_ address: String) throws {
+        _ = try run(["join", "-rpc-addr=127.0.0.1:\(rpcPort)", address])
+    }
+
+    private func run(_ arguments: [String]) throws -> String {
+        let command = Process()
+        command.executableURL = URL(fileURLWithPath: Self.binary)
+        command.arguments = arguments
+        let pipe = Pipe()
+        command.standardOutput = pipe
+        command.standardError = pipe
+        try command.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        command.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard command.terminationStatus == 0 else { throw Failure(description: "serf \(arguments.first ?? ""): \(text)") }
+        return text
+    }
+
+    /// Waits up to `timeout` for `condition` on serf's member list.
+    func waitFor(_ what: String, timeout: Duration = .seconds(15), _ condition: ([String: (status: String, tags: [String: String])]) -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        var last: [String: (status: String, tags: [String: String])] = [:]
+        while ContinuousClock.now < deadline {
+            if let members = try? members() {
+                last = members
+                if condition(members) { return }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw Failure(description: "serf \(name): timed out waiting for \(what); members: \(last.mapValues { $0.status })")
+    }
+
+    func kill() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    func stop() {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: logFile)
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw Failure(description: "no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
