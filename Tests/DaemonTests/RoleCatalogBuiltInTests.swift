@@ -5,8 +5,8 @@ import Testing
 
 /// The catalog the executable assembles: the only place that names every role.
 @Suite struct RoleCatalogBuiltInTests {
-    @Test func theProxyRoleIsBuiltIn() {
-        #expect(RoleCatalog.builtIn.names == ["proxy"])
+    @Test func theProxyAndCoordinatorRolesAreBuiltIn() {
+        #expect(RoleCatalog.builtIn.names == ["proxy", "coordinator"])
     }
 
     /// Capabilities are told apart by name: two built-in roles offering one name with different value types would

@@ -12,13 +12,17 @@ config=$(cd "$here/.." && pwd)/demo.yaml
 export OUTRIDER_DEMO_PORT=${DEMO_PORT:-8080}
 export OUTRIDER_DEMO_ORIGIN_PORT=${DEMO_ORIGIN_PORT:-8000}
 export OUTRIDER_DEMO_ADMIN_PORT=${DEMO_ADMIN_PORT:-9901}
+export OUTRIDER_DEMO_PEER_PORT=${DEMO_PEER_PORT:-9902}
+# The coordinator's SQLite file lives as long as the demo.
+OUTRIDER_DEMO_STATE=$(mktemp -d)
+export OUTRIDER_DEMO_STATE
 
 # Whether something accepts connections on 127.0.0.1:PORT.
 listening() {
     python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.5).close()' "$1" 2>/dev/null
 }
 
-for port in "$OUTRIDER_DEMO_PORT" "$OUTRIDER_DEMO_ORIGIN_PORT" "$OUTRIDER_DEMO_ADMIN_PORT"; do
+for port in "$OUTRIDER_DEMO_PORT" "$OUTRIDER_DEMO_ORIGIN_PORT" "$OUTRIDER_DEMO_ADMIN_PORT" "$OUTRIDER_DEMO_PEER_PORT"; do
     if listening "$port"; then
         echo "demo: 127.0.0.1:$port is in use; choose other ports, e.g. make run DEMO_PORT=18080 DEMO_ORIGIN_PORT=18000 DEMO_ADMIN_PORT=19901" >&2
         exit 1
@@ -29,6 +33,7 @@ pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$OUTRIDER_DEMO_STATE"
 }
 trap cleanup EXIT
 
@@ -52,6 +57,8 @@ announce() {
     curl http://127.0.0.1:$OUTRIDER_DEMO_PORT/v1/health        the proxy's own health answer
     curl http://127.0.0.1:$OUTRIDER_DEMO_ADMIN_PORT/metrics           Prometheus metrics (outrider_proxy_*)
     curl http://127.0.0.1:$OUTRIDER_DEMO_ADMIN_PORT/v1/status         roles, sites and backends as JSON
+    $binary coordinator leader --admin 127.0.0.1:$OUTRIDER_DEMO_ADMIN_PORT    the coordinator's leader (this member)
+    curl -X PUT --data-binary v1 http://127.0.0.1:$OUTRIDER_DEMO_ADMIN_PORT/v1/coordinator/kv/config    a write through the leader
   Ctrl-C stops the daemon and the origin.
 
 URLS
