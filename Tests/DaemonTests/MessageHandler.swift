@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// A real HTTP program on loopback for the coordinator's handlers: Python's `http.server` answering each POST with
 /// `<NAME> got <body>` and recording every request in order, read back with `GET /log`.

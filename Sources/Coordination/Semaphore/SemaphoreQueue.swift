@@ -53,3 +53,6 @@ public struct SemaphoreQueue<Waiter> {
     /// The earliest deadline, for the shell's timer.
     public var earliestDeadline: ContinuousClock.Instant? { entries.map(\.deadline).min() }
 }
+
+extension SemaphoreQueue.Entry: Sendable where Waiter: Sendable {}
+extension SemaphoreQueue: Sendable where Waiter: Sendable {}

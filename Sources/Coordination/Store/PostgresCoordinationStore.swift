@@ -55,11 +55,30 @@ public final class PostgresCoordinationStore: CoordinationStore {
         _ = await running.value
     }
 
-    func call<T>(_ body: () async throws -> T) async throws -> T {
+    /// How long one call may take: the client's pool waits for a connection to a server that is down instead of
+    /// failing, so a call gives up after this and reports the store unavailable.
+    static let callTimeout: Duration = .seconds(3)
+
+    func call<T: Sendable>(_ body: @Sendable @escaping () async throws -> T) async throws -> T {
         do {
-            return try await body()
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    try await Task.sleep(for: Self.callTimeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let result = first else {
+                    throw CoordinationStoreError.unavailable("PostgreSQL did not answer within \(Self.callTimeout)")
+                }
+                return result
+            }
         } catch let error as CoordinationStoreError {
             throw error
+        } catch let error as PostgresTransactionError {
+            // The fence (or another refusal of ours) thrown inside the transaction, rolled back.
+            if let refusal = error.closureError as? CoordinationStoreError { throw refusal }
+            throw CoordinationStoreError.unavailable("\(error.closureError ?? error.commitError ?? error.beginError ?? error)")
         } catch let error as PSQLError {
             throw CoordinationStoreError.unavailable(String(reflecting: error.serverInfo?[.message] ?? "\(error.code)"))
         } catch {
@@ -81,7 +100,7 @@ public final class PostgresCoordinationStore: CoordinationStore {
     ]
 
     public func migrate() async throws {
-        try await call {
+        try await call { [self] in
             try await client.withTransaction(logger: logger) { connection in
                 // Members starting together: one migrates, the others wait and find the tables made.
                 try await connection.query("SELECT pg_advisory_xact_lock(7245019)", logger: logger)
@@ -102,7 +121,7 @@ public final class PostgresCoordinationStore: CoordinationStore {
     // MARK: The lease
 
     public func acquire(group: String, candidate: String, lease: Duration) async throws -> Lease.Outcome {
-        try await call {
+        try await call { [self] in
             let micros = lease.microseconds
             let rows = try await client.query("""
                 INSERT INTO outrider_leases (grp, holder, token, expires_us) VALUES (\(group), \(candidate), 1, \(unescaped: Self.now) + \(micros))
@@ -121,7 +140,7 @@ public final class PostgresCoordinationStore: CoordinationStore {
     }
 
     public func renew(group: String, candidate: String, token: FencingToken, lease: Duration) async throws -> Lease.Outcome {
-        try await call {
+        try await call { [self] in
             let rows = try await client.query("""
                 UPDATE outrider_leases SET expires_us = \(unescaped: Self.now) + \(lease.microseconds)
                 WHERE grp = \(group) AND holder = \(candidate) AND token = \(Int64(token.value)) AND expires_us > \(unescaped: Self.now)
@@ -135,7 +154,7 @@ public final class PostgresCoordinationStore: CoordinationStore {
     }
 
     public func release(group: String, candidate: String, token: FencingToken) async throws -> Bool {
-        try await call {
+        try await call { [self] in
             let rows = try await client.query(
                 "UPDATE outrider_leases SET holder = NULL, expires_us = NULL WHERE grp = \(group) AND holder = \(candidate) AND token = \(Int64(token.value)) RETURNING token",
                 logger: logger)
@@ -145,7 +164,7 @@ public final class PostgresCoordinationStore: CoordinationStore {
     }
 
     public func lease(group: String) async throws -> (lease: Lease, now: StoreTime) {
-        try await call {
+        try await call { [self] in
             let rows = try await client.query("""
                 SELECT l.holder, coalesce(l.token, 0), l.expires_us, \(unescaped: Self.now)
                 FROM (SELECT 1) AS one LEFT JOIN outrider_leases AS l ON l.grp = \(group)
@@ -172,7 +191,7 @@ public final class PostgresCoordinationStore: CoordinationStore {
 
     public func put(_ batch: [PutRequest], group: String, as leader: LeaderIdentity) async throws -> [PutOutcome] {
         let logger = logger
-        return try await call {
+        return try await call { [self] in
             try await client.withTransaction(logger: logger) { connection in
                 let now = try await Self.fence(connection, group, leader, logger)
                 var revision: Int64 = 0
@@ -235,7 +254,7 @@ public final class PostgresCoordinationStore: CoordinationStore {
         case .latest: (descending, count) = (true, 1)
         case .newest(let n): (descending, count) = (true, Int64(n))
         }
-        let entries: [LogEntry] = try await call {
+        let entries: [LogEntry] = try await call { [self] in
             let rows = try await client.query("""
                 SELECT value, revision, leader, token, time_us FROM outrider_log
                 WHERE grp = \(group) AND key = \(key) AND revision > \(after ?? 0)
@@ -252,7 +271,7 @@ public final class PostgresCoordinationStore: CoordinationStore {
     }
 
     public func latestRevision(group: String, key: String) async throws -> Int64? {
-        try await call {
+        try await call { [self] in
             for try await revision in try await client.query("SELECT max(revision) FROM outrider_log WHERE grp = \(group) AND key = \(key)", logger: logger).decode(Int64?.self) {
                 return revision
             }
@@ -282,7 +301,7 @@ public final class PostgresCoordinationStore: CoordinationStore {
 
     func changeSemaphore<T: Sendable>(_ name: String, group: String, as leader: LeaderIdentity, create limit: Int?, _ change: @Sendable @escaping (inout Semaphore, StoreTime) -> T?) async throws -> T? {
         let logger = logger
-        return try await call {
+        return try await call { [self] in
             try await client.withTransaction(logger: logger) { connection -> T? in
                 let now = try await Self.fence(connection, group, leader, logger)
                 guard var semaphore = try await Self.loadSemaphore(connection, name, group, lock: true, logger) ?? limit.map({ Semaphore(name: name, limit: $0) }) else { return nil }
@@ -324,7 +343,7 @@ public final class PostgresCoordinationStore: CoordinationStore {
 
     public func semaphore(_ name: String, group: String) async throws -> (semaphore: Semaphore, now: StoreTime)? {
         let logger = logger
-        return try await call {
+        return try await call { [self] in
             try await client.withConnection { connection -> (semaphore: Semaphore, now: StoreTime)? in
                 guard let semaphore = try await Self.loadSemaphore(connection, name, group, lock: false, logger) else { return nil }
                 for try await now in try await connection.query("SELECT \(unescaped: Self.now)", logger: logger).decode(Int64.self) {
@@ -338,7 +357,7 @@ public final class PostgresCoordinationStore: CoordinationStore {
     // MARK: Members
 
     public func heartbeat(group: String, member: String, address: String) async throws {
-        try await call {
+        try await call { [self] in
             try await client.query("""
                 INSERT INTO outrider_members (grp, name, address, last_seen_us) VALUES (\(group), \(member), \(address), \(unescaped: Self.now))
                 ON CONFLICT (grp, name) DO UPDATE SET address = excluded.address, last_seen_us = excluded.last_seen_us
@@ -347,7 +366,7 @@ public final class PostgresCoordinationStore: CoordinationStore {
     }
 
     public func members(group: String) async throws -> (members: [MemberRecord], now: StoreTime) {
-        try await call {
+        try await call { [self] in
             var members: [MemberRecord] = []
             var now: Int64 = 0
             for try await value in try await client.query("SELECT \(unescaped: Self.now)", logger: logger).decode(Int64.self) { now = value }

@@ -23,7 +23,7 @@ extension CoordinatorRole {
                 }
             }
         }
-        admin.add(.GET, "/semaphores/{name}") { [self] request in try await semaphoreAnswer(try request.parameter("name")) }
+        admin.add(.GET, "/semaphores/{name}") { [self] request in try await semaphoreState(try request.parameter("name")) }
     }
 
     static func pathSegment(_ text: String) -> String {
@@ -326,7 +326,7 @@ extension CoordinatorRole {
         }
     }
 
-    func semaphoreAnswer(_ outcome: Semaphore.Outcome, name: String, ttl: Duration, running: Running) async throws -> AdminResponse {
+    func semaphoreAnswer(_ outcome: Coordination.Semaphore.Outcome, name: String, ttl: Duration, running: Running) async throws -> AdminResponse {
         await recordHolders(name, running)
         switch outcome {
         case .granted(let slot):
@@ -342,7 +342,7 @@ extension CoordinatorRole {
         metrics.semaphoreHolders(name, current.semaphore.holders(at: current.now).count)
     }
 
-    func semaphoreAnswer(_ name: String) async throws -> AdminResponse {
+    func semaphoreState(_ name: String) async throws -> AdminResponse {
         let running = try running
         guard let current = try await storeCall({ try await running.store.semaphore(name, group: self.settings.group) }) else {
             throw AdminError.notFound("no semaphore '\(name)'")
