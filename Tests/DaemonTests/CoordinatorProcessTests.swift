@@ -267,6 +267,39 @@ extension CoordinatorProcessTests {
     }
 }
 
+extension CoordinatorProcessTests {
+    /// `outrider coordinator …` against a running member: etcdctl-like output, JSON with --format json, and one
+    /// line with exit 1 on error.
+    @Test func theCommandLine() async throws {
+        let member = try await start("cli")
+        _ = try await leader(of: [member])
+        let admin = ["--admin", "127.0.0.1:\(member.admin)"]
+        let leader = try DaemonProcess.run(["coordinator", "leader"] + admin)
+        #expect(leader.status == 0 && leader.stdout.hasPrefix("cli, 127.0.0.1:\(member.peer), token="), "\(leader)")
+        #expect(leader.stdout.contains(", self"))
+        let put = try DaemonProcess.run(["coordinator", "put", "greeting", "hello world", "--idempotency-key", "g1"] + admin)
+        #expect(put.status == 0 && put.stdout == "OK\n", "\(put)")
+        _ = try DaemonProcess.run(["coordinator", "put", "greeting", "again"] + admin)
+        let get = try DaemonProcess.run(["coordinator", "get", "greeting", "--limit", "all"] + admin)
+        #expect(get.stdout == "greeting\nhello world\ngreeting\nagain\n", "\(get)")
+        let json = try DaemonProcess.run(["coordinator", "get", "greeting", "--format", "json"] + admin)
+        #expect(json.stdout.contains("\"value\": \"again\""), "\(json)")
+        let members = try DaemonProcess.run(["coordinator", "members"] + admin)
+        #expect(members.stdout.hasPrefix("cli, 127.0.0.1:\(member.peer), leader, alive"), "\(members)")
+        let acquired = try DaemonProcess.run(["coordinator", "semaphore", "acquire", "s", "--limit", "1", "--holder", "a"] + admin)
+        #expect(acquired.status == 0 && acquired.stdout.hasPrefix("OK token=1"), "\(acquired)")
+        let full = try DaemonProcess.run(["coordinator", "semaphore", "acquire", "s", "--limit", "1", "--holder", "b"] + admin)
+        #expect(full.status == 1 && full.stderr == "Error: 409: s is full\n", "\(full)")
+        #expect(try DaemonProcess.run(["coordinator", "semaphore", "release", "s", "--holder", "a"] + admin).stdout == "OK\n")
+        let missing = try DaemonProcess.run(["coordinator", "get", "nothing"] + admin)
+        #expect(missing.status == 1 && missing.stderr == "Error: 404: no key 'nothing'\n", "\(missing)")
+        let unreachable = try DaemonProcess.run(["coordinator", "leader", "--admin", "127.0.0.1:1"])
+        #expect(unreachable.status == 1 && unreachable.stderr.hasPrefix("Error: cannot reach the admin listener at 127.0.0.1:1"), "\(unreachable)")
+        member.daemon.signal(SIGTERM)
+        #expect(try await member.daemon.waitForExit() == 0)
+    }
+}
+
 actor HolderCount {
     private(set) var current = 0
     private(set) var maximum = 0
