@@ -7,7 +7,7 @@ def etcd_put(conn, key, value):
     conn.request("POST", "/v3/kv/put", body, {"Content-Type": "application/json"})
     r = conn.getresponse(); r.read(); return r.status == 200
 
-def etcd_get(conn, key):
+def etcd_get(conn, key, value=None):
     conn.request("POST", "/v3/kv/range", json.dumps({"key": base64.b64encode(key.encode()).decode()}))
     r = conn.getresponse(); r.read(); return r.status == 200
 
@@ -25,7 +25,7 @@ def out_put(conn, key, value):
     conn.request("PUT", "/v1/coordinator/kv/" + key, value)
     r = conn.getresponse(); r.read(); return r.status == 201
 
-def out_get(conn, key):
+def out_get(conn, key, value=None):
     conn.request("GET", "/v1/coordinator/kv/" + key)
     r = conn.getresponse(); r.read(); return r.status == 200
 
