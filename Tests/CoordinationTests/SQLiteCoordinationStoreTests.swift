@@ -110,7 +110,7 @@ enum StoreContract {
     static func twoMembersOnOneStore(_ a: any CoordinationStore, _ b: any CoordinationStore, _ g: String) async throws {
         let stores = [a, b]
         let members = stores.enumerated().map { index, store in
-            CoordinatorMember(configuration: .init(group: g, name: "m\(index)", address: "127.0.0.1:\(index)", lease: .seconds(1)), store: store, logger: Logger(label: "m\(index)"))
+            CoordinatorMember(configuration: .init(group: g, name: "m\(index)", address: "127.0.0.1:\(index)", lease: .seconds(3)), store: store, logger: Logger(label: "m\(index)"))
         }
         let runs = members.map { member in Task { await member.run() } }
         var leader: CoordinatorMember?
@@ -142,7 +142,7 @@ enum StoreContract {
     /// Concurrent Puts on the leader go in few transactions (group commit), each acknowledged once with its own
     /// revision.
     static func concurrentPutsAreEachCommittedOnce(_ a: any CoordinationStore, _ b: any CoordinationStore, _ g: String) async throws {
-        let member = CoordinatorMember(configuration: .init(group: g, name: "solo", address: "127.0.0.1:1", lease: .seconds(2)), store: a, logger: Logger(label: "solo"))
+        let member = CoordinatorMember(configuration: .init(group: g, name: "solo", address: "127.0.0.1:1", lease: .seconds(3)), store: a, logger: Logger(label: "solo"))
         let run = Task { await member.run() }
         let deadline = ContinuousClock.now + .seconds(5)
         while await member.held == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }

@@ -166,6 +166,8 @@ public actor CoordinatorMember {
     }
 
     private func storeFailed(_ error: any Error) async {
+        // A call cancelled with its caller (a client that left) says nothing about the store.
+        if error is CancellationError || Task.isCancelled { return }
         let reason = "\(error)"
         guard storeFault != reason else { return }
         if storeFault == nil { logger.error("store failing: \(reason)") }

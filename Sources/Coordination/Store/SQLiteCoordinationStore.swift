@@ -60,6 +60,8 @@ public final class SQLiteCoordinationStore: CoordinationStore {
             return try await connection.query(sql, binds)
         } catch let error as CoordinationStoreError {
             throw error
+        } catch let error as CancellationError {
+            throw error
         } catch {
             throw CoordinationStoreError.unavailable("\(error)")
         }
