@@ -32,6 +32,7 @@ import Testing
                 handlers:
                   send: http://127.0.0.1:\($0.port)/leader
                   broadcast: http://127.0.0.1:\($0.port)/broadcast
+                  leader_changed: http://127.0.0.1:\($0.port)/leader-changed
             """ } ?? ""
         try """
             node:
@@ -162,6 +163,17 @@ import Testing
         let leader = try await leader(of: members)
         let leaderIndex = members.firstIndex { $0 === leader }!
         let follower = members.first { $0 !== leader }!
+
+        // Each member's program hears who leads: the leader that it is itself, the others that they are not.
+        try await eventually {
+            let log = try await HTTPCall.send("GET", handlers[leaderIndex].port, "/log").body
+            return log.contains("/leader-changed") && log.contains("\"leader\": \"\(leader.name)\"") && log.contains("\"self\": true")
+        }
+        let followerIndex = members.firstIndex { $0 === follower }!
+        try await eventually {
+            let log = try await HTTPCall.send("GET", handlers[followerIndex].port, "/log").body
+            return log.contains("/leader-changed") && log.contains("\"self\": false")
+        }
 
         let sent = try await HTTPCall.send("POST", follower.admin, "/v1/coordinator/send", body: "hello")
         #expect(sent.status == 200)
