@@ -103,6 +103,11 @@ import Testing
         #expect(answer["leader"] as? String == first.name)
         for member in members { #expect(try await values(member, "config") == ["v1"]) }
         #expect(try await HTTPCall.send("GET", follower.admin, "/v1/coordinator/kv/none").status == 404)
+        // A value of value_limit (1 MiB) is forwarded whole; one byte more is refused.
+        let big = String(repeating: "x", count: 1 << 20)
+        #expect(try await put(follower, "big", big).status == 201)
+        #expect(try await values(first, "big") == [big])
+        #expect(try await put(follower, "big", big + "x").status == 413)
 
         // A stream of Puts through a follower, each retried with its Idempotency-Key until acknowledged; the
         // leader is killed -9 a third of the way.
@@ -223,9 +228,9 @@ import Testing
         #expect(waited.status == 200, "\(waited.body)")
 
         // Peers without the token are refused and counted.
-        let noToken = try await HTTPCall.send("POST", leader.peer, "/v1/peer/put", body: #"{"key":"k","value":"v","mode":"append"}"#)
+        let noToken = try await HTTPCall.send("POST", leader.peer, "/v1/peer/kv/k", body: "v")
         #expect(noToken.status == 401)
-        let wrongToken = try await HTTPCall.send("POST", leader.peer, "/v1/peer/put", body: #"{"key":"k","value":"v","mode":"append"}"#, headers: ["Authorization": "Bearer wrong"])
+        let wrongToken = try await HTTPCall.send("POST", leader.peer, "/v1/peer/kv/k", body: "v", headers: ["Authorization": "Bearer wrong"])
         #expect(wrongToken.status == 401)
         let metrics = try await AdminClient.get(leader.admin, "/metrics").body
         #expect(metrics.contains(#"outrider_coordinator_peer_requests_total{kind="put",result="unauthorized"} 2"#), "\(metrics)")

@@ -6,12 +6,13 @@ import Plugins
 /// What other members call on this one's peer listener, each call authenticated by the shared token.
 extension CoordinatorRole {
     func addPeerRoutes(_ routes: AdminRoutes) {
-        routes.add(.POST, "/put") { [self] request in
+        routes.add(.POST, "/kv/{key}") { [self] request in
             try authenticate(request, kind: "put")
-            let put: PutRequest
-            do { put = try JSONDecoder().decode(PutRequest.self, from: Data(request.body.readableBytesView)) } catch {
-                throw AdminError.badRequest("a forwarded Put must be JSON")
+            guard let value = String(validating: request.body.readableBytesView, as: UTF8.self) else {
+                throw AdminError.badRequest("the value must be UTF-8 text")
             }
+            let mode = QueryItems(request.query)["mode"].flatMap(PutRequest.Mode.init(rawValue:)) ?? .append
+            let put = PutRequest(key: try request.parameter("key"), value: value, mode: mode, idempotencyKey: request.headers.first(name: "Idempotency-Key"))
             return try await putOnLeader(put)
         }
         routes.add(.POST, "/send") { [self] request in

@@ -71,7 +71,7 @@ extension CoordinatorRole {
         }
         let reply: Reply
         do {
-            reply = try await callPeer(address, kind: kind, path: path, body: body)
+            reply = try await callPeer(address, kind: kind, path: path, body: body, headers: headers)
         } catch {
             throw AdminError.serviceUnavailable("the leader \(holder) at \(address) cannot be reached: \(error)")
         }
@@ -112,10 +112,14 @@ extension CoordinatorRole {
         case let other?: throw AdminError.badRequest("mode must be append or overwrite, found '\(other)'")
         }
         let put = PutRequest(key: key, value: value, mode: mode, idempotencyKey: request.headers.first(name: "Idempotency-Key"))
-        let body = ByteBuffer(bytes: try JSONEncoder().encode(put))
         defer { metrics.putDuration(since: start) }
         do {
-            let response = try await throughLeader(kind: "put", path: "/v1/peer/put", body: body) { try await self.putOnLeader(put) }
+            // Forwarded as it came: the value as the body, the rest in the path, query and field, so a value of
+            // value_limit fits the peer listener's body limit as it fits the admin listener's.
+            let response = try await throughLeader(
+                kind: "put", path: "/v1/peer/kv/\(Self.pathSegment(key))?mode=\(mode.rawValue)", body: request.body,
+                headers: put.idempotencyKey.map { [("Idempotency-Key", $0)] } ?? []
+            ) { try await self.putOnLeader(put) }
             return response
         } catch {
             metrics.put(result: "failed")

@@ -209,11 +209,11 @@ final class CoordinatorRole: Role {
     }
 
     /// A call to another member's peer listener.
-    func callPeer(_ address: String, kind: String, path: String, body: ByteBuffer, timeout: Duration = .seconds(30)) async throws -> Reply {
+    func callPeer(_ address: String, kind: String, path: String, body: ByteBuffer, headers: [(String, String)] = [], timeout: Duration = .seconds(30)) async throws -> Reply {
         do {
             let reply = try await Self.post(
                 client: client, url: "http://\(address)\(path)", body: body, contentType: "application/octet-stream",
-                headers: peerToken.map { [("Authorization", $0.header)] } ?? [], timeout: timeout)
+                headers: (peerToken.map { [("Authorization", $0.header)] } ?? []) + headers, timeout: timeout)
             metrics.peerRequest(kind: kind, result: reply.status == 401 ? "unauthorized" : "ok")
             return reply
         } catch {

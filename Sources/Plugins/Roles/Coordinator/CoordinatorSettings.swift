@@ -99,9 +99,10 @@ enum CoordinatorSection {
         }
 
         let lease = section.value("lease", default: Duration.seconds(10), in: .seconds(1) ... .seconds(3600))
+        // The admin listener takes bodies of up to 1 MiB, the most a value can be.
         let valueLimit = section.value("value_limit", default: ByteSize(bytes: 1 << 20)).bytes
-        if valueLimit < 1 || valueLimit > 64 << 20, let value = section.value("value_limit") {
-            decoder.record("roles.coordinator.value_limit must be between 1 and 64MiB", at: value.location)
+        if valueLimit < 1 || valueLimit > 1 << 20, let value = section.value("value_limit") {
+            decoder.record("roles.coordinator.value_limit must be between 1 and 1MiB", at: value.location)
         }
 
         var peer = CoordinatorSettings.Peer(listen: ListenAddress(host: "", port: 9902))
