@@ -317,11 +317,58 @@ extension CoordinatorProcessTests {
     }
 }
 
+extension CoordinatorProcessTests {
+    /// Holders acquire and release through the followers while the leader is killed -9: the slots the new
+    /// leader finds in the store count, so the limit holds across the change.
+    @Test func semaphoreLimitHoldsWhenTheLeaderIsKilled() async throws {
+        let members = [try await start("m0"), try await start("m1"), try await start("m2")]
+        let first = try await leader(of: members)
+        let followers = members.filter { $0 !== first }.map(\.admin)
+        let holding = HolderCount()
+        let done = ContinuousClock.now + .seconds(7)
+        var beforeKill = 0
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<6 {
+                let admin = followers[worker % 2]
+                group.addTask {
+                    var round = 0
+                    while ContinuousClock.now < done {
+                        round += 1
+                        let holder = "w\(worker)-\(round)"
+                        let body = #"{"limit": 2, "holder": "\#(holder)", "ttl": "3s", "wait": "2s"}"#
+                        guard let acquired = try? await HTTPCall.send("POST", admin, "/v1/coordinator/semaphores/jobs/acquire", body: body, timeout: 10),
+                              acquired.status == 200
+                        else {
+                            try await Task.sleep(for: .milliseconds(50))
+                            continue
+                        }
+                        await holding.enter()
+                        try await Task.sleep(for: .milliseconds(30))
+                        await holding.leave()
+                        _ = try? await HTTPCall.send("POST", admin, "/v1/coordinator/semaphores/jobs/release", body: #"{"holder": "\#(holder)"}"#)
+                    }
+                }
+            }
+            try await Task.sleep(for: .seconds(1))
+            beforeKill = await holding.entries
+            first.daemon.signal(SIGKILL)
+            try await group.waitForAll()
+        }
+        #expect(await holding.maximum <= 2)
+        #expect(beforeKill > 0, "holders were served before the kill")
+        #expect(await holding.entries > beforeKill + 5, "and by the new leader after it")
+        for member in members where member !== first { member.daemon.signal(SIGTERM) }
+        for member in members where member !== first { #expect(try await member.daemon.waitForExit() == 0) }
+    }
+}
+
 actor HolderCount {
     private(set) var current = 0
     private(set) var maximum = 0
+    private(set) var entries = 0
 
     func enter() {
+        entries += 1
         current += 1
         maximum = max(maximum, current)
     }
