@@ -362,6 +362,31 @@ extension CoordinatorProcessTests {
     }
 }
 
+extension CoordinatorProcessTests {
+    /// PostgreSQL stopped and started again under a stream of Puts: Puts fail with 503 while it is down, the member
+    /// says so in /v1/status, and it serves again by itself once the server is back, with nothing lost.
+    @Test func aPostgresStoreStoppedAndRestarted() async throws {
+        let postgres = try await PostgresServer()
+        defer { postgres.stop() }
+        let member = try await start("pg", store: postgres.url)
+        _ = try await leader(of: [member])
+        #expect(try await put(member, "k", "before").status == 201)
+        postgres.pause()
+        let refused = try await put(member, "k", "down", idempotencyKey: "down")
+        #expect(refused.status == 503, "\(refused.body)")
+        try await eventually {
+            try await AdminClient.get(member.admin, "/v1/status").body.contains("\"store_up\": false")
+        }
+        #expect(try await AdminClient.get(member.admin, "/healthz").status == 200)
+        try await postgres.resume()
+        try await eventually(timeout: .seconds(20)) { (try? await put(member, "k", "down", idempotencyKey: "down"))?.status == 201 }
+        try await eventually { try await AdminClient.get(member.admin, "/v1/status").body.contains("\"store_up\": true") }
+        #expect(try await values(member, "k") == ["before", "down"])
+        member.daemon.signal(SIGTERM)
+        #expect(try await member.daemon.waitForExit() == 0)
+    }
+}
+
 actor HolderCount {
     private(set) var current = 0
     private(set) var maximum = 0

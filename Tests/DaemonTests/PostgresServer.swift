@@ -11,7 +11,7 @@ final class PostgresServer: @unchecked Sendable {
     static let bin = "/usr/lib/postgresql/15/bin"
     let directory: URL
     let port: Int
-    private let process: Process
+    private var process: Process
 
     struct Failure: Error, CustomStringConvertible { var description: String }
 
@@ -67,6 +67,23 @@ final class PostgresServer: @unchecked Sendable {
     func pause() {
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
+    }
+
+    /// Starts the paused server again, on its port.
+    func resume() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", "\(Self.bin)/postgres", "-D", directory.appendingPathComponent("data").path,
+                             "-p", "\(port)", "-k", directory.path, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        let lines = LineReader(err.fileHandleForReading)
+        guard await lines.first(where: { $0.contains("ready to accept connections") }) != nil else {
+            throw Failure(description: "postgres did not restart: \(lines.seen.joined(separator: "\n"))")
+        }
     }
 
     static func runAsNobody(_ arguments: [String], asRoot: Bool = false) throws {
