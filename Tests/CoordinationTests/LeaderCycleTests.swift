@@ -62,6 +62,21 @@ import Testing
         #expect(value8 == .acquire)
     }
 
+    /// The notice can overtake the refusal of an acquire sent before the release: the refusal is then no reason
+    /// to wait a whole poll.
+    @Test func aReleaseNoticeDuringAnAcquireMakesTheNextAttemptImmediate() {
+        var cycle = LeaderCycle(lease: .seconds(3), now: start)
+        _ = cycle.next(at: start)
+        cycle.leaseReleased(at: start + .milliseconds(5))
+        cycle.refused(at: start + .milliseconds(10))
+        let step = cycle.next(at: start + .milliseconds(10))
+        #expect(step == .acquire)
+        // Only that once.
+        cycle.refused(at: start + .milliseconds(20))
+        let later = cycle.next(at: start + .milliseconds(20))
+        #expect(later == .wait(until: start + .milliseconds(20) + .seconds(1)))
+    }
+
     @Test func aLostTermIsAskedForAgainAtOnceWithNoLeadershipMeanwhile() {
         var cycle = LeaderCycle(lease: .seconds(3), now: start)
         _ = cycle.next(at: start)

@@ -132,7 +132,8 @@ enum StoreContract {
         await other.leaseReleased()
         while await other.held == nil, ContinuousClock.now < start + .seconds(3) { try await Task.sleep(for: .milliseconds(5)) }
         #expect(await other.held != nil)
-        #expect(ContinuousClock.now - start < .milliseconds(500))
+        // Before the 3 s term could have expired: the release handed it over, not the expiry.
+        #expect(ContinuousClock.now - start < .seconds(2))
         let values = try await stores[0].entries(group: g, key: "k", limit: .all, after: nil)?.map(\.value)
         #expect(values == acknowledged)
         await other.stop()

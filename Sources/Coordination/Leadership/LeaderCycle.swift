@@ -30,6 +30,9 @@ public struct LeaderCycle: Sendable {
     }
 
     public private(set) var phase: Phase
+    /// A release notice that arrived while an acquire was under way: its refusal (read before the release) is not
+    /// the last word, so the next attempt is made at once.
+    private var releasedMeanwhile = false
 
     /// What the shell should do now.
     public enum Step: Sendable, Equatable {
@@ -101,7 +104,8 @@ public struct LeaderCycle: Sendable {
     /// Another member holds an unexpired term.
     public mutating func refused(at now: Instant) {
         guard case .asking = phase else { return }
-        phase = .following(nextAttempt: now + followerPoll)
+        phase = .following(nextAttempt: releasedMeanwhile ? now : now + followerPoll)
+        releasedMeanwhile = false
     }
 
     /// The term being renewed is over in the store: this member is no longer the leader, and asks for a new term
@@ -124,8 +128,11 @@ public struct LeaderCycle: Sendable {
 
     /// The leader told the members it released its term: a follower asks at once rather than at its next poll.
     public mutating func leaseReleased(at now: Instant) {
-        guard case .following = phase else { return }
-        phase = .following(nextAttempt: now)
+        switch phase {
+        case .following: phase = .following(nextAttempt: now)
+        case .asking(_, nil): releasedMeanwhile = true
+        default: break
+        }
     }
 
     /// Stops the cycle. Returns the token to release when this member holds a term (even past its deadline: a
