@@ -51,7 +51,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .target(name: "Coordination"),
+        .target(
+            name: "Coordination",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // The plugin contract, the configuration language, the role host and the admin listener: what every
         // role's adapter builds on. It knows no role; the capabilities roles share are declared here with the
         // library types they carry.
@@ -105,6 +115,20 @@ let package = Package(
             ],
             path: "Sources/Plugins/Roles/Gossip"
         ),
+        .target(
+            name: "CoordinatorRole",
+            dependencies: [
+                "Plugins",
+                "Coordination",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            path: "Sources/Plugins/Roles/Coordinator"
+        ),
         .executableTarget(
             name: "Daemon",
             dependencies: [
@@ -113,6 +137,7 @@ let package = Package(
                 "CacheRole",
                 "GossipRole",
                 "Membership",
+                "CoordinatorRole",
                 "Proxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -202,7 +227,11 @@ let package = Package(
             ],
             exclude: ["Resources"]
         ),
-        .testTarget(name: "CoordinationTests", dependencies: ["Coordination"]),
+        .testTarget(name: "CoordinationTests", dependencies: ["Coordination", .product(name: "Logging", package: "swift-log"), .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(
+            name: "CoordinatorRoleTests",
+            dependencies: ["CoordinatorRole", "Plugins", "Coordination", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Plugins"]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,7 @@ import CacheRole
 import Plugins
 import GossipRole
 import ProxyRole
+import CoordinatorRole
 
 extension RoleCatalog {
     /// The roles this build of outrider provides, in the order ties are broken when starting. Assembled here, in
@@ -10,5 +11,6 @@ extension RoleCatalog {
         AnyRolePlugin(GossipRolePlugin()),
         AnyRolePlugin(CacheRolePlugin()),
         AnyRolePlugin(ProxyRolePlugin()),
+        AnyRolePlugin(CoordinatorRolePlugin()),
     ])
 }

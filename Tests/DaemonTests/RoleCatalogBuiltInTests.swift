@@ -6,7 +6,7 @@ import Testing
 /// The catalog the executable assembles: the only place that names every role.
 @Suite struct RoleCatalogBuiltInTests {
     @Test func theBuiltInRoles() {
-        #expect(RoleCatalog.builtIn.names == ["gossip", "cache", "proxy"])
+        #expect(RoleCatalog.builtIn.names == ["gossip", "cache", "proxy", "coordinator"])
     }
 
     /// Capabilities are told apart by name: two built-in roles offering one name with different value types would

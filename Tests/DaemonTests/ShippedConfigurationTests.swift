@@ -31,7 +31,7 @@ import Testing
         #expect(result.stdout.contains("admin 127.0.0.1:9901"), "\(result.stdout)")
         let text = try String(contentsOf: Self.etc.appendingPathComponent("demo.yaml"), encoding: .utf8)
         let addresses = text.split(separator: "\n").filter { $0.contains("listen:") || $0.contains("pools:") || $0.contains("bind:") }
-        #expect(addresses.count == 4)
+        #expect(addresses.count == 5)
         #expect(addresses.allSatisfy { $0.contains("127.0.0.1:") }, "\(addresses)")
     }
 }

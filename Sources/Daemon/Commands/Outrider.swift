@@ -10,7 +10,7 @@ struct Outrider: AsyncParsableCommand {
             Exit codes: 0 clean stop, 1 configuration error, 2 failure at start (for example a port in use).
             """,
         version: OutriderVersion.number,
-        subcommands: [Run.self, CheckConfig.self, Sidekick.self, Members.self, Keygen.self, VersionCommand.self]
+        subcommands: [Run.self, CheckConfig.self, Sidekick.self, Members.self, Keygen.self, CoordinatorCommand.self, VersionCommand.self]
     )
 }
 

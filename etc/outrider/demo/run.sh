@@ -16,13 +16,17 @@ export OUTRIDER_DEMO_CACHE_DIR=$(mktemp -d /tmp/outrider-demo-cache.XXXXXX)
 # Modified a day ago, the origin's files are fresh for 2.4 hours by RFC 9111's heuristic (10% of their age).
 touch -d '1 day ago' "$here/origin/"* 2>/dev/null || true
 export OUTRIDER_DEMO_GOSSIP_PORT=${DEMO_GOSSIP_PORT:-7946}
+export OUTRIDER_DEMO_PEER_PORT=${DEMO_PEER_PORT:-9902}
+# The coordinator's SQLite file lives as long as the demo.
+OUTRIDER_DEMO_STATE=$(mktemp -d)
+export OUTRIDER_DEMO_STATE
 
 # Whether something accepts connections on 127.0.0.1:PORT.
 listening() {
     python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.5).close()' "$1" 2>/dev/null
 }
 
-for port in "$OUTRIDER_DEMO_PORT" "$OUTRIDER_DEMO_ORIGIN_PORT" "$OUTRIDER_DEMO_ADMIN_PORT" "$OUTRIDER_DEMO_GOSSIP_PORT"; do
+for port in "$OUTRIDER_DEMO_PORT" "$OUTRIDER_DEMO_ORIGIN_PORT" "$OUTRIDER_DEMO_ADMIN_PORT" "$OUTRIDER_DEMO_GOSSIP_PORT" "$OUTRIDER_DEMO_PEER_PORT"; do
     if listening "$port"; then
         echo "demo: 127.0.0.1:$port is in use; choose other ports, e.g. make run DEMO_PORT=18080 DEMO_ORIGIN_PORT=18000 DEMO_ADMIN_PORT=19901 DEMO_GOSSIP_PORT=17946" >&2
         exit 1
@@ -34,6 +38,7 @@ cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$OUTRIDER_DEMO_CACHE_DIR"
+    rm -rf "$OUTRIDER_DEMO_STATE"
 }
 trap cleanup EXIT
 
@@ -60,6 +65,8 @@ announce() {
     curl http://127.0.0.1:$OUTRIDER_DEMO_ADMIN_PORT/metrics           Prometheus metrics (outrider_proxy_*)
     curl http://127.0.0.1:$OUTRIDER_DEMO_ADMIN_PORT/v1/status         roles, sites and backends as JSON
     $binary members --admin 127.0.0.1:$OUTRIDER_DEMO_ADMIN_PORT    the gossip cluster (one member, on 127.0.0.1:$OUTRIDER_DEMO_GOSSIP_PORT)
+    $binary coordinator leader --admin 127.0.0.1:$OUTRIDER_DEMO_ADMIN_PORT    the coordinator's leader (this member)
+    curl -X PUT --data-binary v1 http://127.0.0.1:$OUTRIDER_DEMO_ADMIN_PORT/v1/coordinator/kv/config    a write through the leader
   Ctrl-C stops the daemon and the origin.
 
 URLS

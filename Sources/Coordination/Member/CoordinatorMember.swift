@@ -1,0 +1,319 @@
+import Logging
+import Synchronization
+
+/// One member of a group: the shell that runs the ``LeaderCycle`` against the store, keeps the member's row alive,
+/// commits the leader's writes in batches (``PutBatch``) and serves semaphore waiters in order
+/// (``SemaphoreQueue``). The rules are in those values; this actor reads the clock and does the store calls.
+///
+/// Forwarding to the leader and talking to the local program are the transport's (the role's adapter); the member
+/// tells it about leadership changes through `onLeaderChange`.
+public actor CoordinatorMember {
+    public struct Configuration: Sendable {
+        public var group: String
+        public var name: String
+        /// The address other members reach this one's peer listener at.
+        public var address: String
+        public var lease: Duration
+
+        public init(group: String, name: String, address: String, lease: Duration) {
+            self.group = group
+            self.name = name
+            self.address = address
+            self.lease = lease
+        }
+    }
+
+    public let configuration: Configuration
+    let store: any CoordinationStore
+    let logger: Logger
+    let clock = ContinuousClock()
+    /// How often the loop looks at its cycle and queues: the bound on how late a release notice is acted on.
+    let tick: Duration = .milliseconds(20)
+
+    private var cycle: LeaderCycle
+    private var batch = PutBatch<CheckedContinuation<PutOutcome, any Error>>()
+    private var waiters: [String: SemaphoreQueue<CheckedContinuation<Semaphore.Outcome, any Error>>] = [:]
+    private var nextHeartbeat: ContinuousClock.Instant
+    private var nextQueueCheck: ContinuousClock.Instant
+    private var known: LeaderView?
+    private var storeFault: String?
+    private var stopping = false
+    private let onLeaderChange: @Sendable (LeaderView?) async -> Void
+    private let onStoreChange: @Sendable (String?) async -> Void
+
+    public init(
+        configuration: Configuration,
+        store: any CoordinationStore,
+        logger: Logger,
+        onLeaderChange: @escaping @Sendable (LeaderView?) async -> Void = { _ in },
+        onStoreChange: @escaping @Sendable (String?) async -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        let now = ContinuousClock.now
+        self.cycle = LeaderCycle(lease: configuration.lease, now: now)
+        self.nextHeartbeat = now
+        self.nextQueueCheck = now
+        self.onLeaderChange = onLeaderChange
+        self.onStoreChange = onStoreChange
+    }
+
+    // MARK: What the member knows
+
+    /// This member's term, when it may act as leader now.
+    public var held: HeldLease? { cycle.held(at: clock.now) }
+
+    public var leader: LeaderView? { known }
+
+    /// Why the store is failing, or nil when the last call succeeded.
+    public var fault: String? { storeFault }
+
+    // MARK: The loop
+
+    /// Runs the cycle until ``stop()``; store failures are recorded and retried, never thrown.
+    public func run() async {
+        while !stopping, !Task.isCancelled {
+            let now = clock.now
+            let step = cycle.next(at: now)
+            switch step {
+            case .acquire: await ask(renewing: nil, sentAt: now)
+            case .renew(let token): await ask(renewing: token, sentAt: now)
+            case .stopped: return
+            case .wait, .awaitAnswer: break
+            }
+            if now >= nextHeartbeat {
+                nextHeartbeat = now + configuration.lease / 3
+                await heartbeat()
+            }
+            if now >= nextQueueCheck, !waiters.isEmpty {
+                nextQueueCheck = now + .milliseconds(100)
+                await serveWaiters()
+            }
+            await noteLeader()
+            try? await Task.sleep(for: tick)
+        }
+    }
+
+    private func ask(renewing token: FencingToken?, sentAt: ContinuousClock.Instant) async {
+        do {
+            let outcome = if let token {
+                try await store.renew(group: configuration.group, candidate: configuration.name, token: token, lease: configuration.lease)
+            } else {
+                try await store.acquire(group: configuration.group, candidate: configuration.name, lease: configuration.lease)
+            }
+            await storeSucceeded()
+            let now = clock.now
+            switch outcome {
+            case .granted(let grant):
+                if cycle.granted(grant, at: now) == nil {
+                    logger.warning("lease granted too late to act on", metadata: ["token": "\(grant.token)"])
+                }
+            case .held(let holder, _):
+                cycle.refused(at: now)
+                await learnLeader(holder)
+            case .lost:
+                logger.warning("leadership lost: the term could not be renewed", metadata: ["token": "\(token.map(String.init(describing:)) ?? "-")"])
+                cycle.lost(at: now)
+            }
+        } catch {
+            cycle.failed(at: clock.now)
+            await storeFailed(error)
+        }
+    }
+
+    /// A follower learns the holder's token from the lease row.
+    private func learnLeader(_ holder: String) async {
+        guard !holder.isEmpty, let current = try? await store.lease(group: configuration.group), current.lease.holder(at: current.now) == holder else {
+            known = nil
+            return
+        }
+        known = LeaderView(name: holder, token: current.lease.token, isSelf: false)
+    }
+
+    private var announced: LeaderView?
+
+    private func noteLeader() async {
+        if let held = cycle.held(at: clock.now) {
+            known = LeaderView(name: configuration.name, token: held.token, isSelf: true)
+        } else if known?.isSelf == true {
+            known = nil
+        }
+        guard known != announced else { return }
+        announced = known
+        if let known {
+            logger.info("leader is \(known.name)", metadata: ["token": "\(known.token)", "self": "\(known.isSelf)"])
+        } else {
+            logger.info("no leader known")
+        }
+        await onLeaderChange(known)
+    }
+
+    private func heartbeat() async {
+        do {
+            try await store.heartbeat(group: configuration.group, member: configuration.name, address: configuration.address)
+            await storeSucceeded()
+        } catch {
+            await storeFailed(error)
+        }
+    }
+
+    private func storeSucceeded() async {
+        guard storeFault != nil else { return }
+        storeFault = nil
+        logger.info("store reachable again")
+        await onStoreChange(nil)
+    }
+
+    private func storeFailed(_ error: any Error) async {
+        // A call cancelled with its caller (a client that left) says nothing about the store.
+        if error is CancellationError || Task.isCancelled { return }
+        let reason = "\(error)"
+        guard storeFault != reason else { return }
+        if storeFault == nil { logger.error("store failing: \(reason)") }
+        storeFault = reason
+        await onStoreChange(reason)
+    }
+
+    /// The leader told this member it released its term: ask for it at once.
+    public func leaseReleased() {
+        cycle.leaseReleased(at: clock.now)
+        if known?.isSelf == false { known = nil }
+    }
+
+    /// Stops the loop and releases the term this member holds. Returns whether a term was released (the members
+    /// are then told, by the transport).
+    @discardableResult
+    public func stop() async -> Bool {
+        stopping = true
+        for name in Array(waiters.keys) {
+            while let entry = waiters[name]?.removeFirst() { entry.waiter.resume(throwing: MemberRefusal.stopping) }
+        }
+        waiters = [:]
+        guard let token = cycle.stop() else { return false }
+        known = nil
+        let released = (try? await store.release(group: configuration.group, candidate: configuration.name, token: token)) ?? false
+        logger.info("leadership released", metadata: ["token": "\(token)", "released": "\(released)"])
+        await noteLeader()
+        return released
+    }
+
+    // MARK: Writes, as leader
+
+    private func identity() throws(MemberRefusal) -> LeaderIdentity {
+        guard !stopping else { throw .stopping }
+        guard let held = cycle.held(at: clock.now) else { throw .notLeader }
+        if let storeFault { throw .storeUnavailable(storeFault) }
+        return LeaderIdentity(name: configuration.name, token: held.token)
+    }
+
+    /// Commits `request` with the writes that arrive while the previous batch commits. Throws ``MemberRefusal``.
+    public func put(_ request: PutRequest) async throws -> PutOutcome {
+        _ = try identity()
+        return try await withCheckedThrowingContinuation { continuation in
+            guard let first = batch.enqueue(request, continuation) else { return }
+            Task { await self.commit(first) }
+        }
+    }
+
+    private func commit(_ first: [(request: PutRequest, waiter: CheckedContinuation<PutOutcome, any Error>)]) async {
+        var next: [(request: PutRequest, waiter: CheckedContinuation<PutOutcome, any Error>)]? = first
+        while let current = next {
+            do {
+                let leader = try identity()
+                let outcomes = try await store.put(current.map(\.request), group: configuration.group, as: leader)
+                for (entry, outcome) in zip(current, outcomes) { entry.waiter.resume(returning: outcome) }
+            } catch let refusal as MemberRefusal {
+                for entry in current { entry.waiter.resume(throwing: refusal) }
+            } catch CoordinationStoreError.fenced {
+                logger.warning("a write was fenced: this member's term is over in the store")
+                for entry in current { entry.waiter.resume(throwing: MemberRefusal.notLeader) }
+            } catch {
+                await storeFailed(error)
+                for entry in current { entry.waiter.resume(throwing: MemberRefusal.storeUnavailable("\(error)")) }
+            }
+            next = batch.committed()
+        }
+    }
+
+    // MARK: Semaphores, as leader
+
+    /// A slot of `name`, waiting up to `wait` behind the acquirers already waiting. Returns the store's outcome
+    /// (`.full` once the wait is over).
+    public func acquire(semaphore name: String, limit: Int, holder: String, ttl: Duration, wait: Duration) async throws -> Semaphore.Outcome {
+        let leader = try identity()
+        if waiters[name]?.isEmpty ?? true {
+            let outcome = try await fenced { try await self.store.acquire(semaphore: name, limit: limit, holder: holder, ttl: ttl, group: self.configuration.group, as: leader) }
+            guard outcome == .full, wait > .zero else { return outcome }
+        } else if wait <= .zero {
+            return .full
+        }
+        let deadline = clock.now + wait
+        let ticket = WaiterTicket()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                guard !Task.isCancelled else { return continuation.resume(throwing: CancellationError()) }
+                ticket.id.withLock { $0 = waiters[name, default: SemaphoreQueue()].append(holder: holder, limit: limit, ttl: ttl, deadline: deadline, waiter: continuation) }
+            }
+        } onCancel: {
+            Task { await self.cancelWaiter(ticket.id.withLock { $0 }, of: name) }
+        }
+    }
+
+    private func cancelWaiter(_ id: UInt64, of name: String) {
+        waiters[name]?.remove(id: id)?.waiter.resume(throwing: CancellationError())
+    }
+
+    public func refresh(semaphore name: String, holder: String, ttl: Duration) async throws -> Semaphore.Outcome {
+        let leader = try identity()
+        return try await fenced { try await self.store.refresh(semaphore: name, holder: holder, ttl: ttl, group: self.configuration.group, as: leader) }
+    }
+
+    public func release(semaphore name: String, holder: String) async throws -> Bool {
+        let leader = try identity()
+        let released = try await fenced { try await self.store.release(semaphore: name, holder: holder, group: self.configuration.group, as: leader) }
+        if released { nextQueueCheck = clock.now }
+        return released
+    }
+
+    private func fenced<T: Sendable>(_ call: @Sendable () async throws -> T) async throws -> T {
+        do {
+            return try await call()
+        } catch CoordinationStoreError.fenced {
+            throw MemberRefusal.notLeader
+        } catch let error as CoordinationStoreError {
+            await storeFailed(error)
+            throw MemberRefusal.storeUnavailable("\(error)")
+        }
+    }
+
+    /// Expires waiters whose wait ran out, and offers freed slots to the head of each queue.
+    private func serveWaiters() async {
+        let now = clock.now
+        for name in Array(waiters.keys) {
+            for entry in waiters[name]?.expire(at: now) ?? [] { entry.waiter.resume(returning: .full) }
+            while let head = waiters[name]?.first {
+                guard let leader = try? identity() else {
+                    while let entry = waiters[name]?.removeFirst() { entry.waiter.resume(throwing: MemberRefusal.notLeader) }
+                    break
+                }
+                let outcome: Semaphore.Outcome
+                do {
+                    outcome = try await fenced { try await self.store.acquire(semaphore: name, limit: head.limit, holder: head.holder, ttl: head.ttl, group: self.configuration.group, as: leader) }
+                } catch {
+                    break
+                }
+                if outcome == .full { break }
+                // The head may have been cancelled meanwhile; only resume the entry still at the head.
+                guard waiters[name]?.first?.id == head.id, let entry = waiters[name]?.removeFirst() else { break }
+                entry.waiter.resume(returning: outcome)
+            }
+            if waiters[name]?.isEmpty == true { waiters[name] = nil }
+        }
+    }
+}
+
+/// The queue position of a waiting acquirer, for its cancellation handler, which runs outside the actor.
+final class WaiterTicket: Sendable {
+    let id = Mutex<UInt64>(0)
+}

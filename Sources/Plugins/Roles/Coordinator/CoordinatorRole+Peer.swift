@@ -1,0 +1,51 @@
+import Coordination
+import Foundation
+import NIOCore
+import Plugins
+
+/// What other members call on this one's peer listener, each call authenticated by the shared token.
+extension CoordinatorRole {
+    func addPeerRoutes(_ routes: AdminRoutes) {
+        routes.add(.POST, "/kv/{key}") { [self] request in
+            try authenticate(request, kind: "put")
+            guard let value = String(validating: request.body.readableBytesView, as: UTF8.self) else {
+                throw AdminError.badRequest("the value must be UTF-8 text")
+            }
+            let mode = QueryItems(request.query)["mode"].flatMap(PutRequest.Mode.init(rawValue:)) ?? .append
+            let put = PutRequest(key: try request.parameter("key"), value: value, mode: mode, idempotencyKey: request.headers.first(name: "Idempotency-Key"))
+            return try await putOnLeader(put)
+        }
+        routes.add(.POST, "/send") { [self] request in
+            try authenticate(request, kind: "send")
+            guard try await running.member.held != nil else { throw AdminError.serviceUnavailable("\(context.node.name) is not the leader") }
+            return try await sendOnLeader(request.body)
+        }
+        routes.add(.POST, "/broadcast") { [self] request in
+            try authenticate(request, kind: "broadcast")
+            guard let url = settings.handlers.broadcast else { throw AdminError(.badGateway, "\(context.node.name) has no handlers.broadcast") }
+            return try await callHandler(url, body: request.body)
+        }
+        routes.add(.POST, "/released") { [self] request in
+            try authenticate(request, kind: "released")
+            try await running.member.leaseReleased()
+            return .json(["ok": true])
+        }
+        for action in ["acquire", "refresh", "release"] {
+            routes.add(.POST, "/semaphores/{name}/\(action)") { [self] request in
+                try authenticate(request, kind: "semaphore")
+                guard try await running.member.held != nil else { throw AdminError.serviceUnavailable("\(context.node.name) is not the leader") }
+                return try await semaphoreOnLeader(name: try request.parameter("name"), action: action, body: request.body)
+            }
+        }
+    }
+
+    /// 401 (counted) without the group's token.
+    func authenticate(_ request: AdminRequest, kind: String) throws(AdminError) {
+        guard let peerToken else { return }
+        guard peerToken.accepts(request.headers.first(name: "Authorization")) else {
+            metrics.peerRequest(kind: kind, result: "unauthorized")
+            logger.warning("peer request refused: no valid token", metadata: ["kind": "\(kind)"])
+            throw AdminError(.unauthorized, "a peer token is required")
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Coordination
+import Testing
+
+@Suite struct LogLimitTests {
+    let entries = [1, 2, 3, 4, 5]
+
+    @Test func limitsChooseFromTheOldestFirstList() {
+        #expect(LogLimit("latest")?.apply(to: entries) == [5])
+        #expect(LogLimit("oldest")?.apply(to: entries) == [1])
+        #expect(LogLimit("all")?.apply(to: entries) == entries)
+        #expect(LogLimit("3")?.apply(to: entries) == [3, 4, 5])
+        #expect(LogLimit("1") == .latest)
+        #expect(LogLimit("10")?.apply(to: entries) == entries)
+        #expect(LogLimit("latest")?.apply(to: [Int]()) == [])
+    }
+
+    @Test func anythingElseIsRefused() {
+        for text in ["", "0", "-1", "newest", "1.5", " 2", "LATEST"] {
+            #expect(LogLimit(text) == nil, "\(text)")
+        }
+    }
+}
+
+@Suite struct IdempotencyRuleTests {
+    let answer = PutAnswer(key: "k", revision: 7, leader: "a", token: FencingToken(2))
+
+    @Test func aRetryGetsTheFirstAnswerAndAnotherRequestUnderTheKeyIsRefused() {
+        let first = PutRequest(key: "k", value: "v", idempotencyKey: "i-1")
+        let record = IdempotencyRule.Record(request: first, answer: answer)
+        #expect(IdempotencyRule.decide(first, remembered: nil) == .write)
+        #expect(IdempotencyRule.decide(first, remembered: record) == .replay(answer))
+        #expect(IdempotencyRule.decide(PutRequest(key: "k", value: "other", idempotencyKey: "i-1"), remembered: record) == .conflict)
+        #expect(IdempotencyRule.decide(PutRequest(key: "k", value: "v", mode: .overwrite, idempotencyKey: "i-1"), remembered: record) == .conflict)
+        #expect(IdempotencyRule.decide(PutRequest(key: "k", value: "v"), remembered: record) == .write, "no key: always a write")
+    }
+}
+
+@Suite struct PutBatchTests {
+    @Test func writesArrivingDuringACommitGoTogetherInTheNext() {
+        var batch = PutBatch<Int>(maximumSize: 3)
+        let first = batch.enqueue(PutRequest(key: "a", value: "1"), 1)
+        #expect(first?.map { $0.waiter } == [1])
+        for waiter in 2...6 { let value1 = batch.enqueue(PutRequest(key: "a", value: "\(waiter)"), waiter); #expect(value1 == nil) }
+        let value2 = batch.committed()?.map { $0.waiter }
+        #expect(value2 == [2, 3, 4])
+        let value3 = batch.enqueue(PutRequest(key: "a", value: "7"), 7)
+        #expect(value3 == nil)
+        let value4 = batch.committed()?.map { $0.waiter }
+        #expect(value4 == [5, 6, 7])
+        let value5 = batch.committed()
+        #expect(value5 == nil)
+        let value6 = batch.enqueue(PutRequest(key: "a", value: "8"), 8)?.map { $0.waiter }
+        #expect(value6 == [8], "idle again: commits at once")
+    }
+}

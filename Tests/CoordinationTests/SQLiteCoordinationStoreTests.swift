@@ -1,0 +1,234 @@
+import Coordination
+import Foundation
+import Logging
+import NIOPosix
+import Testing
+
+/// What every store must do, run on SQLite files and on a real PostgreSQL. `a` and `b` are two connections to one
+/// store, standing for two processes; each check uses its own group, so checks never see each other's rows.
+enum StoreContract {
+    typealias Check = @Sendable (_ a: any CoordinationStore, _ b: any CoordinationStore, _ g: String) async throws -> Void
+
+    static func oneHolderAtATimeWithTokensThatOnlyGrow(_ a: any CoordinationStore, _ b: any CoordinationStore, _ g: String) async throws {
+        guard case .granted(let first) = try await a.acquire(group: g, candidate: "a", lease: .seconds(5)) else { Issue.record("a first"); return }
+        let refused = try await b.acquire(group: g, candidate: "b", lease: .seconds(5))
+        guard case .held(by: "a", _) = refused else { Issue.record("b got \(refused)"); return }
+        let again = try await a.acquire(group: g, candidate: "a", lease: .seconds(5))
+        guard case .held = again else { Issue.record("a holder acquiring by name must not be handed its term: \(again)"); return }
+        let renewed = try await a.renew(group: g, candidate: "a", token: first.token, lease: .seconds(5))
+        guard case .granted(let renewal) = renewed, renewal.token == first.token else { Issue.record("renew \(renewed)"); return }
+        #expect(try await a.release(group: g, candidate: "a", token: first.token))
+        #expect(try await !a.release(group: g, candidate: "a", token: first.token))
+        guard case .granted(let second) = try await b.acquire(group: g, candidate: "b", lease: .seconds(5)) else { Issue.record("b after release"); return }
+        #expect(second.token > first.token)
+        let stale = try await a.renew(group: g, candidate: "a", token: first.token, lease: .seconds(5))
+        #expect(stale == .lost)
+    }
+
+    static func anExpiredTermPassesOnAndItsHolderCannotRenewIt(_ a: any CoordinationStore, _ b: any CoordinationStore, _ g: String) async throws {
+        guard case .granted(let first) = try await a.acquire(group: g, candidate: "a", lease: .milliseconds(200)) else { Issue.record("a"); return }
+        try await Task.sleep(for: .milliseconds(300))
+        let lost = try await a.renew(group: g, candidate: "a", token: first.token, lease: .seconds(5))
+        #expect(lost == .lost)
+        guard case .granted(let second) = try await b.acquire(group: g, candidate: "b", lease: .seconds(5)) else { Issue.record("b"); return }
+        #expect(second.token == first.token.next)
+    }
+
+    static func aDeposedLeadersWriteIsRefusedByTheStore(_ a: any CoordinationStore, _ b: any CoordinationStore, _ g: String) async throws {
+        guard case .granted(let first) = try await a.acquire(group: g, candidate: "a", lease: .milliseconds(200)) else { Issue.record("a"); return }
+        let written = try await a.put([PutRequest(key: "k", value: "1")], group: g, as: LeaderIdentity(name: "a", token: first.token))
+        #expect(written == [.committed(PutAnswer(key: "k", revision: 1, leader: "a", token: first.token))])
+        try await Task.sleep(for: .milliseconds(300))
+        // Expired, not yet taken: still refused.
+        await #expect(throws: CoordinationStoreError.fenced) {
+            try await a.put([PutRequest(key: "k", value: "late")], group: g, as: LeaderIdentity(name: "a", token: first.token))
+        }
+        guard case .granted(let second) = try await b.acquire(group: g, candidate: "b", lease: .seconds(5)) else { Issue.record("b"); return }
+        await #expect(throws: CoordinationStoreError.fenced) {
+            try await a.put([PutRequest(key: "k", value: "late")], group: g, as: LeaderIdentity(name: "a", token: first.token))
+        }
+        _ = try await b.put([PutRequest(key: "k", value: "2")], group: g, as: LeaderIdentity(name: "b", token: second.token))
+        let values = try await a.entries(group: g, key: "k", limit: .all, after: nil)?.map(\.value)
+        #expect(values == ["1", "2"])
+    }
+
+    static func aBatchWithIdempotencyKeysAndOverwrite(_ a: any CoordinationStore, _ b: any CoordinationStore, _ g: String) async throws {
+        guard case .granted(let grant) = try await a.acquire(group: g, candidate: "a", lease: .seconds(5)) else { Issue.record("a"); return }
+        let leader = LeaderIdentity(name: "a", token: grant.token)
+        let outcomes = try await a.put([
+            PutRequest(key: "k", value: "1", idempotencyKey: "i1"),
+            PutRequest(key: "k", value: "2"),
+            PutRequest(key: "k", value: "1", idempotencyKey: "i1"),
+            PutRequest(key: "k", value: "other", idempotencyKey: "i1"),
+            PutRequest(key: "j", value: "x"),
+        ], group: g, as: leader)
+        let first = PutAnswer(key: "k", revision: 1, leader: "a", token: grant.token)
+        #expect(outcomes == [.committed(first), .committed(PutAnswer(key: "k", revision: 2, leader: "a", token: grant.token)), .replayed(first), .conflict,
+                             .committed(PutAnswer(key: "j", revision: 3, leader: "a", token: grant.token))])
+        // A retry in a later transaction gets the same answer.
+        let retried = try await a.put([PutRequest(key: "k", value: "1", idempotencyKey: "i1")], group: g, as: leader)
+        #expect(retried == [.replayed(first)])
+        _ = try await a.put([PutRequest(key: "k", value: "3", mode: .overwrite)], group: g, as: leader)
+        #expect(try await a.entries(group: g, key: "k", limit: .all, after: nil)?.map(\.value) == ["1", "3"])
+        #expect(try await a.entries(group: g, key: "k", limit: .latest, after: nil)?.map(\.revision) == [4])
+        #expect(try await a.entries(group: g, key: "k", limit: .oldest, after: nil)?.map(\.value) == ["1"])
+        #expect(try await a.entries(group: g, key: "k", limit: .all, after: 1)?.map(\.value) == ["3"])
+        #expect(try await a.entries(group: g, key: "k", limit: .all, after: 4) == [])
+        #expect(try await a.entries(group: g, key: "none", limit: .all, after: nil) == nil)
+        #expect(try await a.latestRevision(group: g, key: "k") == 4)
+        #expect(try await a.entries(group: g + "-other", key: "k", limit: .all, after: nil) == nil, "groups are apart")
+    }
+
+    static func semaphoreSlotsAreFencedAndExpire(_ a: any CoordinationStore, _ b: any CoordinationStore, _ g: String) async throws {
+        guard case .granted(let grant) = try await a.acquire(group: g, candidate: "a", lease: .seconds(5)) else { Issue.record("a"); return }
+        let leader = LeaderIdentity(name: "a", token: grant.token)
+        guard case .granted(let slot) = try await a.acquire(semaphore: "s", limit: 1, holder: "h1", ttl: .milliseconds(300), group: g, as: leader) else { Issue.record("h1"); return }
+        #expect(try await a.acquire(semaphore: "s", limit: 1, holder: "h2", ttl: .seconds(1), group: g, as: leader) == .full)
+        #expect(try await a.acquire(semaphore: "s", limit: 2, holder: "h2", ttl: .seconds(1), group: g, as: leader) == .limitMismatch(existing: 1))
+        try await Task.sleep(for: .milliseconds(400))
+        guard case .granted(let next) = try await a.acquire(semaphore: "s", limit: 1, holder: "h2", ttl: .seconds(1), group: g, as: leader) else { Issue.record("h2"); return }
+        #expect(next.token > slot.token)
+        #expect(try await a.semaphore("s", group: g).map { $0.semaphore.holders(at: $0.now).map(\.holder) } == ["h2"])
+        #expect(try await a.release(semaphore: "s", holder: "h2", group: g, as: leader))
+        await #expect(throws: CoordinationStoreError.fenced) {
+            try await a.acquire(semaphore: "s", limit: 1, holder: "h3", ttl: .seconds(1), group: g, as: LeaderIdentity(name: "a", token: grant.token.next))
+        }
+    }
+
+    static func membersAreSharedAcrossConnections(_ a: any CoordinationStore, _ b: any CoordinationStore, _ g: String) async throws {
+        try await a.heartbeat(group: g, member: "a", address: "127.0.0.1:1")
+        try await a.heartbeat(group: g, member: "b", address: "127.0.0.1:2")
+        try await a.heartbeat(group: g, member: "a", address: "127.0.0.1:3")
+        let (members, now) = try await a.members(group: g)
+        #expect(members.map(\.name) == ["a", "b"])
+        #expect(members.first?.address == "127.0.0.1:3")
+        #expect(members.allSatisfy { now - $0.lastSeen < .seconds(5) })
+        // The other connection (a second process) sees the same rows.
+        #expect(try await b.members(group: g).members.count == 2)
+    }
+
+    static func twoMembersOnOneStore(_ a: any CoordinationStore, _ b: any CoordinationStore, _ g: String) async throws {
+        let stores = [a, b]
+        let members = stores.enumerated().map { index, store in
+            CoordinatorMember(configuration: .init(group: g, name: "m\(index)", address: "127.0.0.1:\(index)", lease: .seconds(3)), store: store, logger: Logger(label: "m\(index)"))
+        }
+        let runs = members.map { member in Task { await member.run() } }
+        var leader: CoordinatorMember?
+        let deadline = ContinuousClock.now + .seconds(5)
+        while leader == nil, ContinuousClock.now < deadline {
+            for member in members where await member.held != nil { leader = member }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let first = try #require(leader)
+        var acknowledged: [String] = []
+        for index in 0..<20 {
+            if case .committed = try await first.put(PutRequest(key: "k", value: "\(index)")) { acknowledged.append("\(index)") }
+        }
+        let other = members.first { $0 !== first }!
+        await #expect(throws: MemberRefusal.notLeader) { try await other.put(PutRequest(key: "k", value: "x")) }
+        // A clean stop hands over within a few ticks once the other hears of it.
+        let start = ContinuousClock.now
+        #expect(await first.stop())
+        await other.leaseReleased()
+        while await other.held == nil, ContinuousClock.now < start + .seconds(3) { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(await other.held != nil)
+        // Before the 3 s term could have expired: the release handed it over, not the expiry.
+        #expect(ContinuousClock.now - start < .seconds(2))
+        let values = try await stores[0].entries(group: g, key: "k", limit: .all, after: nil)?.map(\.value)
+        #expect(values == acknowledged)
+        await other.stop()
+        for run in runs { await run.value }
+    }
+
+    /// Concurrent Puts on the leader go in few transactions (group commit), each acknowledged once with its own
+    /// revision.
+    static func concurrentPutsAreEachCommittedOnce(_ a: any CoordinationStore, _ b: any CoordinationStore, _ g: String) async throws {
+        let member = CoordinatorMember(configuration: .init(group: g, name: "solo", address: "127.0.0.1:1", lease: .seconds(3)), store: a, logger: Logger(label: "solo"))
+        let run = Task { await member.run() }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while await member.held == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        let revisions = try await withThrowingTaskGroup(of: Int64?.self) { group in
+            for index in 0..<64 {
+                group.addTask {
+                    guard case .committed(let answer) = try await member.put(PutRequest(key: "k", value: "\(index)", idempotencyKey: "c\(index)")) else { return nil }
+                    return answer.revision
+                }
+            }
+            var revisions: [Int64] = []
+            for try await revision in group { if let revision { revisions.append(revision) } }
+            return revisions
+        }
+        #expect(Set(revisions) == Set(1...64))
+        let values = try await b.entries(group: g, key: "k", limit: .all, after: nil)?.map(\.value) ?? []
+        #expect(Set(values) == Set((0..<64).map { "\($0)" }) && values.count == 64)
+        await member.stop()
+        await run.value
+    }
+
+    static let all: [(String, Check)] = [
+        ("concurrentPutsAreEachCommittedOnce", concurrentPutsAreEachCommittedOnce),
+        ("oneHolderAtATimeWithTokensThatOnlyGrow", oneHolderAtATimeWithTokensThatOnlyGrow),
+        ("anExpiredTermPassesOnAndItsHolderCannotRenewIt", anExpiredTermPassesOnAndItsHolderCannotRenewIt),
+        ("aDeposedLeadersWriteIsRefusedByTheStore", aDeposedLeadersWriteIsRefusedByTheStore),
+        ("aBatchWithIdempotencyKeysAndOverwrite", aBatchWithIdempotencyKeysAndOverwrite),
+        ("semaphoreSlotsAreFencedAndExpire", semaphoreSlotsAreFencedAndExpire),
+        ("membersAreSharedAcrossConnections", membersAreSharedAcrossConnections),
+        ("twoMembersOnOneStore", twoMembersOnOneStore),
+    ]
+}
+
+/// The store on real SQLite files: two connections to one file stand for two processes of one host.
+@Suite struct SQLiteCoordinationStoreTests {
+    static func open(_ path: String) async throws -> SQLiteCoordinationStore {
+        let store = try await SQLiteCoordinationStore.open(path: path, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test"))
+        try await store.migrate()
+        return store
+    }
+
+    @Test(arguments: StoreContract.all.map { $0.0 }) func onAFile(_ check: String) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outrider-sqlite-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("coordinator.db").path
+        let a = try await Self.open(path), b = try await Self.open(path)
+        do {
+            try await StoreContract.all.first { $0.0 == check }!.1(a, b, "g")
+        } catch {
+            await a.close(); await b.close()
+            throw error
+        }
+        await a.close(); await b.close()
+    }
+
+    @Test func aMissingDirectoryIsAClearError() async throws {
+        await #expect(throws: CoordinationStoreError.unavailable("the directory /nonexistent/outrider of /nonexistent/outrider/c.db does not exist")) {
+            _ = try await SQLiteCoordinationStore.open(path: "/nonexistent/outrider/c.db", eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test"))
+        }
+    }
+}
+
+/// The same checks on a real PostgreSQL started for the test (initdb into a temporary directory, run as nobody).
+@Suite struct PostgresCoordinationStoreTests {
+    @Test func theContractOnPostgreSQL() async throws {
+        let server = try await PostgresServer()
+        defer { server.stop() }
+        let logger = Logger(label: "test")
+        let a = try PostgresCoordinationStore(url: server.url, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        let b = try PostgresCoordinationStore(url: server.url, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        // Two members migrating at once: one creates, the other finds.
+        async let first: Void = a.migrate()
+        async let second: Void = b.migrate()
+        _ = try await (first, second)
+        for (name, check) in StoreContract.all {
+            do {
+                try await check(a, b, "g-\(name)")
+            } catch {
+                Issue.record("\(name): \(error)")
+            }
+        }
+        // The server stopped: calls fail with a reason, and succeed again once it is back.
+        server.pause()
+        await #expect(throws: CoordinationStoreError.self) { try await a.lease(group: "g") }
+        await a.close(); await b.close()
+    }
+}
