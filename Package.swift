@@ -29,6 +29,7 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
+                "ObjectStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -43,6 +44,21 @@ let package = Package(
             ]
         ),
         .target(name: "Membership"),
+        // An S3 client with AWS Signature Version 4, for the cache role's S3 store and the gossip role's S3 seed
+        // provider; it knows nothing of either.
+        .target(
+            name: "ObjectStore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(name: "Coordination"),
         // The plugin contract, the configuration language, the role host and the admin listener: what every
         // role's adapter builds on. It knows no role; the capabilities roles share are declared here with the
@@ -133,6 +149,19 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MembershipTests", dependencies: ["Membership"]),
+        .testTarget(
+            name: "ObjectStoreTests",
+            dependencies: [
+                "ObjectStore",
+                "Proxy",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Resources", "Support"]
+        ),
         .testTarget(name: "CoordinationTests", dependencies: ["Coordination"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Plugins"]),
     ],
