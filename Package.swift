@@ -154,6 +154,7 @@ let package = Package(
             dependencies: [
                 "ObjectStore",
                 "Proxy",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

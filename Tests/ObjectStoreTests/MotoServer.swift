@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ObjectStore
 
 /// A real moto S3 server with signature verification on, started for one test on 127.0.0.1 with an ephemeral
@@ -14,22 +15,32 @@ final class MotoServer {
     let endpoint: S3Endpoint
     let credentials: SigV4Credentials
 
-    static func start() async throws -> MotoServer {
+    /// A certificate for 127.0.0.1 signed by a CA of the test's own, for https.
+    struct TLSFiles {
+        let certificate: String
+        let key: String
+        let ca: String
+    }
+
+    /// With `tls`, moto serves https with that certificate; the IAM setup trusts `tls.ca`.
+    static func start(tls: TLSFiles? = nil) async throws -> MotoServer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try PythonScript.python())
         process.arguments = [PythonScript.directory.appendingPathComponent("moto_server_raw_target.py").path, "-H", "127.0.0.1", "-p", "0"]
+            + (tls.map { ["-s", "-c", $0.certificate, "-k", $0.key] } ?? [])
         let stderr = Pipe()
         process.standardError = stderr
         process.standardOutput = stderr
         try process.run()
         let output = OutputLines(reading: stderr.fileHandleForReading)
         do {
-            let line = try await output.first(containing: "Running on http://127.0.0.1:", timeout: .seconds(60))
+            let scheme = tls == nil ? "http" : "https"
+            let line = try await output.first(containing: "Running on \(scheme)://127.0.0.1:", timeout: .seconds(60))
             guard let portText = line.split(separator: ":").last, let port = Int(portText.trimmingCharacters(in: .whitespaces)) else {
                 throw TimedOut(what: "no port in moto's line \(line)")
             }
-            let endpoint = try S3Endpoint("http://127.0.0.1:\(port)")
-            let credentials = try await createKey(endpoint)
+            let endpoint = try S3Endpoint("\(scheme)://127.0.0.1:\(port)")
+            let credentials = try await createKey(endpoint, ca: tls?.ca)
             return MotoServer(process: process, output: output, endpoint: endpoint, credentials: credentials)
         } catch {
             kill(process.processIdentifier, SIGKILL)
@@ -47,8 +58,14 @@ final class MotoServer {
 
     /// moto's IAM Query API while auth is off (any signature; the scope's service `iam` routes it), then
     /// reset-auth (its body must not be a form, or moto answers 500).
-    private static func createKey(_ endpoint: S3Endpoint) async throws -> SigV4Credentials {
-        let http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+    private static func createKey(_ endpoint: S3Endpoint, ca: String?) async throws -> SigV4Credentials {
+        var configuration = HTTPClient.Configuration()
+        if let ca {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(ca)
+            configuration.tlsConfiguration = tls
+        }
+        let http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
         do {
             let credentials = try await createKey(endpoint, http)
             try await http.shutdown()
@@ -91,8 +108,8 @@ final class MotoServer {
         return SigV4Credentials(accessKeyID: id, secretAccessKey: secret)
     }
 
-    func client(_ group: any EventLoopGroup, credentials: SigV4Credentials? = nil, now: (@Sendable () -> SigV4Timestamp)? = nil) throws -> S3Client {
-        let configuration = S3Configuration(endpoint: endpoint, credentials: credentials ?? self.credentials, requestTimeout: .seconds(180))
+    func client(_ group: any EventLoopGroup, credentials: SigV4Credentials? = nil, caFile: String? = nil, now: (@Sendable () -> SigV4Timestamp)? = nil) throws -> S3Client {
+        let configuration = S3Configuration(endpoint: endpoint, credentials: credentials ?? self.credentials, caFile: caFile, requestTimeout: .seconds(180))
         if let now { return try S3Client(configuration: configuration, eventLoopGroup: group, now: now) }
         return try S3Client(configuration: configuration, eventLoopGroup: group)
     }
@@ -106,4 +123,32 @@ final class MotoServer {
     }
 
     deinit { stop() }
+}
+
+extension MotoServer.TLSFiles {
+    /// A CA and a certificate for IP 127.0.0.1 signed by it, made with openssl in `directory`.
+    static func make(in directory: String) throws -> MotoServer.TLSFiles {
+        let script = """
+            set -e
+            cd '\(directory)'
+            openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=outrider-test-ca \\
+              -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+            openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1
+            printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > ext.cnf
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = errors
+        try process.run()
+        let text = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw TimedOut(what: "openssl failed (the https test needs /usr/bin/openssl): \(String(decoding: text, as: UTF8.self))")
+        }
+        return MotoServer.TLSFiles(certificate: directory + "/server.pem", key: directory + "/server.key", ca: directory + "/ca.pem")
+    }
 }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import NIOCore
 import NIOPosix
 @testable import ObjectStore
@@ -186,6 +187,41 @@ import Testing
                 #expect(error.status == 403)
             }
         }
+    }
+
+    /// https verified with a given CA file; without it (system roots) the connection is refused, saying why.
+    @Test func httpsWithAGivenCA() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("s3tls-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let tls = try MotoServer.TLSFiles.make(in: directory)
+        let moto = try await MotoServer.start(tls: tls)
+        defer { moto.stop() }
+        #expect(moto.endpoint.isTLS)
+        let trusted = try moto.client(Self.group, caFile: tls.ca)
+        let untrusted = try moto.client(Self.group)
+        do {
+            try await trusted.createBucket("secure")
+            try await trusted.putObject(bucket: "secure", key: "k", bytes: ByteBuffer(string: "over tls"))
+            let object = try #require(try await trusted.getObject(bucket: "secure", key: "k"))
+            #expect(String(buffer: try await object.collect(upTo: 100)) == "over tls")
+            do throws(S3Error) {
+                _ = try await untrusted.headObject(bucket: "secure", key: "k")
+                Issue.record("a certificate from an unknown CA was accepted")
+            } catch {
+                guard case .transport(_, _, let reason) = error else {
+                    Issue.record("expected a transport error, got \(error)")
+                    throw error
+                }
+                #expect(reason.lowercased().contains("certificate") || reason.contains("handshake") || reason.contains("SSL"), "\(reason)")
+            }
+        } catch {
+            try? await trusted.shutdown()
+            try? await untrusted.shutdown()
+            throw error
+        }
+        try await trusted.shutdown()
+        try await untrusted.shutdown()
     }
 
     @Test func aDeadServerIsATransportError() async throws {
