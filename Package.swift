@@ -29,6 +29,7 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
+                "ObjectStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -60,6 +61,21 @@ let package = Package(
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // An S3 client with AWS Signature Version 4, for the cache role's S3 store and the gossip role's S3 seed
+        // provider; it knows nothing of either.
+        .target(
+            name: "ObjectStore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The plugin contract, the configuration language, the role host and the admin listener: what every
@@ -231,6 +247,20 @@ let package = Package(
         .testTarget(
             name: "CoordinatorRoleTests",
             dependencies: ["CoordinatorRole", "Plugins", "Coordination", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "ObjectStoreTests",
+            dependencies: [
+                "ObjectStore",
+                "Proxy",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Resources", "Support"]
         ),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Plugins"]),
     ],

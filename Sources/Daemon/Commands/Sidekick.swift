@@ -131,9 +131,6 @@ struct Sidekick: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
-        if let cache, !cache.storeIsAvailable {
-            throw ValidationError("SIDEKICK_CACHE_ENDPOINT is set, but this build of outrider has no S3 store for sidekick's cache")
-        }
         return cache
     }
 

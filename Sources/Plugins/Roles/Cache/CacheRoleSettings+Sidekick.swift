@@ -57,10 +57,4 @@ extension CacheRoleSettings {
         settings.cache.minSize = minSize
         return settings
     }
-
-    /// Whether this build can run `store` (an S3 store needs the S3 client).
-    public var storeIsAvailable: Bool {
-        if case .s3 = store { return CacheStoreFactory.s3 != nil }
-        return true
-    }
 }

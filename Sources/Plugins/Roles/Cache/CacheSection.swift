@@ -55,8 +55,13 @@ enum CacheSection {
                             endpoint: endpoint, bucket: bucket, region: region, accessKey: accessKey, secretKey: secretKey,
                             ca: ca, healthPath: healthPath, healthInterval: healthInterval
                         ))
-                        if CacheStoreFactory.s3 == nil {
-                            decoder.record("roles.cache.store.s3: this build of outrider has no S3 store; use store.disk", at: s3Location)
+                        do {
+                            _ = try S3StoreSettings(
+                                endpoint: endpoint, bucket: bucket, region: region, accessKey: accessKey, secretKey: secretKey,
+                                caFile: ca, healthPath: healthPath, healthInterval: healthInterval
+                            ).clientConfiguration()
+                        } catch {
+                            decoder.record("roles.cache.store.s3: \(error)", at: s3Location)
                         }
                     }
                 }

@@ -4,16 +4,28 @@ import Proxy
 
 /// Builds the store `roles.cache.store` names.
 enum CacheStoreFactory {
-    /// Builds an S3 store from `store.s3`, when this build has one (`nil`: `store.s3` is a configuration error).
-    static let s3: (@Sendable (CacheRoleSettings.S3, any EventLoopGroup, Logger) throws -> any CacheStore)? = nil
+    /// Builds the S3 store `store.s3` describes; nothing is contacted until the cache asks.
+    static func s3(_ s3: CacheRoleSettings.S3, group: any EventLoopGroup, logger: Logger) throws -> any CacheStore {
+        try S3Store(
+            settings: S3StoreSettings(
+                endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKey: s3.accessKey, secretKey: s3.secretKey,
+                caFile: s3.ca, healthPath: s3.healthPath, healthInterval: s3.healthInterval
+            ),
+            eventLoopGroup: group,
+            logger: logger
+        )
+    }
 
     static func open(_ store: CacheRoleSettings.Store, group: any EventLoopGroup, logger: Logger) async throws -> any CacheStore {
         switch store {
         case .disk(let path, let maxSize):
             return try await DiskStore.open(path: path, maxSize: maxSize, on: group.next()).get()
         case .s3(let settings):
-            guard let make = s3 else { throw CacheRoleError("this build of outrider has no S3 store") }
-            return try make(settings, group, logger)
+            do {
+                return try s3(settings, group: group, logger: logger)
+            } catch {
+                throw CacheRoleError("store.s3: \(error)")
+            }
         }
     }
 }
