@@ -53,6 +53,11 @@ final class GossipMetrics: Sendable {
         }
     }
 
+    /// One rewrite of `generate`'s file: `applied`, `write_failed`, `check_failed` or `reload_failed`.
+    func generatorRun(_ result: String) {
+        counter("generator_runs_total", [("result", result)]).increment()
+    }
+
     func members(_ counts: [String: Int]) {
         for status in ["alive", "suspect", "failed", "left"] {
             gauge("members", [("status", status)]).record(counts[status] ?? 0)

@@ -22,6 +22,8 @@ final class GossipRole: Role {
     private let stopped = Mutex<CheckedContinuation<Void, Never>?>(nil)
     private let isStopped = Mutex(false)
     private let joinTask = Mutex<Task<Void, Never>?>(nil)
+    /// The generator of `generate`'s file and the task running it, cancelled and awaited before the role stops.
+    private let generator = Mutex<(generator: LoadBalancerGenerator, task: Task<Void, Never>)?>(nil)
 
     init(settings: GossipSettings, context: RoleContext) {
         self.context = context
@@ -82,6 +84,36 @@ final class GossipRole: Role {
         logger.info("gossip: listening on \(settings.bind.bindHost):\(node.address.port) (UDP and TCP), advertising \(node.address)")
         addRoutes()
         if !settings.join.isEmpty { startJoining(settings.join, port: settings.bind.port == 0 ? GossipSection.defaultPort : settings.bind.port) }
+        await startGenerating(settings.generate)
+    }
+
+    // MARK: The load balancer's generated file
+
+    /// Follows the membership with `generate`'s file, in place of the generator before (none: stops it).
+    private func startGenerating(_ generate: GossipSettings.Generator?) async {
+        let previous = generator.withLock { current in
+            defer { current = nil }
+            return current
+        }
+        previous?.task.cancel()
+        await previous?.task.value
+        guard let generate else { return }
+        let running = LoadBalancerGenerator(configuration: generate.configuration, file: generate.file, debounce: generate.debounce)
+        let membership = membership
+        let metrics = metrics
+        let logger = context.logger
+        let task = Task {
+            await running.run(following: membership) { outcome in
+                metrics.generatorRun(outcome.result)
+                switch outcome {
+                case .applied: logger.info("gossip: \(generate.file.target) rewritten and reloaded")
+                case .unchanged: break
+                case .writeFailed(let detail), .checkFailed(let detail), .reloadFailed(let detail):
+                    logger.error("gossip: \(generate.file.target): \(outcome.result): \(detail)")
+                }
+            }
+        }
+        generator.withLock { $0 = (running, task) }
     }
 
     func run() async throws {
@@ -114,6 +146,7 @@ final class GossipRole: Role {
 
     func shutdown(grace: Duration) async {
         joinTask.withLock { $0?.cancel() }
+        await startGenerating(nil)
         if let current = running.withLock({ $0 }) { await current.node.shutdown() }
         membership.finish()
         let continuation = isStopped.withLock { stopped -> CheckedContinuation<Void, Never>? in
@@ -134,7 +167,9 @@ final class GossipRole: Role {
         let old = settingsBox.withLock { $0 }
         var comparable = old
         comparable.tags = settings.tags
+        comparable.applications = settings.applications
         comparable.keys = settings.keys
+        comparable.generate = settings.generate
         guard comparable == settings, old.keys.isEmpty == settings.keys.isEmpty else { return .restartRequired }
         let keyring = settings.keys.isEmpty ? nil : try Keyring(keys: settings.keys)
         settingsBox.withLock { $0 = settings }
@@ -147,6 +182,7 @@ final class GossipRole: Role {
                 await current.node.updateMeta(try current.serf.setTags(settings.tags))
             }
         }
+        if old.generate != settings.generate { await startGenerating(settings.generate) }
         return .applied
     }
 
@@ -156,11 +192,27 @@ final class GossipRole: Role {
         var counts: [String: Int] = [:]
         for member in members { counts[Self.serfStatus(member.state), default: 0] += 1 }
         let health = await current.node.healthScore()
-        return [
-            "address": .string(current.node.address.description),
-            "members": .object(["alive", "suspect", "failed", "left"].map { ($0, .number(Double(counts[$0] ?? 0))) }),
-            "health_score": .number(Double(health)),
+        var status: [(String, JSONValue)] = [
+            ("address", .string(current.node.address.description)),
+            ("members", .object(["alive", "suspect", "failed", "left"].map { ($0, .number(Double(counts[$0] ?? 0))) })),
+            ("health_score", .number(Double(health))),
+            ("applications", .array(membership.snapshot.routedApplications.map { application in
+                ["name": .string(application.name), "backends": .number(Double(application.endpoints.count))]
+            })),
         ]
+        if let running = generator.withLock({ $0?.generator }) {
+            let outcome = running.lastOutcome
+            let detail: String? = switch outcome {
+            case .writeFailed(let text)?, .checkFailed(let text)?, .reloadFailed(let text)?: text
+            default: nil
+            }
+            status.append(("generator", [
+                "target": .string(running.file.target),
+                "last_result": outcome.map { .string($0.result) } ?? .null,
+                "detail": detail.map { .string($0) } ?? .null,
+            ]))
+        }
+        return .object(status)
     }
 
     // MARK: Joining
@@ -215,6 +267,19 @@ final class GossipRole: Role {
             let joined = targets.isEmpty ? 0 : await node.join(targets)
             guard joined > 0 else { throw AdminError.conflict("no address answered: \(addresses.joined(separator: ", "))") }
             return .json(["joined": .number(Double(joined))])
+        }
+        admin.add(.GET, "/applications") { [membership] _ in
+            .json(["applications": .array(membership.snapshot.routedApplications.map { application in
+                [
+                    "name": .string(application.name),
+                    "protocol": .string(application.transport.rawValue),
+                    "listen_ports": .array(application.listenPorts.map { .number(Double($0)) }),
+                    "domains": .array(application.domains.map { .string($0) }),
+                    "backends": .array(application.endpoints.map { endpoint in
+                        ["member": .string(endpoint.member), "address": .string(endpoint.host), "port": .number(Double(endpoint.port))]
+                    }),
+                ]
+            })])
         }
         admin.add(.POST, "/leave") { [weak self] _ in
             guard let self else { throw AdminError.serviceUnavailable("gossip is not running") }

@@ -5,6 +5,8 @@ import NIOPosix
 import Plugins
 
 extension SWIMConfiguration.Profile: ConfigEnumeration {}
+extension Application.TransportProtocol: ConfigEnumeration {}
+extension LoadBalancerConfiguration.Format: ConfigEnumeration {}
 
 /// Reads `roles.gossip` into ``GossipSettings``: every key of the schema, memberlist's profile defaults,
 /// each problem at its line and column.
@@ -56,6 +58,32 @@ enum GossipSection {
         } else if let tagsValue = section.value("tags"), tagsValue.kind != .null {
             decoder.record("roles.gossip.tags must be a mapping of names to strings, found \(tagsValue.kindDescription)", at: tagsValue.location)
         }
+        decodeApplications(section, into: &settings)
+        if section.value("generate") != nil, let generate = section.mapping("generate") {
+            let format = generate.required("format", as: LoadBalancerConfiguration.Format.self)
+            let target = generate.required("target", as: String.self)
+            let check = generate.value("check", default: [String]())
+            let reload = generate.value("reload", default: [String]())
+            let debounce = generate.value("debounce", default: Duration.seconds(2), in: .zero ... .seconds(3600))
+            var tls: LoadBalancerConfiguration.TLS?
+            if let tlsSection = generate.mapping("tls") {
+                let chain = tlsSection.required("chain", as: String.self)
+                let key = tlsSection.required("key", as: String.self)
+                tlsSection.finish()
+                if let chain, let key { tls = .init(chain: chain, key: key) }
+            }
+            generate.finish()
+            if let target, !target.hasPrefix("/"), let value = generate.value("target") {
+                decoder.record("roles.gossip.generate.target must be an absolute path", at: value.location)
+            }
+            if let format, let target {
+                settings.generate = .init(
+                    configuration: LoadBalancerConfiguration(format: format, tls: tls),
+                    file: LoadBalancerFile(target: target, check: check, reload: reload),
+                    debounce: debounce
+                )
+            }
+        }
 
         if let encryption = section.mapping("encryption") {
             if let keysValue = encryption.value("keys"), case .sequence(let items) = keysValue.kind {
@@ -104,6 +132,78 @@ enum GossipSection {
         section.finish()
         if decoder.problemCount > before { throw ConfigProblemsRecorded() }
         return settings
+    }
+
+    /// `applications` and `applications_dir` (one YAML file per application, `*.yaml` or `*.yml`, in name order):
+    /// scrimplb's rules checked at each application's position, the set announced in the `apps` tag, and the tags
+    /// that result checked against memberlist's metadata limit at the first setting that adds to them.
+    static func decodeApplications(_ section: ConfigMapping, into settings: inout GossipSettings) {
+        let decoder = section.decoder
+        var applications: [Application] = []
+        var names: Set<String> = []
+        func read(_ value: ConfigValue, describing what: String) {
+            guard let entry = decoder.mapping(value, describing: what) else { return }
+            let name = entry.required("name", as: String.self)
+            let listenPort = entry.required("listen_port", as: Int.self)
+            let applicationPort = entry.required("application_port", as: Int.self)
+            let transport = entry.value("protocol", default: Application.TransportProtocol.http)
+            let domains = entry.required("domains", as: [String].self)
+            entry.finish()
+            guard let name, let listenPort, let applicationPort, let domains else { return }
+            let application = Application(name: name, listenPort: listenPort, applicationPort: applicationPort, transport: transport, domains: domains)
+            for problem in application.problems { decoder.record("\(what): \(problem)", at: value.location) }
+            guard application.problems.isEmpty else { return }
+            guard names.insert(name).inserted else {
+                decoder.record("\(what): application '\(name)' is announced twice", at: value.location)
+                return
+            }
+            applications.append(application)
+        }
+        let listValue = section.value("applications")
+        if let listValue, case .sequence(let items) = listValue.kind {
+            for (index, item) in items.enumerated() { read(item, describing: "roles.gossip.applications[\(index)]") }
+        } else if let listValue, listValue.kind != .null {
+            decoder.record("roles.gossip.applications must be a list of applications, found \(listValue.kindDescription)", at: listValue.location)
+        }
+        let directoryValue = section.value("applications_dir")
+        if let directoryValue, let directory = decoder.decode(String.self, from: directoryValue) {
+            do {
+                let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+                    .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+                    .sorted()
+                for file in files {
+                    let path = (directory as NSString).appendingPathComponent(file)
+                    do {
+                        let text = try String(contentsOfFile: path, encoding: .utf8)
+                        let document = try ConfigDocument.parse(text, path: path, environment: ProcessInfo.processInfo.environment)
+                        read(document.root, describing: "application file")
+                    } catch let errors as ConfigErrors {
+                        for diagnostic in errors.diagnostics { decoder.record(diagnostic) }
+                    } catch {
+                        decoder.record("roles.gossip.applications_dir: cannot read \(path): \(error.localizedDescription)", at: directoryValue.location)
+                    }
+                }
+            } catch {
+                decoder.record("roles.gossip.applications_dir: cannot list \(directory): \(error.localizedDescription)", at: directoryValue.location)
+            }
+        }
+        guard !applications.isEmpty else { return }
+        let location = listValue?.location ?? directoryValue?.location ?? section.location
+        if settings.tags[ApplicationTag.key] != nil {
+            decoder.record("roles.gossip.tags: '\(ApplicationTag.key)' is the tag the applications are announced in; rename it", at: section.value("tags")?.location ?? location)
+            return
+        }
+        settings.applications = applications
+        settings.tags[ApplicationTag.key] = ApplicationTag.encode(applications)
+        if settings.tags["role"] == nil { settings.tags["role"] = "backend" }
+        do {
+            _ = try SerfTags.encode(settings.tags)
+        } catch {
+            decoder.record(
+                "roles.gossip.applications: with the tags they do not fit memberlist's \(Alive.maximumMetaSize)-byte metadata limit (\(error)); announce fewer domains or shorter names",
+                at: location
+            )
+        }
     }
 
     struct AddressError: Error, CustomStringConvertible {

@@ -12,11 +12,30 @@ public struct GossipSettings: Sendable, Equatable {
     public var timings = SWIMConfiguration(profile: .lan)
     /// `host[:port]` entries, resolved at each attempt.
     public var join: [String] = []
+    /// The tags announced, with ``applications`` in their `apps` tag (``ApplicationTag``) and `role: backend` when
+    /// there are any and no `role` tag is set.
     public var tags: [String: String] = [:]
+    /// What this host serves, from `applications` and the files of `applications_dir`, re-read on reload.
+    public var applications: [Application] = []
+    /// scrimplb's generator: a load balancer's configuration file kept in step with the announced applications.
+    public var generate: Generator?
     /// The keyring's keys, the primary first; empty for no encryption.
     public var keys: [[UInt8]] = []
     public var label = ""
     public var leaveTimeout: Duration = .seconds(5)
 
     public init() {}
+
+    /// `roles.gossip.generate`.
+    public struct Generator: Sendable, Equatable {
+        public var configuration: LoadBalancerConfiguration
+        public var file: LoadBalancerFile
+        public var debounce: Duration
+
+        public init(configuration: LoadBalancerConfiguration, file: LoadBalancerFile, debounce: Duration) {
+            self.configuration = configuration
+            self.file = file
+            self.debounce = debounce
+        }
+    }
 }
