@@ -27,9 +27,12 @@ release:
 DEMO_PORT ?= 8080
 DEMO_ORIGIN_PORT ?= 8000
 DEMO_ADMIN_PORT ?= 9901
+DEMO_GOSSIP_PORT ?= 7946
+DEMO_PEER_PORT ?= 9902
 
 run: build
 	DEMO_PORT=$(DEMO_PORT) DEMO_ORIGIN_PORT=$(DEMO_ORIGIN_PORT) DEMO_ADMIN_PORT=$(DEMO_ADMIN_PORT) \
+	  DEMO_GOSSIP_PORT=$(DEMO_GOSSIP_PORT) DEMO_PEER_PORT=$(DEMO_PEER_PORT) \
 	  bash etc/outrider/demo/run.sh "$$($(SWIFT) build --show-bin-path)/outrider"
 
 # The daemon on $(CONFIG) alone, in the foreground.
