@@ -243,7 +243,7 @@ let package = Package(
             ],
             exclude: ["Resources"]
         ),
-        .testTarget(name: "CoordinationTests", dependencies: ["Coordination", .product(name: "Logging", package: "swift-log"), .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(name: "CoordinationTests", dependencies: ["Coordination", "TestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(
             name: "CoordinatorRoleTests",
             dependencies: ["CoordinatorRole", "Plugins", "Coordination", .product(name: "Logging", package: "swift-log")]
@@ -252,6 +252,7 @@ let package = Package(
             name: "ObjectStoreTests",
             dependencies: [
                 "ObjectStore",
+                "TestSupport",
                 "Proxy",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -262,7 +263,9 @@ let package = Package(
             ],
             exclude: ["Resources", "Support"]
         ),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Plugins"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Plugins", "TestSupport"]),
+        // What several test targets start the same way: a PostgreSQL server, a child process's output lines.
+        .target(name: "TestSupport", path: "Tests/Support"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -124,9 +125,3 @@ func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -
     }
 }
 
-/// A wait in a test that ended without what it waited for, because time ran out or the child's output ended: a
-/// failure, never a skip.
-struct TimedOut: Error, CustomStringConvertible {
-    var what: String
-    var description: String { what }
-}

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 
 /// A real HTTP backend on loopback: Python's `http.server` serving a directory, on a port the system picks as it

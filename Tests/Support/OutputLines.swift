@@ -3,13 +3,13 @@ import Synchronization
 
 /// The lines a child process writes to one of its pipes, collected as they arrive by a thread of their own, so
 /// that a test can wait for the line that tells it what the child bound or did.
-final class OutputLines: Sendable {
+public final class OutputLines: Sendable {
     private let lines = Mutex<[String]>([])
     /// Whether the pipe has been closed: the child exited, and no further line can come.
     private let ended = Mutex(false)
 
     /// Starts reading `handle` until its end.
-    init(reading handle: FileHandle) {
+    public init(reading handle: FileHandle) {
         let thread = Thread { [self] in
             var pending = Data()
             while true {
@@ -27,10 +27,10 @@ final class OutputLines: Sendable {
         thread.start()
     }
 
-    var all: [String] { lines.withLock { $0 } }
+    public var all: [String] { lines.withLock { $0 } }
 
     /// Waits for a line containing `text` and returns it; fails at once when the pipe ends without one.
-    func first(containing text: String, timeout: Duration = .seconds(10)) async throws -> String {
+    public func first(containing text: String, timeout: Duration = .seconds(10)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while true {
             // Read before the lines, so that a line written just before the end is not missed.
@@ -47,7 +47,7 @@ final class OutputLines: Sendable {
     }
 
     /// Waits for the pipe to end: once the child has exited, for the lines it wrote last to be read.
-    func end(timeout: Duration = .seconds(5)) async throws {
+    public func end(timeout: Duration = .seconds(5)) async throws {
         let deadline = ContinuousClock.now + timeout
         while !ended.withLock({ $0 }) {
             guard ContinuousClock.now < deadline else { throw TimedOut(what: "the output did not end within \(timeout)") }
@@ -56,7 +56,11 @@ final class OutputLines: Sendable {
     }
 }
 
-struct TimedOut: Error, CustomStringConvertible {
-    var what: String
-    var description: String { what }
+/// A wait in a test that ended without what it waited for, because time ran out or the child's output ended: a
+/// failure, never a skip.
+public struct TimedOut: Error, CustomStringConvertible {
+    public var what: String
+    public var description: String { what }
+
+    public init(what: String) { self.what = what }
 }

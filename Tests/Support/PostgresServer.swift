@@ -6,18 +6,18 @@ import Foundation
 /// PostgreSQL refuses to run as root, and the tests run as root here and in CI, so the directory is handed to
 /// `nobody` and both programs run as it through `setpriv`, which `exec`s the program (no child process between, so
 /// the signal that stops the server reaches it). A missing binary fails the test with the path it looked for.
-final class PostgresServer: @unchecked Sendable {
+public final class PostgresServer: @unchecked Sendable {
     // @unchecked: `process` and `port` are set once in init and only read after.
-    static let bin = "/usr/lib/postgresql/15/bin"
-    let directory: URL
-    let port: Int
-    private let process: Process
+    public static let bin = "/usr/lib/postgresql/15/bin"
+    public let directory: URL
+    public let port: Int
+    private var process: Process
 
     struct Failure: Error, CustomStringConvertible { var description: String }
 
-    var url: String { "postgres://postgres@127.0.0.1:\(port)/postgres?sslmode=disable" }
+    public var url: String { "postgres://postgres@127.0.0.1:\(port)/postgres?sslmode=disable" }
 
-    init() async throws {
+    public init() async throws {
         guard FileManager.default.isExecutableFile(atPath: "\(Self.bin)/initdb") else {
             throw Failure(description: "\(Self.bin)/initdb is missing: install Debian's postgresql-15")
         }
@@ -55,7 +55,7 @@ final class PostgresServer: @unchecked Sendable {
     }
 
     /// Stops the server (fast shutdown) and removes its directory.
-    func stop() {
+    public func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGINT)
             process.waitUntilExit()
@@ -64,12 +64,29 @@ final class PostgresServer: @unchecked Sendable {
     }
 
     /// Stops the server without removing its data, for a restart on the same port.
-    func pause() {
+    public func pause() {
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
     }
 
-    static func runAsNobody(_ arguments: [String], asRoot: Bool = false) throws {
+    /// Starts the paused server again, on its port.
+    public func resume() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", "\(Self.bin)/postgres", "-D", directory.appendingPathComponent("data").path,
+                             "-p", "\(port)", "-k", directory.path, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        let lines = LineReader(err.fileHandleForReading)
+        guard await lines.first(where: { $0.contains("ready to accept connections") }) != nil else {
+            throw Failure(description: "postgres did not restart: \(lines.seen.joined(separator: "\n"))")
+        }
+    }
+
+    public static func runAsNobody(_ arguments: [String], asRoot: Bool = false) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: asRoot ? "/usr/bin/env" : "/usr/bin/setpriv")
         process.arguments = asRoot ? arguments : ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"] + arguments
@@ -85,7 +102,7 @@ final class PostgresServer: @unchecked Sendable {
     }
 
     /// A port free a moment ago (bound to 0, read, closed); the caller retries on a clash.
-    static func freePort() -> Int {
+    public static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -103,13 +120,13 @@ final class PostgresServer: @unchecked Sendable {
 }
 
 /// Lines of a child's output, read on a thread of their own.
-final class LineReader: @unchecked Sendable {
+public final class LineReader: @unchecked Sendable {
     // @unchecked: every field is guarded by `lock`.
     private let lock = NSLock()
     private var lines: [String] = []
     private var ended = false
 
-    init(_ handle: FileHandle) {
+    public init(_ handle: FileHandle) {
         Thread.detachNewThread { [self] in
             var buffer = Data()
             while true {
@@ -126,9 +143,9 @@ final class LineReader: @unchecked Sendable {
         }
     }
 
-    var seen: [String] { lock.withLock { lines } }
+    public var seen: [String] { lock.withLock { lines } }
 
-    func first(where matches: (String) -> Bool, timeout: Duration = .seconds(30)) async -> String? {
+    public func first(where matches: (String) -> Bool, timeout: Duration = .seconds(30)) async -> String? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let (lines, ended) = lock.withLock { (self.lines, self.ended) }
