@@ -70,7 +70,7 @@ struct HostFixture {
     }
 }
 
-func waitUntil(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async throws {
+func waitUntil(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while try await !condition() {
         guard ContinuousClock.now < deadline else {

@@ -70,8 +70,22 @@ import Testing
 
     @Test func serfJoinsOutriderAndReportsAKilledOutriderFailed() async throws {
         let member = try await Self.member("outrider-b", tags: ["role": "backend"])
-        let agent = try SerfProcess(name: "serf-b", join: member.node.address.description)
+        let agent = try SerfProcess(name: "serf-b")
         defer { agent.stop() }
+        // serf's own join, retried while its RPC listener comes up (an agent started with -join exits when that
+        // first attempt fails, as it may on a loaded machine).
+        var joinError: (any Error)?
+        for _ in 0..<40 {
+            do {
+                try agent.join(member.node.address.description)
+                joinError = nil
+                break
+            } catch {
+                joinError = error
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        if let joinError { Issue.record("serf join: \(joinError)") }
         try await agent.waitFor("outrider alive") { $0["outrider-b"]?.status == "alive" }
         try await Self.waitFor("serf-b alive at outrider") {
             await member.node.members().contains { $0.name == "serf-b" && $0.state == .alive }

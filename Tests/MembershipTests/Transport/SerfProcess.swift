@@ -18,7 +18,7 @@ final class SerfProcess: @unchecked Sendable {
         var description: String
     }
 
-    init(name: String, tags: [String: String] = [:], encryptKey: String? = nil, join: String? = nil, profile: String = "local") throws {
+    init(name: String, tags: [String: String] = [:], encryptKey: String? = nil, profile: String = "local") throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw Failure(description: "serf is not installed at \(Self.binary) (apt-get install serf)")
         }
@@ -28,7 +28,6 @@ final class SerfProcess: @unchecked Sendable {
         var arguments = ["agent", "-node=\(name)", "-bind=127.0.0.1:\(port)", "-advertise=127.0.0.1:\(port)", "-rpc-addr=127.0.0.1:\(rpcPort)", "-profile=\(profile)", "-log-level=debug"]
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) { arguments.append("-tag=\(key)=\(value)") }
         if let encryptKey { arguments.append("-encrypt=\(encryptKey)") }
-        if let join { arguments.append("-join=\(join)") }
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("serf-\(name)-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logFile)
@@ -88,7 +87,8 @@ final class SerfProcess: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(200))
         }
-        throw Failure(description: "serf \(name): timed out waiting for \(what); members: \(last.mapValues { $0.status })")
+        let tail = log.split(separator: "\n").suffix(15).joined(separator: "\n")
+        throw Failure(description: "serf \(name): timed out waiting for \(what); members: \(last.mapValues { $0.status }); agent \(process.isRunning ? "running" : "exited with \(process.terminationStatus)"); log:\n\(tail)")
     }
 
     func kill() {
