@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
 import Plugins
 
 /// `outrider coordinator …`: the coordinator's local API from the shell, printed as etcdctl prints (or the JSON
@@ -40,19 +39,13 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
         /// The answer's body as JSON; a status of 400 or more fails with the answer's `error`.
         func call(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:], timeout: TimeInterval = 40) async throws -> (status: Int, json: Any?, raw: Data) {
-            guard let url = URL(string: try base() + "/v1/coordinator" + path) else { throw CoordinatorCommand.failure("invalid admin address") }
-            var request = URLRequest(url: url)
-            request.httpMethod = method
-            request.httpBody = body
-            request.timeoutInterval = timeout
-            for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-            let data: Data, response: URLResponse
+            let url = try base() + "/v1/coordinator" + path
+            let data: Data, status: Int
             do {
-                (data, response) = try await URLSession.shared.data(for: request)
+                (status, data) = try await AdminRequest.send(HTTPMethod(rawValue: method), url, body: body, headers: headers, timeout: .seconds(Int64(timeout)))
             } catch {
-                throw CoordinatorCommand.failure("cannot reach the admin listener at \(url.host ?? "?"):\(url.port ?? 0): \(error.localizedDescription)")
+                throw CoordinatorCommand.failure("cannot reach the admin listener at \(try base().dropFirst("http://".count)): \(error)")
             }
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
             let json = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
             if status >= 400 {
                 let reason = (json as? [String: Any])?["error"] as? String ?? String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -1,8 +1,5 @@
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Plugins
 
 /// `outrider members`: the gossip cluster as this member sees it, printed as `serf members` prints it, read from
@@ -44,16 +41,15 @@ struct Members: AsyncParsableCommand {
             guard let equals = entry.firstIndex(of: "=") else { throw ValidationError("--tag takes key=value, found '\(entry)'") }
             filters.append((String(entry[..<equals]), String(entry[entry.index(after: equals)...])))
         }
-        guard let url = URL(string: "http://\(address)/v1/gossip/members") else { throw ValidationError("invalid admin address '\(address)'") }
         let data: Data
-        let response: URLResponse
+        let answered: Int
         do {
-            (data, response) = try await URLSession.shared.data(from: url)
+            (answered, data) = try await AdminRequest.send(.GET, "http://\(address)/v1/gossip/members", timeout: .seconds(10))
         } catch {
-            printToStandardError("outrider members: cannot reach the admin listener at \(address): \(error.localizedDescription)")
+            printToStandardError("outrider members: cannot reach the admin listener at \(address): \(error)")
             throw ExitCode(1)
         }
-        guard (response as? HTTPURLResponse)?.statusCode == 200,
+        guard answered == 200,
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let members = object["members"] as? [[String: Any]]
         else {
