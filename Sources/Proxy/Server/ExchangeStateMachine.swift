@@ -439,8 +439,8 @@ struct ExchangeStateMachine {
 
     // MARK: The response cache
 
-    /// The statuses RFC 5861 4 lets a stale response stand in for.
-    static func isServerError(_ code: Int) -> Bool {
+    /// Whether RFC 5861 4 lets a stale response stand in for a response with status `code` (500, 502, 503, 504).
+    static func isStaleIfErrorStatus(_ code: Int) -> Bool {
         code == 500 || code == 502 || code == 503 || code == 504
     }
 
@@ -542,7 +542,7 @@ struct ExchangeStateMachine {
         // A connection that carried CONNECT is never used again, whatever the answer: after
         // a 2xx it is a tunnel (RFC 9110 9.3.6).
         upstreamKeepAlive = head.isKeepAlive && !request.isCONNECT
-        if revalidating, head.statusCode == 304 || (servesStaleOnError && Self.isServerError(head.statusCode)) {
+        if revalidating, head.statusCode == 304 || (servesStaleOnError && Self.isStaleIfErrorStatus(head.statusCode)) {
             // RFC 9111 4.3.3: the stored response is still good; it is what the client gets.
             // RFC 5861 4: or it may be served stale in place of the error.
             servesStored = true
@@ -665,7 +665,7 @@ struct ExchangeStateMachine {
     }
 
     private mutating func answerWithError(_ status: HTTPResponseStatus, body: String, attempt: AttemptEnd?) -> Failure {
-        if revalidating, servesStaleOnError, !responseStarted, Self.isServerError(Int(status.code)) {
+        if revalidating, servesStaleOnError, !responseStarted, Self.isStaleIfErrorStatus(Int(status.code)) {
             phase = .servingStored
             return .serveStored(status: Int(status.code), attempt: attempt)
         }
