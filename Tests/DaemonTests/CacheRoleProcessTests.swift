@@ -46,6 +46,10 @@ import Testing
         let stats = try await AdminClient.get(adminPort, "/v1/cache/stats").body
         #expect(stats.contains("\"store_up\": true"), "\(stats)")
         #expect(stats.contains("\"objects\": 1"), "\(stats)")
+        // The hit came from the memory tier, which holds the page too.
+        let memory = (try JSONSerialization.jsonObject(with: Data(stats.utf8)) as? [String: Any])?["memory"] as? [String: Any]
+        #expect((memory?["objects"] as? NSNumber)?.intValue == 1, "\(stats)")
+        #expect(((memory?["hits"] as? NSNumber)?.intValue ?? 0) >= 1, "\(stats)")
         let status = try await AdminClient.get(adminPort, "/v1/status").body
         #expect(status.contains("\"cache\": {"), "\(status)")
         let metrics = try await AdminClient.get(adminPort, "/metrics").body

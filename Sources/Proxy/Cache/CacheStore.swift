@@ -43,6 +43,10 @@ public protocol CacheStore: Sendable {
     /// one URL goes through ``remove(_:on:)``).
     func removeAll(on eventLoop: any EventLoop) -> EventLoopFuture<Int>
 
+    /// Removes every object whose stored head's URI starts with `prefix`, answering how many
+    /// went; `nil` when the store cannot find its objects by URI (S3: the names are hashes).
+    func removeObjects(withURIPrefix prefix: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int>?
+
     /// Checks that the store can be used now (the disk store: its directory is writable;
     /// S3: the bucket answers, or the configured health path does).
     func checkHealth(on eventLoop: any EventLoop) -> EventLoopFuture<CacheStoreHealth>
@@ -53,6 +57,10 @@ public protocol CacheStore: Sendable {
 
     /// Stops the store's own work (timers, connections); pending futures fail.
     func shutdown() -> EventLoopFuture<Void>
+}
+
+extension CacheStore {
+    public func removeObjects(withURIPrefix prefix: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int>? { nil }
 }
 
 /// The name of a stored object: 64 lower-case hex digits of a SHA-256 (sidekick names its S3

@@ -129,8 +129,7 @@ public final class HTTPCache: ResponseCache {
     /// Removes what is stored for every URI starting with `prefix`; `nil` when the store cannot (only the disk
     /// store reads its objects' URIs back).
     public func purge(prefix: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int>? {
-        guard let disk = store as? DiskStore else { return nil }
-        return disk.removeObjects(withURIPrefix: prefix, on: eventLoop)
+        store.removeObjects(withURIPrefix: prefix, on: eventLoop)
     }
 
     /// Removes every stored object.
