@@ -43,6 +43,10 @@ public protocol CacheStore: Sendable {
     /// one URL goes through ``remove(_:on:)``).
     func removeAll(on eventLoop: any EventLoop) -> EventLoopFuture<Int>
 
+    /// The object stored under `name` when the store has it at hand, without I/O or waiting (a
+    /// ``MemoryTier``'s copy); `nil` otherwise, and then ``open(_:on:)`` says.
+    func heldObject(_ name: CacheObjectName) -> CacheStoreObject?
+
     /// Removes every object whose stored head's URI starts with `prefix`, answering how many
     /// went; `nil` when the store cannot find its objects by URI (S3: the names are hashes).
     func removeObjects(withURIPrefix prefix: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int>?
@@ -60,6 +64,8 @@ public protocol CacheStore: Sendable {
 }
 
 extension CacheStore {
+    public func heldObject(_ name: CacheObjectName) -> CacheStoreObject? { nil }
+
     public func removeObjects(withURIPrefix prefix: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int>? { nil }
 }
 
@@ -73,6 +79,11 @@ public struct CacheObjectName: Hashable, Sendable, CustomStringConvertible {
         guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
             return nil
         }
+        self.hex = hex
+    }
+
+    /// `hex` made here of 64 lower-case hex digits.
+    init(checkedHex hex: String) {
         self.hex = hex
     }
 

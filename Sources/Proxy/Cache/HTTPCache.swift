@@ -395,6 +395,8 @@ public final class HTTPCache: ResponseCache {
     // MARK: The store, bounded
 
     func open(_ name: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<CacheStoreObject?> {
+        // A copy at hand needs no timeout.
+        if let held = store.heldObject(name) { return eventLoop.makeSucceededFuture(held) }
         let started = NIODeadline.now()
         // An object that arrives after its timeout is let go.
         let result = timed(store.open(name, on: eventLoop), on: eventLoop) { object in object?.release() }

@@ -58,14 +58,18 @@ public final class MemoryTier: CacheStore {
 
     // MARK: CacheStore
 
-    public func open(_ name: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<CacheStoreObject?> {
+    public func heldObject(_ name: CacheObjectName) -> CacheStoreObject? {
         let found: Held? = state.withLockedValue { state in
             guard let held = state.held[name] else { return nil }
             _ = state.index.touch(name)
             state.hits += 1
             return held
         }
-        if let found { return eventLoop.makeSucceededFuture(Self.object(found)) }
+        return found.map(Self.object)
+    }
+
+    public func open(_ name: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<CacheStoreObject?> {
+        if let held = heldObject(name) { return eventLoop.makeSucceededFuture(held) }
         let token = state.withLockedValue { $0.claim(name) }
         return store.open(name, on: eventLoop).flatMap { [self] object -> EventLoopFuture<CacheStoreObject?> in
             guard let object, object.metadata.readableBytes + object.bodyLength <= maxObjectSize else {

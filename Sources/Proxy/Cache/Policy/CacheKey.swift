@@ -62,13 +62,21 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     static func name(of text: String) -> CacheObjectName {
-        let digest = SHA256.hash(data: Array(text.utf8))
-        let hex = digest.map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xf)]], as: UTF8.self)
-        }.joined()
-        return CacheObjectName(hex: hex)!
+        var text = text
+        let digest = text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        let hex = String(unsafeUninitializedCapacity: 2 * SHA256.byteCount) { buffer in
+            var index = 0
+            for byte in digest {
+                buffer[index] = hexDigits[Int(byte >> 4)]
+                buffer[index + 1] = hexDigits[Int(byte & 0xf)]
+                index += 2
+            }
+            return index
+        }
+        return CacheObjectName(checkedHex: hex)
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     public var description: String { uri }
 
