@@ -100,17 +100,21 @@ public struct CacheStoreObject: Sendable {
     public var readBody: @Sendable (_ offset: Int, _ length: Int) -> any CacheBodyReader
     /// Releases what the object holds (an open file, a response in flight) without reading.
     public var release: @Sendable () -> Void
+    /// The metadata decoded, when the store keeps it so (a ``MemoryTier``'s copy): a hit then skips decoding it.
+    public var head: CacheEntryHead?
 
     public init(
         metadata: ByteBuffer,
         bodyLength: Int,
         readBody: @escaping @Sendable (_ offset: Int, _ length: Int) -> any CacheBodyReader,
-        release: @escaping @Sendable () -> Void
+        release: @escaping @Sendable () -> Void,
+        head: CacheEntryHead? = nil
     ) {
         self.metadata = metadata
         self.bodyLength = bodyLength
         self.readBody = readBody
         self.release = release
+        self.head = head
     }
 }
 

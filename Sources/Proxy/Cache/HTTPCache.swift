@@ -176,7 +176,7 @@ public final class HTTPCache: ResponseCache {
             guard let object else {
                 return miss(context, name: primary, forward: .uriMiss, coalesced: coalesced)
             }
-            guard let entry = CacheEntryHead(decoding: object.metadata), entry.uri == context.key.uri else {
+            guard let entry = object.head ?? CacheEntryHead(decoding: object.metadata), entry.uri == context.key.uri else {
                 object.release()
                 _ = store.remove(primary, on: context.eventLoop)
                 return miss(context, name: primary, forward: .uriMiss, coalesced: coalesced)
@@ -190,7 +190,7 @@ public final class HTTPCache: ResponseCache {
                 guard let object else {
                     return self.miss(context, name: primary, forward: .varyMiss, coalesced: coalesced)
                 }
-                guard let entry = CacheEntryHead(decoding: object.metadata), entry.uri == context.key.uri, entry.kind == .response else {
+                guard let entry = object.head ?? CacheEntryHead(decoding: object.metadata), entry.uri == context.key.uri, entry.kind == .response else {
                     object.release()
                     _ = self.store.remove(secondary, on: context.eventLoop)
                     return self.miss(context, name: primary, forward: .varyMiss, coalesced: coalesced)

@@ -22,6 +22,13 @@ public final class MemoryTier: CacheStore {
     struct Held {
         var metadata: ByteBuffer
         var body: ByteBuffer
+        var head: CacheEntryHead?
+
+        init(metadata: ByteBuffer, body: ByteBuffer) {
+            self.metadata = metadata
+            self.body = body
+            self.head = CacheEntryHead(decoding: metadata)
+        }
     }
 
     struct State {
@@ -144,10 +151,11 @@ public final class MemoryTier: CacheStore {
 
     /// A fill committed in the store: its copy replaces any other, if the fill was still the name's latest.
     func committed(_ name: CacheObjectName, token: UInt64?, metadata: ByteBuffer, body: ByteBuffer?) {
+        let held = token == nil ? nil : body.map { Held(metadata: metadata, body: $0) }
         state.withLockedValue { state in
             let current = token != nil && state.pending[name] == token
             state.drop(name)
-            if current, let body { Self.insert(Held(metadata: metadata, body: body), as: name, into: &state, under: maxSize) }
+            if current, let held { Self.insert(held, as: name, into: &state, under: maxSize) }
         }
     }
 
@@ -187,7 +195,8 @@ public final class MemoryTier: CacheStore {
             readBody: { offset, length in
                 MemoryBodyReader(part: held.body.getSlice(at: held.body.readerIndex + offset, length: length) ?? ByteBuffer())
             },
-            release: {}
+            release: {},
+            head: held.head
         )
     }
 
