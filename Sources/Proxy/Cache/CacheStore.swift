@@ -73,18 +73,34 @@ extension CacheStore {
 /// objects this way), safe as a file name and as an S3 key.
 public struct CacheObjectName: Hashable, Sendable, CustomStringConvertible {
     public let hex: String
+    /// The first 16 hex digits as a number: what the name hashes as (it is a SHA-256 already),
+    /// so the indexes that look names up hash 8 bytes, not 64.
+    private let leading: UInt64
 
     /// `hex` as given when it is 64 lower-case hex digits, else `nil`.
     public init?(hex: String) {
         guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
             return nil
         }
-        self.hex = hex
+        self.init(checkedHex: hex)
     }
 
     /// `hex` made here of 64 lower-case hex digits.
     init(checkedHex hex: String) {
         self.hex = hex
+        var leading: UInt64 = 0
+        for digit in hex.utf8.prefix(16) {
+            leading = leading << 4 | UInt64(digit <= 0x39 ? digit - 0x30 : digit - 0x61 + 10)
+        }
+        self.leading = leading
+    }
+
+    public static func == (a: CacheObjectName, b: CacheObjectName) -> Bool {
+        a.leading == b.leading && a.hex == b.hex
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(leading)
     }
 
     public var description: String { hex }
