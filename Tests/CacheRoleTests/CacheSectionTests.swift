@@ -76,7 +76,7 @@ import Testing
     }
 
     @Test func theMemoryTier() throws {
-        #expect(try parse("  cache: {}\n").memory == .init(maxSize: 64 << 20, maxObjectSize: 1 << 20))
+        #expect(try parse("  cache: {}\n").memory == .init(maxSize: 64 << 20, maxObjectSize: 4 << 20))
         #expect(try parse("  cache:\n    memory: {max_size: 256MiB, max_object_size: 4MiB}\n").memory == .init(maxSize: 256 << 20, maxObjectSize: 4 << 20))
         #expect(try parse("  cache:\n    memory: {max_size: 0}\n").memory.maxSize == 0)
         let over = problems("roles:\n" + Self.proxy + "  cache:\n    memory: {max_size: 1MiB, max_object_size: 2MiB}\n")

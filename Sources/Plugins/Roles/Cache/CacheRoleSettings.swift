@@ -46,7 +46,7 @@ public struct CacheRoleSettings: Sendable, Equatable {
         public var maxSize: Int
         public var maxObjectSize: Int
 
-        public init(maxSize: Int = 64 << 20, maxObjectSize: Int = 1 << 20) {
+        public init(maxSize: Int = 64 << 20, maxObjectSize: Int = 4 << 20) {
             self.maxSize = maxSize
             self.maxObjectSize = maxObjectSize
         }
