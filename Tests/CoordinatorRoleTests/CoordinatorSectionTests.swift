@@ -89,6 +89,7 @@ import Testing
           coordinator:
             group: g
             store: sqlite:///tmp/c.db
+            idempotency_ttl: 2h
             peer:
               listen: "\(listen)"
               tls:
@@ -107,6 +108,7 @@ import Testing
         #expect(tls.certificatePath == certificates.certificatePath && tls.keyPath == certificates.keyPath && tls.caPath == certificates.caPath)
         #expect(tls.files.count == 3)
         #expect(settings.peer.token == nil)
+        #expect(settings.idempotencyTTL == .seconds(7200))
         #expect(CoordinatorRolePlugin().summary(of: settings).hasSuffix("peer :9902 (mutual TLS)"))
         _ = try PeerCredentials.load(tls)
 

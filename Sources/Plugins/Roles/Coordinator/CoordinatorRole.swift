@@ -112,7 +112,7 @@ final class CoordinatorRole: Role {
         let port = peerServer.localAddress?.port ?? settings.peer.listen.port
         let address = settings.peer.advertise ?? Self.advertisedAddress(listenHost: settings.peer.listen.host, port: port)
         let member = CoordinatorMember(
-            configuration: .init(group: settings.group, name: context.node.name, address: address, lease: settings.lease),
+            configuration: .init(group: settings.group, name: context.node.name, address: address, lease: settings.lease, idempotencyRetention: settings.idempotencyTTL),
             store: store,
             logger: logger,
             onLeaderChange: { [weak self] leader in self?.leaderChanged(leader) },

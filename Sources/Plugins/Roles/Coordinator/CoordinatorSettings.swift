@@ -81,14 +81,20 @@ public struct CoordinatorSettings: Sendable, Equatable {
     public var handlers: Handlers
     /// The largest value a Put takes.
     public var valueLimit: Int
+    /// How long an `Idempotency-Key` is remembered; a retry later than that is a new write.
+    public var idempotencyTTL: Duration
 
-    public init(group: String, store: Store, lease: Duration = .seconds(10), peer: Peer, handlers: Handlers = Handlers(), valueLimit: Int = 1 << 20) {
+    public init(
+        group: String, store: Store, lease: Duration = .seconds(10), peer: Peer, handlers: Handlers = Handlers(), valueLimit: Int = 1 << 20,
+        idempotencyTTL: Duration = .seconds(24 * 3600)
+    ) {
         self.group = group
         self.store = store
         self.lease = lease
         self.peer = peer
         self.handlers = handlers
         self.valueLimit = valueLimit
+        self.idempotencyTTL = idempotencyTTL
     }
 }
 
@@ -133,6 +139,8 @@ enum CoordinatorSection {
         }
 
         let lease = section.value("lease", default: Duration.seconds(10), in: .seconds(1) ... .seconds(3600))
+        // A day by default, as Stripe keeps keys; long enough for any client's retries.
+        let idempotencyTTL = section.value("idempotency_ttl", default: Duration.seconds(24 * 3600), in: .seconds(1) ... .seconds(365 * 24 * 3600))
         // The admin listener takes bodies of up to 1 MiB, the most a value can be.
         let valueLimit = section.value("value_limit", default: ByteSize(bytes: 1 << 20)).bytes
         if valueLimit < 1 || valueLimit > 1 << 20, let value = section.value("value_limit") {
@@ -185,7 +193,7 @@ enum CoordinatorSection {
         }
 
         if decoder.problemCount != before { throw ConfigProblemsRecorded() }
-        return CoordinatorSettings(group: group, store: store, lease: lease, peer: peer, handlers: handlers, valueLimit: valueLimit)
+        return CoordinatorSettings(group: group, store: store, lease: lease, peer: peer, handlers: handlers, valueLimit: valueLimit, idempotencyTTL: idempotencyTTL)
     }
 
     static func isLoopback(_ host: String) -> Bool {
