@@ -260,7 +260,7 @@ let package = Package(
         .testTarget(name: "CoordinationTests", dependencies: ["Coordination", "TestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(
             name: "CoordinatorRoleTests",
-            dependencies: ["CoordinatorRole", "Plugins", "Coordination", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CoordinatorRole", "CertificateFiles", "Plugins", "Coordination", "TestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOSSL", package: "swift-nio-ssl")]
         ),
         .testTarget(
             name: "ObjectStoreTests",

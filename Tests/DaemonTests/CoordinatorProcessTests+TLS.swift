@@ -70,6 +70,8 @@ extension CoordinatorProcessTests {
         #expect(written.status == 201, "\(written.body)")
         #expect(written.body.contains("\"leader\": \"\(leader.name)\""), "\(written.body)")
         for member in members { #expect(try await values(member, "over-tls") == ["through a follower"]) }
+        let status = try await AdminClient.get(leader.admin, "/v1/status").body
+        #expect(status.contains("\"peer_authentication\": \"mutual TLS and token\""), "\(status)")
 
         let anonymous = try PeerCaller(ca: certificates.caPath)
         let foreign = try PeerCaller(ca: certificates.caPath, certificate: stranger.certificatePath, key: stranger.keyPath)

@@ -208,6 +208,7 @@ final class CoordinatorRole: Role {
             "member": .string(context.node.name),
             "address": .string(running.address),
             "store": .string(settings.store.description),
+            "peer_authentication": .string(settings.peer.tls == nil ? (peerToken == nil ? "none" : "token") : (peerToken == nil ? "mutual TLS" : "mutual TLS and token")),
             "store_up": .bool(fault == nil),
             "store_error": fault.map(JSONValue.string) ?? .null,
             "healthy": .bool(fault == nil),
