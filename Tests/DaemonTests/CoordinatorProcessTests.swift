@@ -27,7 +27,8 @@ import Testing
         directory = try TemporaryDirectory(prefix: "outrider-coord-")
     }
 
-    func start(_ name: String, lease: String = "2s", store: String? = nil, handler: MessageHandler? = nil) async throws -> Member {
+    /// `peer`: the lines under `peer:` besides `listen` (the token by default).
+    func start(_ name: String, lease: String = "2s", store: String? = nil, handler: MessageHandler? = nil, peer: [String] = ["token: \(Self.token)"]) async throws -> Member {
         let path = directory.path("\(name).yaml")
         let handlers = handler.map { """
                 handlers:
@@ -48,7 +49,7 @@ import Testing
                 lease: \(lease)
                 peer:
                   listen: 127.0.0.1:0
-                  token: \(Self.token)
+                  \(peer.joined(separator: "\n      "))
             \(handlers)
             """.write(toFile: path, atomically: true, encoding: .utf8)
         let daemon = try DaemonProcess(["run", "--config", path])
