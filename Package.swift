@@ -127,11 +127,15 @@ let package = Package(
             ],
             path: "Sources/Plugins/Roles/Cache"
         ),
+        // libresolv's res_nquery for DNS SRV seed sources (getaddrinfo has no SRV lookup).
+        .target(name: "CResolv", linkerSettings: [.linkedLibrary("resolv")]),
         .target(
             name: "GossipRole",
             dependencies: [
                 "Plugins",
                 "Membership",
+                "ObjectStore",
+                "CResolv",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -222,6 +226,9 @@ let package = Package(
                 "GossipRole",
                 "Plugins",
                 "Membership",
+                "ObjectStore",
+                "TestSupport",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -285,8 +292,20 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        // What several test targets start the same way: a PostgreSQL server, a child process's output lines.
-        .target(name: "TestSupport", path: "Tests/Support"),
+        // What several test targets start the same way: a PostgreSQL server, a moto S3 server, test certificates,
+        // a child process's output lines.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "ObjectStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/Support",
+            exclude: ["moto_server_raw_target.py"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

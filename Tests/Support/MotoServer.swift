@@ -1,4 +1,3 @@
-import TestSupport
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -10,24 +9,24 @@ import ObjectStore
 /// port (`Support/moto_server_raw_target.py`, moto's server checking signatures against the request target as
 /// sent). While auth is still off, an IAM user with an `s3:*` policy and an access key are created; then
 /// `/moto-api/reset-auth` turns verification on, so every later request must be signed with that key.
-final class MotoServer {
-    let process: Process
-    let output: OutputLines
-    let endpoint: S3Endpoint
-    let credentials: SigV4Credentials
+public final class MotoServer {
+    public let process: Process
+    public let output: OutputLines
+    public let endpoint: S3Endpoint
+    public let credentials: SigV4Credentials
 
     /// A certificate for 127.0.0.1 signed by a CA of the test's own, for https.
-    struct TLSFiles {
-        let certificate: String
-        let key: String
-        let ca: String
+    public struct TLSFiles: Sendable {
+        public let certificate: String
+        public let key: String
+        public let ca: String
     }
 
     /// With `tls`, moto serves https with that certificate; the IAM setup trusts `tls.ca`.
-    static func start(tls: TLSFiles? = nil) async throws -> MotoServer {
+    public static func start(tls: TLSFiles? = nil) async throws -> MotoServer {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try PythonScript.python())
-        process.arguments = [PythonScript.directory.appendingPathComponent("moto_server_raw_target.py").path, "-H", "127.0.0.1", "-p", "0"]
+        process.executableURL = URL(fileURLWithPath: try python())
+        process.arguments = [launcher, "-H", "127.0.0.1", "-p", "0"]
             + (tls.map { ["-s", "-c", $0.certificate, "-k", $0.key] } ?? [])
         let stderr = Pipe()
         process.standardError = stderr
@@ -48,6 +47,18 @@ final class MotoServer {
             process.waitUntilExit()
             throw error
         }
+    }
+
+    /// `moto_server_raw_target.py`, beside this file.
+    static let launcher = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("moto_server_raw_target.py").path
+
+    /// `python3` from `PATH`; its absence fails the test with what to install.
+    static func python() throws -> String {
+        for candidate in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            let path = "\(candidate)/python3"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        throw TimedOut(what: "python3 not found on PATH (the S3 tests need python3 with moto[s3]; CI installs them in .ci/run)")
     }
 
     private init(process: Process, output: OutputLines, endpoint: S3Endpoint, credentials: SigV4Credentials) {
@@ -109,14 +120,14 @@ final class MotoServer {
         return SigV4Credentials(accessKeyID: id, secretAccessKey: secret)
     }
 
-    func client(_ group: any EventLoopGroup, credentials: SigV4Credentials? = nil, caFile: String? = nil, now: (@Sendable () -> SigV4Timestamp)? = nil) throws -> S3Client {
+    public func client(_ group: any EventLoopGroup, credentials: SigV4Credentials? = nil, caFile: String? = nil, now: (@Sendable () -> SigV4Timestamp)? = nil) throws -> S3Client {
         let configuration = S3Configuration(endpoint: endpoint, credentials: credentials ?? self.credentials, caFile: caFile, requestTimeout: .seconds(180))
         if let now { return try S3Client(configuration: configuration, eventLoopGroup: group, now: now) }
         return try S3Client(configuration: configuration, eventLoopGroup: group)
     }
 
     /// SIGKILL: moto's server does not always exit on SIGTERM.
-    func stop() {
+    public func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -128,7 +139,7 @@ final class MotoServer {
 
 extension MotoServer.TLSFiles {
     /// A CA and a certificate for IP 127.0.0.1 signed by it, made with openssl in `directory`.
-    static func make(in directory: String) throws -> MotoServer.TLSFiles {
+    public static func make(in directory: String) throws -> MotoServer.TLSFiles {
         let script = """
             set -e
             cd '\(directory)'
