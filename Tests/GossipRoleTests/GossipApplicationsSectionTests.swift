@@ -6,23 +6,7 @@ import Testing
 @testable import GossipRole
 
 /// `roles.gossip.applications` and `applications_dir`: what a backend announces, checked where it is written.
-@Suite struct GossipApplicationsSectionTests {
-    let catalog = RoleCatalog([AnyRolePlugin(GossipRolePlugin())])
-
-    func parse(_ yaml: String) throws -> GossipSettings {
-        let configuration = try OutriderConfiguration.parse("roles:\n" + yaml, path: "g.yaml", catalog: catalog, environment: [:])
-        return try #require(configuration.roles.first?.settings.value as? GossipSettings)
-    }
-
-    func problems(_ yaml: String) -> [String] {
-        do {
-            _ = try OutriderConfiguration.parse("roles:\n" + yaml, path: "g.yaml", catalog: catalog, environment: [:])
-            return []
-        } catch {
-            return error.diagnostics.map { "\($0.location.file):\($0.location.line):\($0.location.column): \($0.message)" }
-        }
-    }
-
+@Suite struct GossipApplicationsSectionTests: GossipSectionParsing {
     @Test func applicationsAreAnnouncedInTheAppsTag() throws {
         let settings = try parse("""
               gossip:

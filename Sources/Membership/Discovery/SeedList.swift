@@ -8,7 +8,7 @@ import Foundation
 /// scrimplb or by hand) are kept as they are. scrimplb's ports may be numbers or strings (its JSON configuration
 /// writes ports as strings); both are read, numbers are written.
 public struct SeedList: Sendable, Equatable {
-    public struct Entry: Sendable, Equatable, Hashable {
+    public struct Entry: Sendable, Equatable, Hashable, Encodable {
         public var address: String
         public var port: Int
         /// When the publisher last wrote it, in seconds since 1970; nil when the writer did not say.
@@ -108,16 +108,14 @@ public struct SeedList: Sendable, Equatable {
         }
     }
 
-    /// The document, its entries in their order, one canonical form for a list.
+    /// The document, its entries in their order, one canonical form for a list (keys sorted, one line).
     public func encoded() -> [UInt8] {
-        var text = "{\"seeds\":["
-        text += entries.map { entry in
-            var fields = "{\"address\":\(Self.quoted(entry.address)),\"port\":\(entry.port)"
-            if let updated = entry.updated { fields += ",\"updated\":\(updated)" }
-            return fields + "}"
-        }.joined(separator: ",")
-        text += "]}\n"
-        return Array(text.utf8)
+        struct Written: Encodable { var seeds: [Entry] }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Strings, integers and arrays of them always encode.
+        let document = (try? encoder.encode(Written(seeds: entries))) ?? Data("{\"seeds\":[]}".utf8)
+        return Array(document) + [0x0a]
     }
 
     /// This list after a publisher at `address`:`port` wrote itself at `now`: its own earlier entry replaced,
@@ -142,24 +140,5 @@ public struct SeedList: Sendable, Equatable {
     /// Whether the list has a current entry for `address`:`port`.
     public func contains(address: String, port: Int) -> Bool {
         entries.contains { $0.address == address && $0.port == port }
-    }
-
-    /// A JSON string literal (RFC 8259 section 7).
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let control where control.value < 0x20:
-                out += String(format: "\\u%04x", control.value)
-            default:
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
