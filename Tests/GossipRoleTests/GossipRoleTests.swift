@@ -28,10 +28,10 @@ import Testing
         return settings
     }
 
-    static func role(_ name: String, _ settings: GossipSettings) async throws -> GossipRole {
+    static func role(_ name: String, _ settings: GossipSettings, metrics: any MetricsFactory = NOOPMetricsHandler.instance) async throws -> GossipRole {
         let context = RoleContext(
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
-            metrics: NOOPMetricsHandler.instance,
+            metrics: metrics,
             logger: Logger(label: "test"),
             node: NodeIdentity(name: name, version: "0"),
             admin: AdminRouteTable().routes(for: "gossip"),

@@ -18,18 +18,7 @@ import Testing
 /// keep both entries.
 @Suite struct GossipSeedObjectTests {
     static func role(_ name: String, _ settings: GossipSettings, metrics: any MetricsFactory = NOOPMetricsHandler.instance) async throws -> GossipRole {
-        let context = RoleContext(
-            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
-            metrics: metrics,
-            logger: Logger(label: "test"),
-            node: NodeIdentity(name: name, version: "0"),
-            admin: AdminRouteTable().routes(for: "gossip"),
-            capabilities: Capabilities(),
-            shutdownGrace: .seconds(1)
-        )
-        let role = try #require(try await GossipRolePlugin().makeRole(settings: settings, context: context) as? GossipRole)
-        try await role.start()
-        return role
+        try await GossipRoleTests.role(name, settings, metrics: metrics)
     }
 
     static func settings(seeds: [SeedSource]) -> GossipSettings {
