@@ -62,9 +62,10 @@ import Testing
         [.init(bytes: "HTTP/1.1 \(status)\r\nContent-Length: \(body.utf8.count)\r\n\(fields)\r\n\(body)")]
     }
 
-    /// Waits until the cache has stored what it teed (its commit runs after the response).
+    /// Waits until the cache has stored what it teed (its commit runs after the response), and every fill is
+    /// over (a response with `Vary` commits the list of its fields after the variant).
     static func stored(_ setup: Setup, objects: Int) async throws {
-        try await eventually { setup.store.usage.objects >= objects }
+        try await eventually { setup.store.usage.objects >= objects && setup.cache.flightCount == 0 }
     }
 
     @Test func aMissIsStoredAndTheNextRequestIsAHitWithAge() async throws {
@@ -249,6 +250,98 @@ import Testing
         // Past the window the error goes through.
         setup.clock.advance(1000)
         #expect(try await setup.get("/sie").status == .serviceUnavailable)
+        await setup.stop()
+    }
+
+    /// RFC 5861 3: within `stale-while-revalidate` the stale response is served at once and one background
+    /// request revalidates it; its `304` refreshes the stored response, and the next requests are fresh hits.
+    @Test func staleWhileRevalidateServesStaleAndRevalidatesInTheBackground() async throws {
+        let setup = try await Self.start { head, _ in
+            if head.lowercased().contains("if-none-match: \"w1\"") {
+                return [.init(bytes: "HTTP/1.1 304 Not Modified\r\nETag: \"w1\"\r\nCache-Control: max-age=1000\r\nX-Refreshed: yes\r\n\r\n")]
+            }
+            return Self.response("body-w1", "ETag: \"w1\"\r\nCache-Control: max-age=10, stale-while-revalidate=100\r\n")
+        }
+        _ = try await setup.get("/swr")
+        try await Self.stored(setup, objects: 1)
+        setup.clock.advance(20)
+        let stale = try await setup.get("/swr")
+        #expect(stale.status == .ok)
+        #expect(String(buffer: stale.body) == "body-w1")
+        #expect(stale.head.headers.first(name: "cache-status") == "outrider; hit; ttl=-10; detail=stale-while-revalidate")
+        #expect(stale.head.headers.first(name: "x-refreshed") == nil)
+        // The revalidation comes after the stale response, from the proxy itself.
+        try await eventually { setup.backendRequests.count == 2 }
+        #expect(setup.backendRequests.last?.lowercased().contains("if-none-match: \"w1\"") == true)
+        try await eventually { setup.cache.flightCount == 0 }
+        // Past the old window, the 304's max-age=1000 holds: a fresh hit with the 304's fields.
+        setup.clock.advance(200)
+        let fresh = try await setup.get("/swr")
+        #expect(String(buffer: fresh.body) == "body-w1")
+        #expect(fresh.head.headers.first(name: "cache-status")?.hasPrefix("outrider; hit; ttl=") == true)
+        #expect(fresh.head.headers.first(name: "cache-status")?.contains("detail") == false)
+        #expect(fresh.head.headers.first(name: "x-refreshed") == "yes")
+        #expect(setup.backendRequests.count == 2)
+        #expect(setup.cache.statistics.results["stale"] == 1)
+        #expect(setup.cache.statistics.results["hit"] == 1)
+        await setup.stop()
+    }
+
+    /// While a background revalidation is in flight, further stale requests are served stale without starting
+    /// another (one per stored response); one without validators is fetched again, and its `200` replaces it.
+    @Test func staleWhileRevalidateSendsOneBackgroundRequestAndA200ReplacesTheEntry() async throws {
+        let version = NIOLockedValueBox(1)
+        let setup = try await Self.start { _, _ in
+            let current = version.withLockedValue { $0 }
+            // The refetch answers late, so the stale requests below find it in flight (if they come later,
+            // they are fresh hits: the count asserted holds either way).
+            return [
+                .init(
+                    bytes: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nCache-Control: max-age=10, stale-while-revalidate=100\r\n\r\nv\(current)",
+                    delay: current == 1 ? .zero : .seconds(2)
+                )
+            ]
+        }
+        _ = try await setup.get("/refetch")
+        try await Self.stored(setup, objects: 1)
+        version.withLockedValue { $0 = 2 }
+        setup.clock.advance(20)
+        let bodies = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<6 {
+                group.addTask { String(buffer: try await setup.get("/refetch").body) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(bodies.allSatisfy { $0 == "v1" || $0 == "v2" })
+        try await eventually {
+            let answer = try await setup.get("/refetch")
+            return String(buffer: answer.body) == "v2" && answer.head.headers.first(name: "cache-status")?.hasPrefix("outrider; hit; ttl=") == true
+        }
+        #expect(setup.backendRequests.count == 2)
+        #expect(setup.backendRequests.last?.lowercased().contains("if-none-match") == false)
+        await setup.stop()
+    }
+
+    /// A background revalidation that fails leaves the stale response in place and the next request may try again.
+    @Test func aFailedBackgroundRevalidationKeepsTheStaleResponse() async throws {
+        let failing = NIOLockedValueBox(false)
+        let setup = try await Self.start { _, _ in
+            if failing.withLockedValue({ $0 }) {
+                return Self.response("oops", "", status: "503 Service Unavailable")
+            }
+            return Self.response("kept", "ETag: \"k\"\r\nCache-Control: max-age=10, stale-while-revalidate=100\r\n")
+        }
+        _ = try await setup.get("/fails")
+        try await Self.stored(setup, objects: 1)
+        failing.withLockedValue { $0 = true }
+        setup.clock.advance(20)
+        #expect(String(buffer: try await setup.get("/fails").body) == "kept")
+        try await eventually { setup.backendRequests.count == 2 && setup.cache.flightCount == 0 }
+        let again = try await setup.get("/fails")
+        #expect(String(buffer: again.body) == "kept")
+        #expect(again.head.headers.first(name: "cache-status")?.hasSuffix("detail=stale-while-revalidate") == true)
+        try await eventually { setup.backendRequests.count == 3 && setup.cache.flightCount == 0 }
+        #expect(setup.store.usage.objects == 1)
         await setup.stop()
     }
 
