@@ -39,6 +39,11 @@ public protocol CacheStore: Sendable {
     /// Removes the object stored under `name`, if any.
     func remove(_ name: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
 
+    /// Removes what is stored for a URI: the object under its name `primary` and every variant
+    /// of it (the names starting with it), answering how many went — a purge of the URL, or
+    /// its invalidation by an unsafe request (RFC 9111 4.4).
+    func removeVariants(of primary: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<Int>
+
     /// Removes every object, answering how many went (a purge of the whole cache; purging
     /// one URL goes through ``remove(_:on:)``).
     func removeAll(on eventLoop: any EventLoop) -> EventLoopFuture<Int>
@@ -56,16 +61,43 @@ public protocol CacheStore: Sendable {
 }
 
 /// The name of a stored object: 64 lower-case hex digits of a SHA-256 (sidekick names its S3
-/// objects this way), safe as a file name and as an S3 key.
+/// objects this way), safe as a file name and as an S3 key. A variant of a response with
+/// `Vary` (its secondary key, RFC 9111 4.1) is named by its URI's name, `-`, and 64 more hex
+/// digits: every variant of a URI starts with the URI's own name, so a store can find them all
+/// by that prefix (a directory listing, an S3 `ListObjectsV2` with `prefix`) to purge or
+/// invalidate the URI whole.
 public struct CacheObjectName: Hashable, Sendable, CustomStringConvertible {
     public let hex: String
 
-    /// `hex` as given when it is 64 lower-case hex digits, else `nil`.
+    /// `hex` as given when it is 64 lower-case hex digits, or a variant's name (64, `-`, 64),
+    /// else `nil`.
     public init?(hex: String) {
-        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+        let bytes = hex.utf8
+        func isHex(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) || (0x61...0x66).contains(byte) }
+        switch bytes.count {
+        case 64:
+            guard bytes.allSatisfy(isHex) else { return nil }
+        case 129:
+            for (offset, byte) in bytes.enumerated() {
+                guard offset == 64 ? byte == UInt8(ascii: "-") : isHex(byte) else { return nil }
+            }
+        default:
             return nil
         }
         self.hex = hex
+    }
+
+    /// The name of a variant of the URI named `self` (which must be a URI's name).
+    init(variantOf primary: CacheObjectName, hex: String) {
+        self.hex = primary.hex + "-" + hex
+    }
+
+    /// Whether this names a variant of a URI rather than the URI itself.
+    public var isVariant: Bool { hex.utf8.count == 129 }
+
+    /// The name of the URI this is a variant of; itself for a URI's name.
+    public var primary: CacheObjectName {
+        isVariant ? CacheObjectName(hex: String(hex.prefix(64)))! : self
     }
 
     public var description: String { hex }

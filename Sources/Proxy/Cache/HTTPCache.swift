@@ -120,10 +120,10 @@ public final class HTTPCache: ResponseCache {
         )
     }
 
-    /// Removes what is stored for `uri` (`scheme://host/path?query`); its variants become
-    /// unreachable with it.
-    public func purge(uri: String, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        timed(store.remove(CacheKey(uri: uri).objectName, on: eventLoop), on: eventLoop)
+    /// Removes what is stored for `uri` (`scheme://host/path?query`), every `Vary` variant
+    /// included, answering how many objects went.
+    public func purge(uri: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
+        store.removeVariants(of: CacheKey(uri: uri).objectName, on: eventLoop)
     }
 
     /// Removes what is stored for every URI starting with `prefix`; `nil` when the store cannot (only the disk

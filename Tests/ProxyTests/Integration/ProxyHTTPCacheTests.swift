@@ -153,6 +153,43 @@ import Testing
         await setup.stop()
     }
 
+    /// A purge of a URL removes every `Vary` variant stored for it, not only the list of its `Vary` fields (left
+    /// behind, an old variant would be served again once a new response stored the list again); other URLs stay.
+    @Test func purgingAURLRemovesEveryVariant() async throws {
+        let version = NIOLockedValueBox(1)
+        let setup = try await Self.start { head, _ in
+            let gzip = head.lowercased().contains("accept-encoding: gzip")
+            let current = version.withLockedValue { $0 }
+            if head.contains(" /kept ") { return Self.response("kept\(current)", "Cache-Control: max-age=60\r\n") }
+            return Self.response("\(gzip ? "zipped" : "plain")\(current)", "Cache-Control: max-age=60\r\nVary: Accept-Encoding\r\n")
+        }
+        _ = try await setup.get("/v", ["accept-encoding": "gzip"])
+        try await Self.stored(setup, objects: 2)
+        _ = try await setup.get("/v", ["accept-encoding": "identity"])
+        _ = try await setup.get("/kept")
+        try await Self.stored(setup, objects: 4)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        #expect(try await setup.cache.purge(uri: "http://proxy.test/v", on: loop).get() == 3)
+        #expect(setup.store.usage.objects == 1)
+        version.withLockedValue { $0 = 2 }
+        #expect(String(buffer: try await setup.get("/v", ["accept-encoding": "gzip"]).body) == "zipped2")
+        try await Self.stored(setup, objects: 3)
+        let identity = try await setup.get("/v", ["accept-encoding": "identity"])
+        #expect(String(buffer: identity.body) == "plain2")
+        #expect(identity.head.headers.first(name: "cache-status")?.contains("fwd=vary-miss") == true)
+        #expect(String(buffer: try await setup.get("/kept").body) == "kept1")
+        // An unsafe request invalidates the variants the same way (RFC 9111 4.4).
+        try await Self.stored(setup, objects: 4)
+        _ = try await setup.get("/v", method: .POST)
+        try await eventually { setup.store.usage.objects == 1 }
+        // By prefix (the disk store reads each object's URI), variants included.
+        _ = try await setup.get("/v", ["accept-encoding": "gzip"])
+        try await Self.stored(setup, objects: 3)
+        #expect(try await setup.cache.purge(prefix: "http://proxy.test/v", on: loop)?.get() == 2)
+        #expect(setup.store.usage.objects == 1)
+        await setup.stop()
+    }
+
     @Test func rangesAreServedFromTheStoredObject() async throws {
         let body = String((0..<100).map { Character(UnicodeScalar(UInt8(65 + $0 % 26))) })
         let setup = try await Self.start { _, _ in Self.response(body, "Cache-Control: max-age=60\r\nETag: \"r\"\r\n") }
@@ -432,6 +469,7 @@ struct UnavailableStore: CacheStore {
     }
     func replaceMetadata(_ name: CacheObjectName, metadata: ByteBuffer, on eventLoop: any EventLoop) -> EventLoopFuture<Void> { answer(eventLoop) }
     func remove(_ name: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<Void> { answer(eventLoop) }
+    func removeVariants(of primary: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<Int> { answer(eventLoop) }
     func removeAll(on eventLoop: any EventLoop) -> EventLoopFuture<Int> { answer(eventLoop) }
     func checkHealth(on eventLoop: any EventLoop) -> EventLoopFuture<CacheStoreHealth> { answer(eventLoop) }
     var usage: CacheStoreUsage { CacheStoreUsage() }

@@ -174,6 +174,29 @@ public final class DiskStore: CacheStore {
         }
     }
 
+    /// Every name starting with `primary`'s is in its shard (`objects/xx/`), which is listed:
+    /// about 1/256 of the store, whatever its size.
+    public func removeVariants(of primary: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
+        let shard = "\(path)/objects/\(primary.hex.prefix(2))"
+        return threadPool.runIfActive(eventLoop: eventLoop) { () -> [CacheObjectName] in
+            var removed: [CacheObjectName] = []
+            for entry in try Self.list(shard) where entry.hasPrefix(primary.hex) {
+                guard let name = CacheObjectName(hex: entry), name.primary == primary else { continue }
+                if unlink("\(shard)/\(entry)") == 0 {
+                    removed.append(name)
+                } else if errno != ENOENT {
+                    throw CacheStoreError.failed("remove \(shard)/\(entry): \(Self.errorText())")
+                }
+            }
+            return removed
+        }.map { [self] removed in
+            state.withLockedValue { state in
+                for name in removed { _ = state.index.remove(name) }
+            }
+            return removed.count
+        }
+    }
+
     public func removeAll(on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
         let names: [CacheObjectName] = state.withLockedValue { state in
             let names = state.index.keysOldestFirst

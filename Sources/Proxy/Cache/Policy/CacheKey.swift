@@ -52,22 +52,30 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The name of the object holding the response for this key selected by `values`, the
-    /// request's normalised values of the fields named by the stored `Vary`.
+    /// request's normalised values of the fields named by the stored `Vary`: the key's own
+    /// name, `-`, and the SHA-256 of the key and the values (see ``CacheObjectName``).
     public func objectName(variant values: [VaryValue]) -> CacheObjectName {
         var text = uri
         for value in values {
             text += "\u{0}\(value.name):\(value.value ?? "\u{1}")"
         }
-        return Self.name(of: text)
+        return CacheObjectName(variantOf: objectName, hex: Self.sha256Hex(of: text))
     }
 
     static func name(of text: String) -> CacheObjectName {
+        CacheObjectName(hex: sha256Hex(of: text))!
+    }
+
+    private static func sha256Hex(of text: String) -> String {
         let digest = SHA256.hash(data: Array(text.utf8))
-        let hex = digest.map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xf)]], as: UTF8.self)
-        }.joined()
-        return CacheObjectName(hex: hex)!
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in digest {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0xf)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     public var description: String { uri }
