@@ -266,8 +266,19 @@ let package = Package(
             exclude: ["Resources", "Support"]
         ),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Plugins", "TestSupport"]),
-        // What several test targets start the same way: a PostgreSQL server, a child process's output lines.
-        .target(name: "TestSupport", path: "Tests/Support"),
+        // What several test targets start the same way: a PostgreSQL server, a moto S3 server, a child process's
+        // output lines.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "ObjectStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/Support"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -202,12 +202,11 @@ public final class S3Store: CacheStore {
                 }
                 return counters.wasUp != health.isUp
             }
+            // The cache logs the change of state for the operator, once; this says which bucket.
             if changed {
-                if health.isUp {
-                    self.logger.info("cache store is up", metadata: ["store": "\(self.settings.endpoint)/\(self.settings.bucket)"])
-                } else {
-                    self.logger.error("cache store is down", metadata: ["store": "\(self.settings.endpoint)/\(self.settings.bucket)", "error": "\(health.detail)"])
-                }
+                self.logger.debug(
+                    health.isUp ? "S3 store answers" : "S3 store fails its health check",
+                    metadata: ["store": "\(self.settings.endpoint)/\(self.settings.bucket)", "error": "\(health.detail)"])
             }
             return health
         }

@@ -1,4 +1,3 @@
-import TestSupport
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -10,24 +9,28 @@ import ObjectStore
 /// port (`Support/moto_server_raw_target.py`, moto's server checking signatures against the request target as
 /// sent). While auth is still off, an IAM user with an `s3:*` policy and an access key are created; then
 /// `/moto-api/reset-auth` turns verification on, so every later request must be signed with that key.
-final class MotoServer {
+public final class MotoServer {
     let process: Process
-    let output: OutputLines
-    let endpoint: S3Endpoint
-    let credentials: SigV4Credentials
+    public let output: OutputLines
+    public let endpoint: S3Endpoint
+    public let credentials: SigV4Credentials
+    /// The port it listens on, on 127.0.0.1.
+    public let port: Int
 
     /// A certificate for 127.0.0.1 signed by a CA of the test's own, for https.
-    struct TLSFiles {
-        let certificate: String
-        let key: String
-        let ca: String
+    public struct TLSFiles: Sendable {
+        public let certificate: String
+        public let key: String
+        public let ca: String
     }
 
-    /// With `tls`, moto serves https with that certificate; the IAM setup trusts `tls.ca`.
-    static func start(tls: TLSFiles? = nil) async throws -> MotoServer {
+    /// With `tls`, moto serves https with that certificate; the IAM setup trusts `tls.ca`. `port` 0 is an
+    /// ephemeral one; another (a server started again where a killed one was) must be free. Without
+    /// `verifyingSignatures` no key is made and any signature is accepted (`credentials` are then a placeholder).
+    public static func start(tls: TLSFiles? = nil, port requested: Int = 0, verifyingSignatures: Bool = true) async throws -> MotoServer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try PythonScript.python())
-        process.arguments = [PythonScript.directory.appendingPathComponent("moto_server_raw_target.py").path, "-H", "127.0.0.1", "-p", "0"]
+        process.arguments = [PythonScript.directory.appendingPathComponent("moto_server_raw_target.py").path, "-H", "127.0.0.1", "-p", String(requested)]
             + (tls.map { ["-s", "-c", $0.certificate, "-k", $0.key] } ?? [])
         let stderr = Pipe()
         process.standardError = stderr
@@ -41,8 +44,10 @@ final class MotoServer {
                 throw TimedOut(what: "no port in moto's line \(line)")
             }
             let endpoint = try S3Endpoint("\(scheme)://127.0.0.1:\(port)")
-            let credentials = try await createKey(endpoint, ca: tls?.ca)
-            return MotoServer(process: process, output: output, endpoint: endpoint, credentials: credentials)
+            let credentials =
+                verifyingSignatures
+                ? try await createKey(endpoint, ca: tls?.ca) : SigV4Credentials(accessKeyID: "AKIDANY", secretAccessKey: "any")
+            return MotoServer(process: process, output: output, endpoint: endpoint, credentials: credentials, port: port)
         } catch {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -50,11 +55,12 @@ final class MotoServer {
         }
     }
 
-    private init(process: Process, output: OutputLines, endpoint: S3Endpoint, credentials: SigV4Credentials) {
+    private init(process: Process, output: OutputLines, endpoint: S3Endpoint, credentials: SigV4Credentials, port: Int) {
         self.process = process
         self.output = output
         self.endpoint = endpoint
         self.credentials = credentials
+        self.port = port
     }
 
     /// moto's IAM Query API while auth is off (any signature; the scope's service `iam` routes it), then
@@ -109,14 +115,26 @@ final class MotoServer {
         return SigV4Credentials(accessKeyID: id, secretAccessKey: secret)
     }
 
-    func client(_ group: any EventLoopGroup, credentials: SigV4Credentials? = nil, caFile: String? = nil, now: (@Sendable () -> SigV4Timestamp)? = nil) throws -> S3Client {
+    public func client(_ group: any EventLoopGroup, credentials: SigV4Credentials? = nil, caFile: String? = nil, now: (@Sendable () -> SigV4Timestamp)? = nil) throws -> S3Client {
         let configuration = S3Configuration(endpoint: endpoint, credentials: credentials ?? self.credentials, caFile: caFile, requestTimeout: .seconds(180))
         if let now { return try S3Client(configuration: configuration, eventLoopGroup: group, now: now) }
         return try S3Client(configuration: configuration, eventLoopGroup: group)
     }
 
+    /// Creates `bucket` with this server's key.
+    public func createBucket(_ bucket: String) async throws {
+        let client = try client(MultiThreadedEventLoopGroup.singleton)
+        do {
+            try await client.createBucket(bucket)
+            try await client.shutdown()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
     /// SIGKILL: moto's server does not always exit on SIGTERM.
-    func stop() {
+    public func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -128,7 +146,7 @@ final class MotoServer {
 
 extension MotoServer.TLSFiles {
     /// A CA and a certificate for IP 127.0.0.1 signed by it, made with openssl in `directory`.
-    static func make(in directory: String) throws -> MotoServer.TLSFiles {
+    public static func make(in directory: String) throws -> MotoServer.TLSFiles {
         let script = """
             set -e
             cd '\(directory)'
