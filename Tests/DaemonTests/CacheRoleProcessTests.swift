@@ -190,8 +190,8 @@ import TestSupport
         try await eventually(timeout: .seconds(30)) {
             try await AdminClient.get(adminPort, "/v1/status").body.contains("\"store_up\": false")
         }
-        let metrics = try await AdminClient.get(adminPort, "/metrics").body
-        #expect(Self.metric("outrider_cache_store_up", in: metrics) == 0, "\(metrics)")
+        // The gauge is set just after the health the status shows.
+        try await eventually { Self.metric("outrider_cache_store_up", in: try await AdminClient.get(adminPort, "/metrics").body) == 0 }
         let down = try await Self.get(proxyPort, "/page.txt")
         #expect(down.body == "cached page\n")
         #expect(down.cacheStatus?.hasSuffix("detail=store-down") == true, "\(down)")
@@ -203,7 +203,7 @@ import TestSupport
         try await eventually(timeout: .seconds(30)) {
             try await AdminClient.get(adminPort, "/v1/status").body.contains("\"store_up\": true")
         }
-        #expect(Self.metric("outrider_cache_store_up", in: try await AdminClient.get(adminPort, "/metrics").body) == 1)
+        try await eventually { Self.metric("outrider_cache_store_up", in: try await AdminClient.get(adminPort, "/metrics").body) == 1 }
         try await eventually(timeout: .seconds(30)) { try await Self.get(proxyPort, "/page.txt").cacheStatus?.hasPrefix("outrider; hit") == true }
         #expect(daemon.stderr.contains { $0.contains("cache store is up again") }, "\(daemon.stderr.suffix(20))")
 
@@ -232,7 +232,7 @@ import TestSupport
         let status = try await AdminClient.get(adminPort, "/v1/status").body
         #expect(status.contains("\"store_up\": false"), "\(status)")
         #expect(status.contains("SignatureDoesNotMatch"), "\(status)")
-        #expect(Self.metric("outrider_cache_store_up", in: try await AdminClient.get(adminPort, "/metrics").body) == 0)
+        try await eventually { Self.metric("outrider_cache_store_up", in: try await AdminClient.get(adminPort, "/metrics").body) == 0 }
 
         try await eventually { (try? await AdminClient.get(proxyPort, "/v1/health"))?.status == 200 }
         for _ in 0..<3 {
