@@ -30,6 +30,7 @@ let package = Package(
             name: "Proxy",
             dependencies: [
                 "ObjectStore",
+                "CertificateFiles",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -42,6 +43,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // TLS credentials read from PEM files and read again when the files change (the proxy's listeners, the
+        // coordinator's peers).
+        .target(
+            name: "CertificateFiles",
+            dependencies: [
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .target(
@@ -118,11 +127,15 @@ let package = Package(
             ],
             path: "Sources/Plugins/Roles/Cache"
         ),
+        // libresolv's res_nquery for DNS SRV seed sources (getaddrinfo has no SRV lookup).
+        .target(name: "CResolv", linkerSettings: [.linkedLibrary("resolv")]),
         .target(
             name: "GossipRole",
             dependencies: [
                 "Plugins",
                 "Membership",
+                "ObjectStore",
+                "CResolv",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -136,7 +149,9 @@ let package = Package(
             dependencies: [
                 "Plugins",
                 "Coordination",
+                "CertificateFiles",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -211,6 +226,9 @@ let package = Package(
                 "GossipRole",
                 "Plugins",
                 "Membership",
+                "ObjectStore",
+                "TestSupport",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -221,6 +239,7 @@ let package = Package(
             name: "ProxyTests",
             dependencies: [
                 "Proxy",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -248,7 +267,7 @@ let package = Package(
         .testTarget(name: "CoordinationTests", dependencies: ["Coordination", "TestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(
             name: "CoordinatorRoleTests",
-            dependencies: ["CoordinatorRole", "Plugins", "Coordination", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CoordinatorRole", "CertificateFiles", "Plugins", "Coordination", "TestSupport", .product(name: "Logging", package: "swift-log"), .product(name: "NIOSSL", package: "swift-nio-ssl")]
         ),
         .testTarget(
             name: "ObjectStoreTests",
@@ -265,9 +284,16 @@ let package = Package(
             ],
             exclude: ["Resources", "Support"]
         ),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Plugins", "TestSupport"]),
-        // What several test targets start the same way: a PostgreSQL server, a moto S3 server, a child process's
-        // output lines.
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: [
+                "Daemon", "Plugins", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // What several test targets start the same way: a PostgreSQL server, a moto S3 server, test certificates,
+        // a child process's output lines.
         .target(
             name: "TestSupport",
             dependencies: [
@@ -277,7 +303,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
-            path: "Tests/Support"
+            path: "Tests/Support",
+            exclude: ["moto_server_raw_target.py"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -3,6 +3,7 @@
 # on this 2-core machine are not.
 #
 #   bench/callgrind.sh [BINARY...]
+#   CACHE=1 bench/callgrind.sh [BINARY...]     instructions per 1 KiB cache hit instead (cache role, disk store)
 #
 # For each binary (default: .build-release/release/outrider, built by `make release`), a copy stripped of DWARF
 # runs the proxy role (one event loop thread) under `valgrind --tool=callgrind` in front of an nginx static-file
@@ -36,6 +37,15 @@ roles:
     sites: [{pools: ["http://127.0.0.1:$backend"]}]
     health: {path: /health}
 CONF
+if [ -n "${CACHE:-}" ]; then
+    # The origin gives its files an hour of freshness; every measured request is a hit.
+    sed -i "s|server { listen 127.0.0.1:$backend; root $work/www; }|server { listen 127.0.0.1:$backend; root $work/www; expires 1h; }|" "$work/backend.conf"
+    mkdir -p "$work/cache"
+    cat >> "$work/outrider.yaml" <<CONF
+  cache:
+    store: {disk: {path: "$work/cache", max_size: 1GiB}}
+CONF
+fi
 nginx -p "$work" -c "$work/backend.conf" & pids+=($!)
 
 for binary in "${binaries[@]}"; do
@@ -47,6 +57,10 @@ for binary in "${binaries[@]}"; do
     pid=$!
     for _ in $(seq 300); do curl -fs "http://127.0.0.1:$proxy/1k.bin" -o /dev/null && break; sleep 0.1; done
     curl -fs "http://127.0.0.1:$proxy/1k.bin" -o /dev/null || { echo "the proxy under valgrind does not serve" >&2; exit 1; }
+    if [ -n "${CACHE:-}" ]; then
+        curl -fsi "http://127.0.0.1:$proxy/1k.bin" -o /dev/null -D - | grep -qi "cache-status: outrider; hit" \
+            || { echo "the cache does not answer hits" >&2; exit 1; }
+    fi
     wrk -t1 -c16 -d3s "http://127.0.0.1:$proxy/1k.bin" >/dev/null
     callgrind_control -z "$pid" >/dev/null 2>&1
     requests=$(wrk -t1 -c16 -d10s "http://127.0.0.1:$proxy/1k.bin" | awk '/requests in/ {print $1}')

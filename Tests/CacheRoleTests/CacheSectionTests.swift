@@ -75,6 +75,16 @@ import Testing
         #expect(found == ["2:3: roles.cache needs the proxy role: it serves only through response-cache, which no enabled role uses"])
     }
 
+    @Test func theMemoryTier() throws {
+        #expect(try parse("  cache: {}\n").memory == .init(maxSize: 64 << 20, maxObjectSize: 4 << 20))
+        #expect(try parse("  cache:\n    memory: {max_size: 256MiB, max_object_size: 4MiB}\n").memory == .init(maxSize: 256 << 20, maxObjectSize: 4 << 20))
+        #expect(try parse("  cache:\n    memory: {max_size: 0}\n").memory.maxSize == 0)
+        let over = problems("roles:\n" + Self.proxy + "  cache:\n    memory: {max_size: 1MiB, max_object_size: 2MiB}\n")
+        #expect(over == ["5:47: roles.cache.memory.max_object_size must be more than 0 and at most max_size"], "\(over)")
+        let unknown = problems("roles:\n" + Self.proxy + "  cache:\n    memory: {size: 1MiB}\n")
+        #expect(unknown.count == 1 && unknown[0].hasPrefix("5:") && unknown[0].contains("size"), "\(unknown)")
+    }
+
     @Test func badSizesPointAtTheirKey() {
         let found = problems("roles:\n" + Self.proxy + "  cache:\n    min_size: lots\n")
         #expect(found.count == 1 && found[0].hasPrefix("5:15:"), "\(found)")

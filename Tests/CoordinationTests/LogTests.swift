@@ -33,6 +33,26 @@ import Testing
         #expect(IdempotencyRule.decide(PutRequest(key: "k", value: "v", mode: .overwrite, idempotencyKey: "i-1"), remembered: record) == .conflict)
         #expect(IdempotencyRule.decide(PutRequest(key: "k", value: "v"), remembered: record) == .write, "no key: always a write")
     }
+
+    /// Store times passed in: a record is the answer for its retention, and after it a request with the key is a
+    /// new write (draft-ietf-httpapi-idempotency-key-header, section 2.3), pruned or not.
+    @Test func aKeyIsRememberedForItsRetentionOnly() {
+        let first = PutRequest(key: "k", value: "v", idempotencyKey: "i-1")
+        let record = IdempotencyRule.Record(request: first, answer: answer)
+        let stored = StoreTime(microsecondsSinceEpoch: 1_700_000_000_000_000)
+        let day = IdempotencyRule.defaultRetention
+        #expect(day == .seconds(86400))
+        #expect(IdempotencyRule.decide(first, remembered: record, storedAt: stored, now: stored, retention: day) == .replay(answer))
+        #expect(IdempotencyRule.decide(first, remembered: record, storedAt: stored, now: stored + (day - .microseconds(1)), retention: day) == .replay(answer))
+        #expect(IdempotencyRule.decide(first, remembered: record, storedAt: stored, now: stored + day, retention: day) == .write)
+        let other = PutRequest(key: "k", value: "other", idempotencyKey: "i-1")
+        #expect(IdempotencyRule.decide(other, remembered: record, storedAt: stored, now: stored + .seconds(60), retention: day) == .conflict)
+        #expect(IdempotencyRule.decide(other, remembered: record, storedAt: stored, now: stored + day + .seconds(1), retention: day) == .write,
+                "an expired key may be used for another request")
+        #expect(IdempotencyRule.decide(first, remembered: record, storedAt: stored, now: stored + .seconds(2), retention: .seconds(1)) == .write)
+        #expect(!IdempotencyRule.isExpired(storedAt: stored, now: stored + .seconds(59), retention: .seconds(60)))
+        #expect(IdempotencyRule.isExpired(storedAt: stored, now: stored + .seconds(60), retention: .seconds(60)))
+    }
 }
 
 @Suite struct PutBatchTests {

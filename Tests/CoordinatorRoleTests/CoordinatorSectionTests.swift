@@ -1,5 +1,7 @@
 @testable import CoordinatorRole
+import Foundation
 import Plugins
+import TestSupport
 import Testing
 
 @Suite struct CoordinatorSectionTests {
@@ -54,7 +56,7 @@ import Testing
                 lease: 500ms
                 peer:
                   listen: ":9902"
-                  tls: {cert: /c.pem, key: /k.pem, ca: /ca.pem}
+                  # neither a token nor TLS
                   advertise: nohost
                 handlers:
                   send: ftp://x
@@ -63,9 +65,8 @@ import Testing
         #expect(found.contains("3:12: roles.coordinator.group: 'a b' may hold only letters, digits, '-', '_' and '.'"), "\(found)")
         #expect(found.contains("4:12: roles.coordinator.store: 'mysql://db' is neither sqlite:///PATH nor postgres://…"), "\(found)")
         #expect(found.contains { $0.hasPrefix("5:12: lease must be between 1s and") }, "\(found)")
-        #expect(found.contains { $0.hasPrefix("8:12: roles.coordinator.peer.tls") }, "\(found)")
         #expect(found.contains { $0.hasPrefix("9:18: roles.coordinator.peer.advertise") }, "\(found)")
-        #expect(found.contains("7:15: roles.coordinator.peer: a listener beyond loopback needs peer.token"), "\(found)")
+        #expect(found.contains("7:15: roles.coordinator.peer: a listener beyond loopback needs peer.token or peer.tls"), "\(found)")
         #expect(found.contains("11:13: roles.coordinator.handlers.send: 'ftp://x' is not an http:// or https:// URL"), "\(found)")
         #expect(found.contains { $0.hasPrefix("12:7: unknown key 'sned'") }, "\(found)")
     }
@@ -81,6 +82,77 @@ import Testing
         let found = problems("  coordinator:\n    peer: {listen: \"127.0.0.1:0\"}\n")
         #expect(found.contains { $0.contains("missing required key 'group'") }, "\(found)")
         #expect(found.contains { $0.contains("missing required key 'store'") }, "\(found)")
+    }
+
+    func tlsSection(cert: String, key: String, ca: String, listen: String = ":9902") -> String {
+        """
+          coordinator:
+            group: g
+            store: sqlite:///tmp/c.db
+            idempotency_ttl: 2h
+            peer:
+              listen: "\(listen)"
+              tls:
+                cert: \(cert)
+                key: \(key)
+                ca: \(ca)
+        """
+    }
+
+    /// Mutual TLS alone secures a listener beyond loopback; the files are read with the configuration.
+    @Test func mutualTLSFromFilesMadeForTheTest() throws {
+        let certificates = try TestCertificates.make()
+        defer { certificates.remove() }
+        let settings = try parse(tlsSection(cert: certificates.certificatePath, key: certificates.keyPath, ca: certificates.caPath))
+        let tls = try #require(settings.peer.tls)
+        #expect(tls.certificatePath == certificates.certificatePath && tls.keyPath == certificates.keyPath && tls.caPath == certificates.caPath)
+        #expect(tls.files.count == 3)
+        #expect(settings.peer.token == nil)
+        #expect(settings.idempotencyTTL == .seconds(7200))
+        #expect(CoordinatorRolePlugin().summary(of: settings).hasSuffix("peer :9902 (mutual TLS)"))
+        _ = try PeerCredentials.load(tls)
+
+        // Renewed files make the settings differ, so a reload reaches the role, which takes them in place.
+        try certificates.issue(name: "server", commonName: "renewed")
+        let renewed = try parse(tlsSection(cert: certificates.certificatePath, key: certificates.keyPath, ca: certificates.caPath))
+        #expect(renewed != settings)
+        #expect(renewed.ignoringFileChanges == settings.ignoringFileChanges)
+    }
+
+    /// Each unusable file is named at its line and column, in one line.
+    @Test func unusableTLSFilesAreReportedWhereTheyAreNamed() throws {
+        let certificates = try TestCertificates.make()
+        defer { certificates.remove() }
+        let garbage = certificates.path("garbage.pem")
+        try "not a certificate\n".write(toFile: garbage, atomically: true, encoding: .utf8)
+        let good = (cert: certificates.certificatePath, key: certificates.keyPath, ca: certificates.caPath)
+
+        var found = problems(tlsSection(cert: "/nonexistent/peer.pem", key: good.key, ca: good.ca))
+        #expect(found == ["9:15: roles.coordinator.peer.tls.cert: cannot read '/nonexistent/peer.pem': no such file"])
+        found = problems(tlsSection(cert: garbage, key: good.key, ca: good.ca))
+        #expect(found == ["9:15: roles.coordinator.peer.tls.cert: '\(garbage)' holds no PEM certificate"])
+        found = problems(tlsSection(cert: good.cert, key: garbage, ca: good.ca))
+        #expect(found == ["10:14: roles.coordinator.peer.tls.key: '\(garbage)' is not a PEM private key (an encrypted key is not supported)"])
+        found = problems(tlsSection(cert: good.cert, key: good.key, ca: certificates.directory.path))
+        #expect(found == ["11:13: roles.coordinator.peer.tls.ca: cannot read '\(certificates.directory.path)': a directory"])
+        found = problems(tlsSection(cert: good.cert, key: good.key, ca: garbage))
+        #expect(found == ["11:13: roles.coordinator.peer.tls.ca: '\(garbage)' holds no PEM CA certificate"])
+
+        try certificates.issue(name: "other", commonName: "other")
+        found = problems(tlsSection(cert: good.cert, key: certificates.path("other.key"), ca: good.ca))
+        #expect(found.count == 1 && found[0].contains("roles.coordinator.peer.tls: the key '\(certificates.path("other.key"))' does not belong to the certificate"), "\(found)")
+        #expect(found.allSatisfy { !$0.contains("\n") })
+
+        found = problems("""
+              coordinator:
+                group: g
+                store: sqlite:///tmp/c.db
+                peer:
+                  listen: ":9902"
+                  tls: {cert: \(good.cert), key: \(good.key)}
+            """)
+        #expect(found.contains { $0.contains("missing required key 'ca'") }, "\(found)")
+        #expect(!found.contains { $0.contains("needs peer.token") }, "tls was given: \(found)")
     }
 
     @Test func aPasswordInAPostgresURLIsRedacted() {

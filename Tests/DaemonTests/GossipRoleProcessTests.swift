@@ -144,6 +144,57 @@ import Testing
         try await eventually(timeout: .seconds(20)) { serf.status(of: "outrider-p2")?.hasPrefix("failed") == true }
     }
 
+    @Test func membersShowsEachBackendsApplications() async throws {
+        let path = directory.path("backend.yaml")
+        try """
+            node:
+              name: web-1
+            admin:
+              listen: 127.0.0.1:0
+            roles:
+              gossip:
+                bind: 127.0.0.1:0
+                profile: local
+                tags: {dc: eu1}
+                applications:
+                  - {name: web, listen_port: 443, application_port: 8080, protocol: http, domains: [example.com, www.example.com]}
+                  - {name: api, listen_port: 8443, application_port: 9000, protocol: https, domains: [api.example.com]}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let daemon = try DaemonProcess(["run", "--config", path])
+        let started = try await daemon.waitForLine(containing: "outrider started")
+        let adminPort = try #require(DaemonProcess.loopbackPort(in: started))
+        _ = try await daemon.waitForLine(containing: "gossip: listening")
+        var listing = try DaemonProcess.run(["members", "--admin", "127.0.0.1:\(adminPort)"])
+        try await eventually {
+            listing = try DaemonProcess.run(["members", "--admin", "127.0.0.1:\(adminPort)"])
+            return listing.stdout.contains("web-1")
+        }
+        let lines = listing.stdout.split(separator: "\n").map(String.init)
+        let row = try #require(lines.firstIndex { $0.hasPrefix("web-1") }, "\(listing.stdout)")
+        // The tags column without the apps tag, which is shown as one line per application instead.
+        #expect(lines[row].hasSuffix("alive  dc=eu1,role=backend"), "\(listing.stdout)")
+        #expect(Array(lines[(row + 1)...].prefix(2)) == [
+            "    web  443 -> 8080/http  example.com,www.example.com",
+            "    api  8443 -> 9000/https  api.example.com",
+        ], "\(listing.stdout)")
+        let json = try DaemonProcess.run(["members", "--admin", "127.0.0.1:\(adminPort)", "--format", "json"])
+        #expect(json.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let member = try #require((object["members"] as? [[String: Any]])?.first { $0["name"] as? String == "web-1" })
+        let applications = try #require(member["applications"] as? [[String: Any]], "\(json.stdout)")
+        #expect(applications.map { $0["name"] as? String } == ["web", "api"])
+        #expect(applications.first?["application_port"] as? Int == 8080)
+        #expect(applications.first?["domains"] as? [String] == ["example.com", "www.example.com"])
+        #expect(applications.last?["protocol"] as? String == "https")
+        // The discovery metrics under the issue's names.
+        try await eventually {
+            let metrics = try await AdminClient.get(adminPort, "/metrics").body
+            return metrics.contains(#"outrider_discovery_backends{application="web"} 1"#)
+        }
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.waitForExit() == 0)
+    }
+
     @Test func keygenPrintsA32ByteKey() throws {
         let result = try DaemonProcess.run(["keygen"])
         #expect(result.status == 0)

@@ -1,5 +1,6 @@
 import Foundation
 import Membership
+import MetricsTestKit
 import Plugins
 import Testing
 
@@ -22,7 +23,8 @@ import Testing
             file: LoadBalancerFile(target: target, check: ["/usr/sbin/nginx", "-t", "-q", "-e", "\(directory.path)/error.log", "-p", directory.path, "-c", main]),
             debounce: .milliseconds(100)
         )
-        let lb = try await GossipRoleTests.role("lb", balancer)
+        let metrics = TestMetrics()
+        let lb = try await GossipSeedObjectTests.role("lb", balancer, metrics: metrics)
         let port = try #require(lb.address?.port)
 
         let web = Application(name: "web", listenPort: 443, applicationPort: 8080, transport: .http, domains: ["example.com"])
@@ -48,11 +50,17 @@ import Testing
         }
         let status = await lb.status()
         #expect(status["generator"]?["last_result"] == .string("applied"), "\(status)")
+        // The metric names (the host's prefix is outrider_; a test factory has none).
+        try await eventually("a generator run counted") {
+            metrics.counters(label: "discovery_generator_runs_total", dimensions: [("result", "applied")]).contains { $0.totalValue >= 1 }
+        }
+        try await eventually("one backend counted for api") { (try? metrics.expectGauge("discovery_backends", [("application", "api")]).lastValue) == 1 }
 
         // The backend leaves: its applications go from the load balancer's view and file.
         await b1.drain()
         await b1.shutdown(grace: .seconds(1))
         try await GossipRoleTests.waitFor("b1 gone", in: lb.membership) { $0.endpoints(of: "web").isEmpty }
+        try await eventually("no backend counted for web") { (try? metrics.expectGauge("discovery_backends", [("application", "web")]).lastValue) == 0 }
         try await eventually("the generated file without backends") {
             (try? String(contentsOfFile: target, encoding: .utf8)).map { !$0.contains("upstream") } == true
         }

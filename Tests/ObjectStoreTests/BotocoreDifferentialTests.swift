@@ -1,4 +1,3 @@
-import TestSupport
 import Foundation
 import NIOCore
 import NIOPosix

@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 @testable import ObjectStore
+import TestSupport
 import Testing
 
 /// The S3 client against a real moto server with signature verification on (`MotoServer`).

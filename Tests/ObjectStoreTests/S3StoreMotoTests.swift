@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import ObjectStore
 @testable import Proxy
+import TestSupport
 import Testing
 
 /// The cache's S3 store against a real moto server with signature verification on.

@@ -10,7 +10,7 @@ import ObjectStore
 /// sent). While auth is still off, an IAM user with an `s3:*` policy and an access key are created; then
 /// `/moto-api/reset-auth` turns verification on, so every later request must be signed with that key.
 public final class MotoServer {
-    let process: Process
+    public let process: Process
     public let output: OutputLines
     public let endpoint: S3Endpoint
     public let credentials: SigV4Credentials
@@ -29,8 +29,8 @@ public final class MotoServer {
     /// `verifyingSignatures` no key is made and any signature is accepted (`credentials` are then a placeholder).
     public static func start(tls: TLSFiles? = nil, port requested: Int = 0, verifyingSignatures: Bool = true) async throws -> MotoServer {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try PythonScript.python())
-        process.arguments = [PythonScript.directory.appendingPathComponent("moto_server_raw_target.py").path, "-H", "127.0.0.1", "-p", String(requested)]
+        process.executableURL = URL(fileURLWithPath: try python())
+        process.arguments = [launcher, "-H", "127.0.0.1", "-p", String(requested)]
             + (tls.map { ["-s", "-c", $0.certificate, "-k", $0.key] } ?? [])
         let stderr = Pipe()
         process.standardError = stderr
@@ -53,6 +53,18 @@ public final class MotoServer {
             process.waitUntilExit()
             throw error
         }
+    }
+
+    /// `moto_server_raw_target.py`, beside this file.
+    static let launcher = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("moto_server_raw_target.py").path
+
+    /// `python3` from `PATH`; its absence fails the test with what to install.
+    static func python() throws -> String {
+        for candidate in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            let path = "\(candidate)/python3"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        throw TimedOut(what: "python3 not found on PATH (the S3 tests need python3 with moto[s3]; CI installs them in .ci/run)")
     }
 
     private init(process: Process, output: OutputLines, endpoint: S3Endpoint, credentials: SigV4Credentials, port: Int) {

@@ -14,12 +14,15 @@ public actor CoordinatorMember {
         /// The address other members reach this one's peer listener at.
         public var address: String
         public var lease: Duration
+        /// How long an idempotency key is remembered (``IdempotencyRule``).
+        public var idempotencyRetention: Duration
 
-        public init(group: String, name: String, address: String, lease: Duration) {
+        public init(group: String, name: String, address: String, lease: Duration, idempotencyRetention: Duration = IdempotencyRule.defaultRetention) {
             self.group = group
             self.name = name
             self.address = address
             self.lease = lease
+            self.idempotencyRetention = idempotencyRetention
         }
     }
 
@@ -35,6 +38,8 @@ public actor CoordinatorMember {
     private var waiters: [String: SemaphoreQueue<CheckedContinuation<Semaphore.Outcome, any Error>>] = [:]
     private var nextHeartbeat: ContinuousClock.Instant
     private var nextQueueCheck: ContinuousClock.Instant
+    private var nextPrune: ContinuousClock.Instant
+    private var pruning = false
     private var known: LeaderView?
     private var storeFault: String?
     private var stopping = false
@@ -55,6 +60,7 @@ public actor CoordinatorMember {
         self.cycle = LeaderCycle(lease: configuration.lease, now: now)
         self.nextHeartbeat = now
         self.nextQueueCheck = now
+        self.nextPrune = now
         self.onLeaderChange = onLeaderChange
         self.onStoreChange = onStoreChange
     }
@@ -90,6 +96,10 @@ public actor CoordinatorMember {
                 nextQueueCheck = now + .milliseconds(100)
                 await serveWaiters()
             }
+            if now >= nextPrune, !pruning, cycle.held(at: now) != nil {
+                pruning = true
+                Task { await self.prune() }
+            }
             await noteLeader()
             try? await Task.sleep(for: tick)
         }
@@ -119,6 +129,26 @@ public actor CoordinatorMember {
         } catch {
             cycle.failed(at: clock.now)
             await storeFailed(error)
+        }
+    }
+
+    /// The most idempotency records one prune deletes, so that its transaction stays short beside the writes.
+    static let pruneLimit = 1000
+
+    /// How often the leader prunes idempotency records past their retention: once a minute (sooner with a
+    /// shorter retention), and again at once while a prune finds a full ``pruneLimit`` of them.
+    var pruneInterval: Duration { min(.seconds(60), max(configuration.idempotencyRetention / 2, .seconds(1))) }
+
+    /// Deletes expired idempotency records off the loop, so that a long delete never delays a renewal.
+    private func prune() async {
+        defer { pruning = false }
+        do {
+            let gone = try await store.pruneIdempotencyKeys(group: configuration.group, olderThan: configuration.idempotencyRetention, limit: Self.pruneLimit)
+            nextPrune = clock.now + (gone == Self.pruneLimit ? tick : pruneInterval)
+            if gone > 0 { logger.debug("pruned expired idempotency keys", metadata: ["count": "\(gone)"]) }
+        } catch {
+            nextPrune = clock.now + pruneInterval
+            logger.debug("pruning idempotency keys failed: \(error)")
         }
     }
 
@@ -221,7 +251,7 @@ public actor CoordinatorMember {
         while let current = next {
             do {
                 let leader = try identity()
-                let outcomes = try await store.put(current.map(\.request), group: configuration.group, as: leader)
+                let outcomes = try await store.put(current.map(\.request), group: configuration.group, as: leader, keepingKeysFor: configuration.idempotencyRetention)
                 for (entry, outcome) in zip(current, outcomes) { entry.waiter.resume(returning: outcome) }
             } catch let refusal as MemberRefusal {
                 for entry in current { entry.waiter.resume(throwing: refusal) }

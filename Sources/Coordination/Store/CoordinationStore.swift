@@ -19,7 +19,12 @@ public protocol CoordinationStore: Sendable {
 
     /// Commits a batch of writes as `leader` with `token`, in one transaction. Each write's answer is in the order
     /// given: committed, replayed (an idempotency key seen before), or refused (the key used for another request).
-    func put(_ batch: [PutRequest], group: String, as leader: LeaderIdentity) async throws -> [PutOutcome]
+    /// An idempotency key stored more than `retention` ago (by the store's clock) counts as never seen.
+    func put(_ batch: [PutRequest], group: String, as leader: LeaderIdentity, keepingKeysFor retention: Duration) async throws -> [PutOutcome]
+    /// Deletes up to `limit` idempotency records stored more than `retention` ago; returns how many went. The
+    /// leader calls it now and then, so that the records of a group that writes with keys do not grow for ever.
+    @discardableResult
+    func pruneIdempotencyKeys(group: String, olderThan retention: Duration, limit: Int) async throws -> Int
     /// The key's entries with a revision above `after` (all when nil), chosen among them by `limit`, oldest first;
     /// nil when the key has none at all.
     func entries(group: String, key: String, limit: LogLimit, after: Int64?) async throws -> [LogEntry]?
@@ -37,6 +42,13 @@ public protocol CoordinationStore: Sendable {
     func members(group: String) async throws -> (members: [MemberRecord], now: StoreTime)
 
     func close() async
+}
+
+extension CoordinationStore {
+    /// A put whose idempotency keys are kept for ``IdempotencyRule/defaultRetention``.
+    public func put(_ batch: [PutRequest], group: String, as leader: LeaderIdentity) async throws -> [PutOutcome] {
+        try await put(batch, group: group, as: leader, keepingKeysFor: IdempotencyRule.defaultRetention)
+    }
 }
 
 /// A leader as the store fences it.

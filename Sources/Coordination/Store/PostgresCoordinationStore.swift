@@ -11,7 +11,7 @@ import PostgresNIO
 /// candidate's `UPDATE` of that row waits for the commit: a new term can begin only after the old leader's last
 /// write, never between its check and its commit.
 public final class PostgresCoordinationStore: CoordinationStore {
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
     let client: PostgresClient
     let logger: Logger
     private let running: Task<Void, Never>
@@ -96,7 +96,11 @@ public final class PostgresCoordinationStore: CoordinationStore {
             "CREATE TABLE outrider_semaphores (grp TEXT NOT NULL, name TEXT NOT NULL, lim BIGINT NOT NULL, token BIGINT NOT NULL, PRIMARY KEY (grp, name))",
             "CREATE TABLE outrider_semaphore_slots (grp TEXT NOT NULL, name TEXT NOT NULL, holder TEXT NOT NULL, expires_us BIGINT NOT NULL, token BIGINT NOT NULL, PRIMARY KEY (grp, name, holder))",
             "CREATE TABLE outrider_members (grp TEXT NOT NULL, name TEXT NOT NULL, address TEXT NOT NULL, last_seen_us BIGINT NOT NULL, PRIMARY KEY (grp, name))",
-        ]
+        ],
+        // 2: idempotency records expire; the leader prunes them by age.
+        [
+            "CREATE INDEX outrider_idempotency_time ON outrider_idempotency (grp, time_us)",
+        ],
     ]
 
     public func migrate() async throws {
@@ -189,7 +193,7 @@ public final class PostgresCoordinationStore: CoordinationStore {
 
     // MARK: The log
 
-    public func put(_ batch: [PutRequest], group: String, as leader: LeaderIdentity) async throws -> [PutOutcome] {
+    public func put(_ batch: [PutRequest], group: String, as leader: LeaderIdentity, keepingKeysFor retention: Duration) async throws -> [PutOutcome] {
         let logger = logger
         return try await call { [self] in
             try await client.withTransaction(logger: logger) { connection in
@@ -202,16 +206,18 @@ public final class PostgresCoordinationStore: CoordinationStore {
                 var outcomes: [PutOutcome] = []
                 for request in batch {
                     var remembered: IdempotencyRule.Record?
+                    var storedAt: StoreTime?
                     if let key = request.idempotencyKey {
-                        for try await (requestText, answerText) in try await connection.query(
-                            "SELECT request, answer FROM outrider_idempotency WHERE grp = \(group) AND idempotency_key = \(key)", logger: logger
-                        ).decode((String, String).self) {
+                        for try await (requestText, answerText, time) in try await connection.query(
+                            "SELECT request, answer, time_us FROM outrider_idempotency WHERE grp = \(group) AND idempotency_key = \(key)", logger: logger
+                        ).decode((String, String, Int64).self) {
                             remembered = IdempotencyRule.Record(
                                 request: try decoder.decode(PutRequest.self, from: Data(requestText.utf8)),
                                 answer: try decoder.decode(PutAnswer.self, from: Data(answerText.utf8)))
+                            storedAt = StoreTime(microsecondsSinceEpoch: time)
                         }
                     }
-                    switch IdempotencyRule.decide(request, remembered: remembered) {
+                    switch IdempotencyRule.decide(request, remembered: remembered, storedAt: storedAt, now: now, retention: retention) {
                     case .replay(let answer): outcomes.append(.replayed(answer)); continue
                     case .conflict: outcomes.append(.conflict); continue
                     case .write: break
@@ -233,6 +239,7 @@ public final class PostgresCoordinationStore: CoordinationStore {
                         try await connection.query("""
                             INSERT INTO outrider_idempotency (grp, idempotency_key, request, answer, time_us)
                             VALUES (\(group), \(key), \(requestText), \(answerText), \(now.microsecondsSinceEpoch))
+                            ON CONFLICT (grp, idempotency_key) DO UPDATE SET request = excluded.request, answer = excluded.answer, time_us = excluded.time_us
                             """, logger: logger)
                     }
                     outcomes.append(.committed(answer))
@@ -243,6 +250,20 @@ public final class PostgresCoordinationStore: CoordinationStore {
                     """, logger: logger)
                 return outcomes
             }
+        }
+    }
+
+    public func pruneIdempotencyKeys(group: String, olderThan retention: Duration, limit: Int) async throws -> Int {
+        try await call { [self] in
+            var gone = 0
+            for try await _ in try await client.query("""
+                DELETE FROM outrider_idempotency WHERE ctid IN (
+                    SELECT ctid FROM outrider_idempotency WHERE grp = \(group) AND time_us <= \(unescaped: Self.now) - \(retention.microseconds) LIMIT \(Int64(limit))
+                ) RETURNING 1
+                """, logger: logger).decode(Int.self) {
+                gone += 1
+            }
+            return gone
         }
     }
 

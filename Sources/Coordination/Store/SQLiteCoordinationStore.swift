@@ -13,7 +13,7 @@ import SQLiteNIO
 /// lease by one reading. Transactions that write begin `IMMEDIATE`, taking the file's write lock at once, so the
 /// fence checked at their start still holds at their commit: no other process can take the lease in between.
 public final class SQLiteCoordinationStore: CoordinationStore {
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
     let path: String
     let connection: SQLiteConnection
     let threadPool: NIOThreadPool
@@ -98,7 +98,11 @@ public final class SQLiteCoordinationStore: CoordinationStore {
             "CREATE TABLE outrider_semaphores (grp TEXT NOT NULL, name TEXT NOT NULL, lim INTEGER NOT NULL, token INTEGER NOT NULL, PRIMARY KEY (grp, name))",
             "CREATE TABLE outrider_semaphore_slots (grp TEXT NOT NULL, name TEXT NOT NULL, holder TEXT NOT NULL, expires_us INTEGER NOT NULL, token INTEGER NOT NULL, PRIMARY KEY (grp, name, holder))",
             "CREATE TABLE outrider_members (grp TEXT NOT NULL, name TEXT NOT NULL, address TEXT NOT NULL, last_seen_us INTEGER NOT NULL, PRIMARY KEY (grp, name))",
-        ]
+        ],
+        // 2: idempotency records expire; the leader prunes them by age.
+        [
+            "CREATE INDEX outrider_idempotency_time ON outrider_idempotency (grp, time_us)",
+        ],
     ]
 
     public func migrate() async throws {
@@ -184,7 +188,7 @@ public final class SQLiteCoordinationStore: CoordinationStore {
 
     // MARK: The log
 
-    public func put(_ batch: [PutRequest], group: String, as leader: LeaderIdentity) async throws -> [PutOutcome] {
+    public func put(_ batch: [PutRequest], group: String, as leader: LeaderIdentity, keepingKeysFor retention: Duration) async throws -> [PutOutcome] {
         try await transaction { store in
             let now = try await store.fence(group, leader)
             var revision = Int64(try await store.query("SELECT revision FROM outrider_revisions WHERE grp = ?", [.text(group)]).first?.column("revision")?.integer ?? 0)
@@ -192,14 +196,16 @@ public final class SQLiteCoordinationStore: CoordinationStore {
             var outcomes: [PutOutcome] = []
             for request in batch {
                 var remembered: IdempotencyRule.Record?
+                var storedAt: StoreTime?
                 if let key = request.idempotencyKey,
-                   let row = try await store.query("SELECT request, answer FROM outrider_idempotency WHERE grp = ? AND idempotency_key = ?", [.text(group), .text(key)]).first,
+                   let row = try await store.query("SELECT request, answer, time_us FROM outrider_idempotency WHERE grp = ? AND idempotency_key = ?", [.text(group), .text(key)]).first,
                    let requestText = row.column("request")?.string, let answerText = row.column("answer")?.string {
                     remembered = IdempotencyRule.Record(
                         request: try decoder.decode(PutRequest.self, from: Data(requestText.utf8)),
                         answer: try decoder.decode(PutAnswer.self, from: Data(answerText.utf8)))
+                    storedAt = row.column("time_us")?.integer.map { StoreTime(microsecondsSinceEpoch: Int64($0)) }
                 }
-                switch IdempotencyRule.decide(request, remembered: remembered) {
+                switch IdempotencyRule.decide(request, remembered: remembered, storedAt: storedAt, now: now, retention: retention) {
                 case .replay(let answer): outcomes.append(.replayed(answer)); continue
                 case .conflict: outcomes.append(.conflict); continue
                 case .write: break
@@ -217,7 +223,11 @@ public final class SQLiteCoordinationStore: CoordinationStore {
                 if let key = request.idempotencyKey {
                     let record = IdempotencyRule.Record(request: request, answer: answer)
                     try await store.query(
-                        "INSERT INTO outrider_idempotency (grp, idempotency_key, request, answer, time_us) VALUES (?, ?, ?, ?, ?)",
+                        // An expired record not yet pruned gives way to the new one.
+                        """
+                        INSERT INTO outrider_idempotency (grp, idempotency_key, request, answer, time_us) VALUES (?1, ?2, ?3, ?4, ?5)
+                        ON CONFLICT (grp, idempotency_key) DO UPDATE SET request = ?3, answer = ?4, time_us = ?5
+                        """,
                         [.text(group), .text(key), .text(String(decoding: try encoder.encode(record.request), as: UTF8.self)),
                          .text(String(decoding: try encoder.encode(answer), as: UTF8.self)), .integer(Int(now.microsecondsSinceEpoch))])
                 }
@@ -227,6 +237,17 @@ public final class SQLiteCoordinationStore: CoordinationStore {
                 "INSERT INTO outrider_revisions (grp, revision) VALUES (?1, ?2) ON CONFLICT (grp) DO UPDATE SET revision = ?2",
                 [.text(group), .integer(Int(revision))])
             return outcomes
+        }
+    }
+
+    public func pruneIdempotencyKeys(group: String, olderThan retention: Duration, limit: Int) async throws -> Int {
+        try await transaction { store in
+            let rows = try await store.query("""
+                DELETE FROM outrider_idempotency WHERE rowid IN (
+                    SELECT rowid FROM outrider_idempotency WHERE grp = ?1 AND time_us <= \(Self.now) - ?2 LIMIT ?3
+                ) RETURNING 1 AS gone
+                """, [.text(group), .integer(Int(retention.microseconds)), .integer(limit)])
+            return rows.count
         }
     }
 

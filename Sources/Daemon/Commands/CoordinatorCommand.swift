@@ -170,6 +170,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
                             print(value["value"] as? String ?? "")
                         }
                     }
+                    // Each event as it comes, also into a pipe (`watch KEY | while read …`), as etcdctl watch does:
+                    // a pipe's stdout is otherwise block-buffered and a few events would wait for kilobytes more.
+                    fflush(nil)
                 }
             }
         }

@@ -1,9 +1,12 @@
 import ArgumentParser
 import Foundation
+import Membership
 import Plugins
 
 /// `outrider members`: the gossip cluster as this member sees it, printed as `serf members` prints it, read from
-/// the local admin listener (`GET /v1/gossip/members`).
+/// the local admin listener (`GET /v1/gossip/members`). A backend's applications (its `apps` tag, see
+/// ``ApplicationTag``) are shown under it, one indented line each, rather than as the tag's compact line, and as
+/// an `applications` list of each member in `--format json`.
 struct Members: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "members", abstract: "List the gossip cluster's members, as serf members does.")
 
@@ -62,7 +65,17 @@ struct Members: AsyncParsableCommand {
             return filters.allSatisfy { tags[$0.0] == $0.1 }
         }
         if format == "json" {
-            let output = try JSONSerialization.data(withJSONObject: ["members": selected], options: [.prettyPrinted, .sortedKeys])
+            let withApplications = selected.map { member in
+                var member = member
+                member["applications"] = Self.applications(of: member).map { application -> [String: Any] in
+                    [
+                        "name": application.name, "listen_port": application.listenPort, "application_port": application.applicationPort,
+                        "protocol": application.transport.rawValue, "domains": application.domains,
+                    ]
+                }
+                return member
+            }
+            let output = try JSONSerialization.data(withJSONObject: ["members": withApplications], options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: output, as: UTF8.self))
             return
         }
@@ -71,12 +84,25 @@ struct Members: AsyncParsableCommand {
         let rows: [[String]] = selected.map { member in
             let host = member["address"] as? String ?? ""
             let port = (member["port"] as? NSNumber)?.intValue ?? 0
-            let tags = (member["tags"] as? [String: String] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-            return [member["name"] as? String ?? "", host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)", member["status"] as? String ?? "", tags]
+            var tags = member["tags"] as? [String: String] ?? [:]
+            // Shown below the member instead, when they decode.
+            if !Self.applications(of: member).isEmpty { tags[ApplicationTag.key] = nil }
+            let text = tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            return [member["name"] as? String ?? "", host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)", member["status"] as? String ?? "", text]
         }
         let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        for row in rows {
+        for (row, member) in zip(rows, selected) {
             print(row.enumerated().map { $0.offset == 3 ? $0.element : $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+            for application in Self.applications(of: member) {
+                print("    \(application.name)  \(application.listenPort) -> \(application.applicationPort)/\(application.transport.rawValue)  \(application.domains.joined(separator: ","))")
+            }
         }
+    }
+
+    /// The applications a member of the admin listener's answer announces; none when its `apps` tag is absent or
+    /// does not decode.
+    static func applications(of member: [String: Any]) -> [Application] {
+        guard let value = (member["tags"] as? [String: String])?[ApplicationTag.key] else { return [] }
+        return (try? ApplicationTag.decode(value)) ?? []
     }
 }

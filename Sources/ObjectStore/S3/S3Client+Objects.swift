@@ -62,12 +62,20 @@ extension S3Client {
     }
 
     /// PutObject of bytes in memory, its payload hashed and signed.
+    ///
+    /// A conditional write (S3 API Reference, PutObject, "Conditional writes"): with `ifMatch` (an ETag), only
+    /// while the object is still that version; with `ifNoneMatch: "*"`, only when there is no such object yet.
+    /// Otherwise S3 answers 412 `PreconditionFailed` (or 409 `ConditionalRequestConflict` while another
+    /// conditional write of the key is under way), thrown as `S3Error.service` with that status.
     @discardableResult
     public func putObject(
-        bucket: String, key: String, bytes: ByteBuffer, contentType: String? = nil, metadata: [String: String] = [:]
+        bucket: String, key: String, bytes: ByteBuffer, contentType: String? = nil, metadata: [String: String] = [:],
+        ifMatch: String? = nil, ifNoneMatch: String? = nil
     ) async throws(S3Error) -> String? {
         var call = Call(operation: "PutObject", method: .PUT, bucket: bucket, key: key)
         if let contentType { call.headers.append(.init("Content-Type", contentType)) }
+        if let ifMatch { call.headers.append(.init("If-Match", ifMatch)) }
+        if let ifNoneMatch { call.headers.append(.init("If-None-Match", ifNoneMatch)) }
         call.headers += try S3ObjectHead.metadataHeaders(metadata)
         Self.signedBody(Array(buffer: bytes), into: &call)
         let response = try await send(call)

@@ -48,6 +48,14 @@ public protocol CacheStore: Sendable {
     /// one URL goes through ``remove(_:on:)``).
     func removeAll(on eventLoop: any EventLoop) -> EventLoopFuture<Int>
 
+    /// The object stored under `name` when the store has it at hand, without I/O or waiting (a
+    /// ``MemoryTier``'s copy); `nil` otherwise, and then ``open(_:on:)`` says.
+    func heldObject(_ name: CacheObjectName) -> CacheStoreObject?
+
+    /// Removes every object whose stored head's URI starts with `prefix`, answering how many
+    /// went; `nil` when the store cannot find its objects by URI (S3: the names are hashes).
+    func removeObjects(withURIPrefix prefix: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int>?
+
     /// Checks that the store can be used now (the disk store: its directory is writable;
     /// S3: the bucket answers, or the configured health path does).
     func checkHealth(on eventLoop: any EventLoop) -> EventLoopFuture<CacheStoreHealth>
@@ -60,6 +68,12 @@ public protocol CacheStore: Sendable {
     func shutdown() -> EventLoopFuture<Void>
 }
 
+extension CacheStore {
+    public func heldObject(_ name: CacheObjectName) -> CacheStoreObject? { nil }
+
+    public func removeObjects(withURIPrefix prefix: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int>? { nil }
+}
+
 /// The name of a stored object: 64 lower-case hex digits of a SHA-256 (sidekick names its S3
 /// objects this way), safe as a file name and as an S3 key. A variant of a response with
 /// `Vary` (its secondary key, RFC 9111 4.1) is named by its URI's name, `-`, and 64 more hex
@@ -68,6 +82,9 @@ public protocol CacheStore: Sendable {
 /// invalidate the URI whole.
 public struct CacheObjectName: Hashable, Sendable, CustomStringConvertible {
     public let hex: String
+    /// The first 16 hex digits as a number: what the name hashes as (it is a SHA-256 already),
+    /// so the indexes that look names up hash 8 bytes, not 64.
+    private let leading: UInt64
 
     /// `hex` as given when it is 64 lower-case hex digits, or a variant's name (64, `-`, 64),
     /// else `nil`.
@@ -84,12 +101,32 @@ public struct CacheObjectName: Hashable, Sendable, CustomStringConvertible {
         default:
             return nil
         }
+        self.init(checkedHex: hex)
+    }
+
+    /// `hex` made here of 64 lower-case hex digits, or a variant's 129. A variant hashes as the
+    /// first digits of its own part: every variant of a URI shares the URI's leading digits.
+    init(checkedHex hex: String) {
         self.hex = hex
+        var leading: UInt64 = 0
+        let own = hex.utf8.count > 64 ? hex.utf8.dropFirst(65).prefix(16) : hex.utf8.prefix(16)
+        for digit in own {
+            leading = leading << 4 | UInt64(digit <= 0x39 ? digit - 0x30 : digit - 0x61 + 10)
+        }
+        self.leading = leading
+    }
+
+    public static func == (a: CacheObjectName, b: CacheObjectName) -> Bool {
+        a.leading == b.leading && a.hex == b.hex
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(leading)
     }
 
     /// The name of a variant of the URI named `self` (which must be a URI's name).
     init(variantOf primary: CacheObjectName, hex: String) {
-        self.hex = primary.hex + "-" + hex
+        self.init(checkedHex: primary.hex + "-" + hex)
     }
 
     /// Whether this names a variant of a URI rather than the URI itself.
@@ -97,7 +134,7 @@ public struct CacheObjectName: Hashable, Sendable, CustomStringConvertible {
 
     /// The name of the URI this is a variant of; itself for a URI's name.
     public var primary: CacheObjectName {
-        isVariant ? CacheObjectName(hex: String(hex.prefix(64)))! : self
+        isVariant ? CacheObjectName(checkedHex: String(hex.prefix(64))) : self
     }
 
     public var description: String { hex }
@@ -113,17 +150,21 @@ public struct CacheStoreObject: Sendable {
     public var readBody: @Sendable (_ offset: Int, _ length: Int) -> any CacheBodyReader
     /// Releases what the object holds (an open file, a response in flight) without reading.
     public var release: @Sendable () -> Void
+    /// The metadata decoded, when the store keeps it so (a ``MemoryTier``'s copy): a hit then skips decoding it.
+    public var head: CacheEntryHead?
 
     public init(
         metadata: ByteBuffer,
         bodyLength: Int,
         readBody: @escaping @Sendable (_ offset: Int, _ length: Int) -> any CacheBodyReader,
-        release: @escaping @Sendable () -> Void
+        release: @escaping @Sendable () -> Void,
+        head: CacheEntryHead? = nil
     ) {
         self.metadata = metadata
         self.bodyLength = bodyLength
         self.readBody = readBody
         self.release = release
+        self.head = head
     }
 }
 

@@ -129,8 +129,7 @@ public final class HTTPCache: ResponseCache {
     /// Removes what is stored for every URI starting with `prefix`; `nil` when the store cannot (only the disk
     /// store reads its objects' URIs back).
     public func purge(prefix: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int>? {
-        guard let disk = store as? DiskStore else { return nil }
-        return disk.removeObjects(withURIPrefix: prefix, on: eventLoop)
+        store.removeObjects(withURIPrefix: prefix, on: eventLoop)
     }
 
     /// Removes every stored object.
@@ -177,7 +176,7 @@ public final class HTTPCache: ResponseCache {
             guard let object else {
                 return miss(context, name: primary, forward: .uriMiss, coalesced: coalesced)
             }
-            guard let entry = CacheEntryHead(decoding: object.metadata), entry.uri == context.key.uri else {
+            guard let entry = object.head ?? CacheEntryHead(decoding: object.metadata), entry.uri == context.key.uri else {
                 object.release()
                 _ = store.remove(primary, on: context.eventLoop)
                 return miss(context, name: primary, forward: .uriMiss, coalesced: coalesced)
@@ -191,7 +190,7 @@ public final class HTTPCache: ResponseCache {
                 guard let object else {
                     return self.miss(context, name: primary, forward: .varyMiss, coalesced: coalesced)
                 }
-                guard let entry = CacheEntryHead(decoding: object.metadata), entry.uri == context.key.uri, entry.kind == .response else {
+                guard let entry = object.head ?? CacheEntryHead(decoding: object.metadata), entry.uri == context.key.uri, entry.kind == .response else {
                     object.release()
                     _ = self.store.remove(secondary, on: context.eventLoop)
                     return self.miss(context, name: primary, forward: .varyMiss, coalesced: coalesced)
@@ -399,6 +398,8 @@ public final class HTTPCache: ResponseCache {
     // MARK: The store, bounded
 
     func open(_ name: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<CacheStoreObject?> {
+        // A copy at hand needs no timeout.
+        if let held = store.heldObject(name) { return eventLoop.makeSucceededFuture(held) }
         let started = NIODeadline.now()
         // An object that arrives after its timeout is let go.
         let result = timed(store.open(name, on: eventLoop), on: eventLoop) { object in object?.release() }

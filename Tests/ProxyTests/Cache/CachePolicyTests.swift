@@ -50,6 +50,18 @@ import Testing
 
     // MARK: Directives
 
+    /// One field line split into its directives: commas and backslashes inside quoted strings, spaces and tabs
+    /// around names and values, names lower-cased, empty elements skipped, bytes past ASCII kept as sent.
+    @Test func directivesOfOneLine() {
+        func pairs(_ line: String) -> [String] { CacheControl.directives(of: line[...]).map { "\($0.0)=\($0.1 ?? "nil")" } }
+        #expect(pairs("No-Store") == ["no-store=nil"])
+        #expect(pairs(" max-age = 60 ,\t, PRIVATE=\"a, b\" ") == ["max-age=60", "private=a, b"])
+        #expect(pairs(#"x="q\"uote\\d", y="" , z="unterminated, w=1"#) == [#"x=q"uote\d"#, "y=", #"z=unterminated, w=1"#])
+        #expect(pairs(#"v=a"b", =5, ,"#) == [#"v=a"b""#])
+        #expect(pairs("ext=caf\u{e9}, \u{e9}t\u{e9}") == ["ext=caf\u{e9}", "\u{e9}t\u{e9}=nil"])
+        #expect(pairs("").isEmpty)
+    }
+
     @Test func cacheControlDirectivesWithQuotedFieldNamesAndFirstOccurrenceWins() {
         let control = CacheControl(["cache-control": "Max-Age=60, no-cache=\"set-cookie, x-a\", max-age=5", "Cache-Control": "s-maxage=\"30\", private=\"x-b\""])
         #expect(control.maxAge == 60)

@@ -140,12 +140,13 @@ import Testing
     /// response ends, not to the idle timeout.
     @Test func headBegunDuringAResponseGetsTheHeaderTimeout() async throws {
         let backend = try await ScriptedBackend.start { _, _ in
-            [.init(bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n"), .init(bytes: "0\r\n\r\n", delay: .milliseconds(100))]
+            [.init(bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n"), .init(bytes: "0\r\n\r\n", delay: .seconds(1))]
         }
         var configuration = ProxyConfiguration(listeners: [.init(host: "127.0.0.1", port: 0)], sites: [.init(pools: [backend.url])])
         configuration.health.path = "/health"
         configuration.health.interval = .seconds(30)
-        configuration.limits.headerReadTimeout = .milliseconds(300)
+        // Long enough that a loaded machine cannot run the first head, or the second one's write, past it.
+        configuration.limits.headerReadTimeout = .seconds(3)
         configuration.limits.idleTimeout = .seconds(120)
         let proxy = try await ProxyHarness.start(configuration)
         let client = try await RawClient.connect(port: proxy.port)

@@ -58,14 +58,16 @@ public final class AdminServer: Sendable {
         self.connections = connections
     }
 
-    /// Binds the listener; the error names the address when it is in use.
+    /// Binds the listener; the error names the address when it is in use. `prepareConnection` adds the handlers
+    /// that go before HTTP on each accepted connection (a role's TLS), so the core needs no TLS of its own.
     public static func bind(
         host: String,
         port: Int,
         endpoints: Endpoints,
         eventLoopGroup: any EventLoopGroup,
         work: AdminWork,
-        logger: Logger
+        logger: Logger,
+        prepareConnection: (@Sendable (any Channel) throws -> Void)? = nil
     ) async throws -> AdminServer {
         let connections = Connections()
         let bootstrap = ServerBootstrap(group: eventLoopGroup)
@@ -74,6 +76,7 @@ public final class AdminServer: Sendable {
             .childChannelInitializer { channel in
                 connections.add(channel)
                 return channel.eventLoop.makeCompletedFuture {
+                    try prepareConnection?(channel)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(AdminRequestHandler(endpoints: endpoints, work: work, logger: logger))
                 }

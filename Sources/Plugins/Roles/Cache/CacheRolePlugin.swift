@@ -27,7 +27,8 @@ public struct CacheRolePlugin: RolePlugin {
         case .disk(let path, let maxSize): store = "disk \(path) (max \(ByteSize(bytes: maxSize)))"
         case .s3(let s3): store = "s3 \(s3.endpoint)/\(s3.bucket)"
         }
-        return "store \(store); objects \(ByteSize(bytes: settings.cache.minSize))...\(ByteSize(bytes: settings.cache.maxObjectSize)); coalesce \(settings.cache.coalesce ? "on" : "off")"
+        let memory = settings.memory.maxSize > 0 ? "memory \(ByteSize(bytes: settings.memory.maxSize)) (objects up to \(ByteSize(bytes: settings.memory.maxObjectSize)))" : "memory off"
+        return "store \(store); \(memory); objects \(ByteSize(bytes: settings.cache.minSize))...\(ByteSize(bytes: settings.cache.maxObjectSize)); coalesce \(settings.cache.coalesce ? "on" : "off")"
     }
 
     public func makeRole(settings: CacheRoleSettings, context: RoleContext) async throws -> any Role<CacheRoleSettings> {
@@ -73,15 +74,21 @@ final class CacheRole: Role {
 
     /// Opens the store of `settings` and a cache on it, its health checked now and then.
     private func open(_ settings: CacheRoleSettings, reusing existing: Running? = nil) async throws -> Running {
-        let store: any CacheStore
+        var store: any CacheStore
         if let existing, existing.settings.store == settings.store {
             store = existing.cache.store
+            if existing.settings.memory != settings.memory {
+                // The same store under a new memory tier (or none): the old tier's copies go with it.
+                store = (store as? MemoryTier)?.store ?? store
+                store = CacheStoreFactory.tier(store, settings.memory)
+            }
         } else {
             do {
                 store = try await CacheStoreFactory.open(settings.store, group: context.eventLoopGroup, logger: context.logger)
             } catch {
                 throw CacheRoleError("cache store: \(error)")
             }
+            store = CacheStoreFactory.tier(store, settings.memory)
         }
         let cache = HTTPCache(store: store, settings: settings.cache, metrics: metrics, logger: context.logger)
         let loop = context.eventLoopGroup.next()
@@ -149,18 +156,20 @@ final class CacheRole: Role {
 
     func status() async -> JSONValue {
         guard let running = state.withLockedValue({ $0.running }) else { return ["state": "stopped"] }
-        return Self.json(running.cache.statistics, store: running.settings.store)
+        return Self.json(running.cache.statistics, store: running.settings.store, memory: running.cache.store as? MemoryTier)
     }
 
-    static func json(_ statistics: CacheStatistics, store: CacheRoleSettings.Store) -> JSONValue {
+    static func json(_ statistics: CacheStatistics, store: CacheRoleSettings.Store, memory: MemoryTier?) -> JSONValue {
         let storeKind: JSONValue
         switch store {
         case .disk(let path, let maxSize): storeKind = ["kind": "disk", "path": .string(path), "max_size": .number(Double(maxSize))]
         case .s3(let s3): storeKind = ["kind": "s3", "endpoint": .string(s3.endpoint), "bucket": .string(s3.bucket)]
         }
         let results = JSONValue.object(statistics.results.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) })
+        let held = memory?.memoryUsage
         return [
             "store": storeKind,
+            "memory": held.map { ["objects": .number(Double($0.objects)), "bytes": .number(Double($0.bytes)), "hits": .number(Double($0.hits))] } ?? .null,
             "store_up": .bool(statistics.storeHealth.isUp),
             "store_detail": .string(statistics.storeHealth.detail),
             "requests": results,
@@ -180,7 +189,7 @@ final class CacheRole: Role {
     private func addAdminRoutes() {
         context.admin.add(.GET, "/stats") { [self] _ in
             guard let running = state.withLockedValue({ $0.running }) else { throw AdminError.serviceUnavailable("cache is stopped") }
-            return .json(Self.json(running.cache.statistics, store: running.settings.store))
+            return .json(Self.json(running.cache.statistics, store: running.settings.store, memory: running.cache.store as? MemoryTier))
         }
         context.admin.add(.POST, "/purge") { [self] request in
             guard let running = state.withLockedValue({ $0.running }) else { throw AdminError.serviceUnavailable("cache is stopped") }

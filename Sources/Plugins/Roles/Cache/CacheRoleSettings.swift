@@ -41,11 +41,28 @@ public struct CacheRoleSettings: Sendable, Equatable {
         }
     }
 
+    /// `memory`: small objects held in memory in front of the store (``MemoryTier``); `maxSize` 0 turns it off.
+    public struct Memory: Sendable, Equatable {
+        public var maxSize: Int
+        public var maxObjectSize: Int
+
+        public init(maxSize: Int = 64 << 20, maxObjectSize: Int = 4 << 20) {
+            self.maxSize = maxSize
+            self.maxObjectSize = maxObjectSize
+        }
+    }
+
     public var store: Store
+    public var memory: Memory
     public var cache: HTTPCache.Settings
 
-    public init(store: Store = .disk(path: "/var/cache/outrider", maxSize: 10 << 30), cache: HTTPCache.Settings = HTTPCache.Settings()) {
+    public init(
+        store: Store = .disk(path: "/var/cache/outrider", maxSize: 10 << 30),
+        memory: Memory = Memory(),
+        cache: HTTPCache.Settings = HTTPCache.Settings()
+    ) {
         self.store = store
+        self.memory = memory
         self.cache = cache
     }
 

@@ -69,6 +69,21 @@ enum CacheSection {
             store.finish()
         }
 
+        if section.value("memory") != nil, let memory = section.mapping("memory") {
+            settings.memory.maxSize = memory.value("max_size", default: ByteSize(bytes: settings.memory.maxSize)).bytes
+            settings.memory.maxObjectSize = memory.value("max_object_size", default: ByteSize(bytes: settings.memory.maxObjectSize)).bytes
+            if settings.memory.maxSize < 0 {
+                decoder.record("roles.cache.memory.max_size must be 0 (off) or more", at: memory.value("max_size")?.location ?? memory.location)
+            }
+            if settings.memory.maxSize > 0, settings.memory.maxObjectSize <= 0 || settings.memory.maxObjectSize > settings.memory.maxSize {
+                decoder.record(
+                    "roles.cache.memory.max_object_size must be more than 0 and at most max_size",
+                    at: memory.value("max_object_size")?.location ?? memory.location
+                )
+            }
+            memory.finish()
+        }
+
         settings.cache.minSize = section.value("min_size", default: ByteSize(bytes: 0)).bytes
         settings.cache.maxObjectSize = section.value("max_object_size", default: ByteSize(bytes: 5 << 30)).bytes
         if settings.cache.minSize < 0 || settings.cache.maxObjectSize <= 0 || settings.cache.minSize > settings.cache.maxObjectSize {

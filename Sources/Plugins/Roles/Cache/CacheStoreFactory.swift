@@ -16,6 +16,12 @@ enum CacheStoreFactory {
         )
     }
 
+    /// `store` behind the memory tier `memory` describes, or as it is when the tier is off.
+    static func tier(_ store: any CacheStore, _ memory: CacheRoleSettings.Memory) -> any CacheStore {
+        guard memory.maxSize > 0 else { return store }
+        return MemoryTier(store: store, maxSize: memory.maxSize, maxObjectSize: memory.maxObjectSize)
+    }
+
     static func open(_ store: CacheRoleSettings.Store, group: any EventLoopGroup, logger: Logger) async throws -> any CacheStore {
         switch store {
         case .disk(let path, let maxSize):

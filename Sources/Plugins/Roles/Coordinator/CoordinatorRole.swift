@@ -1,9 +1,11 @@
 import AsyncHTTPClient
+import CertificateFiles
 import Coordination
 import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Plugins
 import Synchronization
 
@@ -23,7 +25,13 @@ final class CoordinatorRole: Role {
         var member: CoordinatorMember
         var peerServer: AdminServer
         var address: String
+        /// `peer.tls` as loaded, and the repeated check for renewed files.
+        var credentials: WatchedFiles<PeerCredentials>?
+        var credentialsCheck: RepeatedTask?
     }
+
+    /// How often `peer.tls`'s files are checked for change, as the proxy's listeners do; a reload also checks.
+    static let credentialsCheckInterval: TimeAmount = .seconds(10)
 
     private let state = Mutex<Running?>(nil)
     private let drained = Mutex(false)
@@ -60,8 +68,26 @@ final class CoordinatorRole: Role {
             await store.close()
             throw error
         }
+        var credentials: WatchedFiles<PeerCredentials>?
+        if let tls = settings.peer.tls {
+            do {
+                credentials = try WatchedFiles(paths: tls.paths) { try PeerCredentials.load(tls) }
+            } catch {
+                await store.close()
+                throw PeerCredentials.Problem(file: nil, reason: "roles.coordinator.peer.tls: \(error)")
+            }
+        }
         let peerRoutes = AdminRouteTable()
         let peerServer: AdminServer
+        var prepareConnection: (@Sendable (any Channel) throws -> Void)?
+        if let credentials {
+            let metrics = metrics, logger = logger
+            prepareConnection = { channel in
+                let sync = channel.pipeline.syncOperations
+                try sync.addHandler(NIOSSLServerHandler(context: credentials.value.server))
+                try sync.addHandler(PeerHandshakeWatcher(metrics: metrics, logger: logger))
+            }
+        }
         do {
             peerServer = try await AdminServer.bind(
                 host: settings.peer.listen.host.isEmpty ? "0.0.0.0" : settings.peer.listen.host,
@@ -69,27 +95,38 @@ final class CoordinatorRole: Role {
                 endpoints: .init(metrics: { "" }, healthy: { true }, status: { .null }, routes: peerRoutes),
                 eventLoopGroup: context.eventLoopGroup,
                 work: peerWork,
-                logger: logger
+                logger: logger,
+                prepareConnection: prepareConnection
             )
         } catch {
             await store.close()
             throw BindFailure(what: "roles.coordinator.peer.listen", address: "\(settings.peer.listen)", error: error)
         }
+        var credentialsCheck: RepeatedTask?
+        if credentials != nil {
+            let interval = Self.credentialsCheckInterval
+            credentialsCheck = context.eventLoopGroup.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
+                self?.reloadCredentials()
+            }
+        }
         let port = peerServer.localAddress?.port ?? settings.peer.listen.port
         let address = settings.peer.advertise ?? Self.advertisedAddress(listenHost: settings.peer.listen.host, port: port)
         let member = CoordinatorMember(
-            configuration: .init(group: settings.group, name: context.node.name, address: address, lease: settings.lease),
+            configuration: .init(group: settings.group, name: context.node.name, address: address, lease: settings.lease, idempotencyRetention: settings.idempotencyTTL),
             store: store,
             logger: logger,
             onLeaderChange: { [weak self] leader in self?.leaderChanged(leader) },
             onStoreChange: { [weak self] fault in self?.metrics.storeUp.record(fault == nil ? 1 : 0) }
         )
-        state.withLock { $0 = Running(store: store, member: member, peerServer: peerServer, address: address) }
+        state.withLock {
+            $0 = Running(store: store, member: member, peerServer: peerServer, address: address, credentials: credentials, credentialsCheck: credentialsCheck)
+        }
         addPeerRoutes(peerRoutes.routes(for: "peer"))
         addRoutes(context.admin)
         logger.info("coordinator peer listening", metadata: [
             "address": "\(peerServer.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?")",
             "advertise": "\(address)", "group": "\(settings.group)", "store": "\(settings.store)",
+            "tls": "\(credentials == nil ? "off" : "mutual")",
         ])
     }
 
@@ -136,14 +173,30 @@ final class CoordinatorRole: Role {
             try? await client.shutdown()
             return
         }
+        running.credentialsCheck?.cancel()
         await running.peerServer.stop()
         peerWork.finish()
         await running.store.close()
         try? await client.shutdown()
     }
 
+    /// Renewed `peer.tls` files are taken in place (new connections use them, open ones keep theirs); any other
+    /// change restarts the member.
     func reconfigure(to settings: CoordinatorSettings) async throws -> Reconfiguration {
-        settings == self.settings ? .applied : .restartRequired
+        guard settings.ignoringFileChanges == self.settings.ignoringFileChanges else { return .restartRequired }
+        reloadCredentials()
+        return .applied
+    }
+
+    /// Loads `peer.tls` again if one of its files changed; a file that does not load keeps the previous
+    /// credentials (logged), as the proxy does with its certificates.
+    func reloadCredentials() {
+        guard let credentials = state.withLock({ $0?.credentials }), let tls = settings.peer.tls else { return }
+        switch credentials.reloadIfChanged() {
+        case .unchanged: break
+        case .reloaded: logger.info("peer TLS certificate reloaded", metadata: ["certificate": "\(tls.certificatePath)"])
+        case .failed(let error): logger.warning("peer TLS certificate reload failed", metadata: ["certificate": "\(tls.certificatePath)", "error": "\(error)"])
+        }
     }
 
     func status() async -> JSONValue {
@@ -155,6 +208,7 @@ final class CoordinatorRole: Role {
             "member": .string(context.node.name),
             "address": .string(running.address),
             "store": .string(settings.store.description),
+            "peer_authentication": .string(settings.peer.tls == nil ? (peerToken == nil ? "none" : "token") : (peerToken == nil ? "mutual TLS" : "mutual TLS and token")),
             "store_up": .bool(fault == nil),
             "store_error": fault.map(JSONValue.string) ?? .null,
             "healthy": .bool(fault == nil),
@@ -197,8 +251,9 @@ final class CoordinatorRole: Role {
         var contentType: String?
     }
 
-    static func post(client: HTTPClient, url: String, body: ByteBuffer, contentType: String, headers: [(String, String)] = [], timeout: Duration) async throws -> Reply {
+    static func post(client: HTTPClient, url: String, body: ByteBuffer, contentType: String, headers: [(String, String)] = [], tls: TLSConfiguration? = nil, timeout: Duration) async throws -> Reply {
         var request = HTTPClientRequest(url: url)
+        request.tlsConfiguration = tls
         request.method = .POST
         request.headers.add(name: "Content-Type", value: contentType)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -209,11 +264,13 @@ final class CoordinatorRole: Role {
     }
 
     /// A call to another member's peer listener.
+    /// Over mutual TLS when `peer.tls` is set, with the token when `peer.token` is.
     func callPeer(_ address: String, kind: String, path: String, body: ByteBuffer, headers: [(String, String)] = [], timeout: Duration = .seconds(30)) async throws -> Reply {
+        let tls = state.withLock { $0?.credentials }?.value.client
         do {
             let reply = try await Self.post(
-                client: client, url: "http://\(address)\(path)", body: body, contentType: "application/octet-stream",
-                headers: (peerToken.map { [("Authorization", $0.header)] } ?? []) + headers, timeout: timeout)
+                client: client, url: "\(tls == nil ? "http" : "https")://\(address)\(path)", body: body, contentType: "application/octet-stream",
+                headers: (peerToken.map { [("Authorization", $0.header)] } ?? []) + headers, tls: tls, timeout: timeout)
             metrics.peerRequest(kind: kind, result: reply.status == 401 ? "unauthorized" : "ok")
             return reply
         } catch {

@@ -14,7 +14,16 @@ public struct CoordinatorRolePlugin: RolePlugin {
     }
 
     public func summary(of settings: CoordinatorSettings) -> String {
-        "group \(settings.group); store \(settings.store); lease \(ConfigDuration(settings.lease)); peer \(settings.peer.listen)\(settings.peer.token == nil ? "" : " (token)")"
+        "group \(settings.group); store \(settings.store); lease \(ConfigDuration(settings.lease)); peer \(settings.peer.listen)\(peerAuthentication(settings.peer))"
+    }
+
+    func peerAuthentication(_ peer: CoordinatorSettings.Peer) -> String {
+        switch (peer.token != nil, peer.tls != nil) {
+        case (true, true): " (mutual TLS and token)"
+        case (false, true): " (mutual TLS)"
+        case (true, false): " (token)"
+        case (false, false): ""
+        }
     }
 
     public func makeRole(settings: CoordinatorSettings, context: RoleContext) async throws -> any Role<CoordinatorSettings> {

@@ -1,3 +1,4 @@
+import CertificateFiles
 import Plugins
 
 /// `roles.coordinator` as decoded: see docs/coordinator.md.
@@ -30,12 +31,35 @@ public struct CoordinatorSettings: Sendable, Equatable {
         public var advertise: String?
         /// The shared secret peers present as `Authorization: Bearer …`.
         public var token: String?
+        /// Mutual TLS between members.
+        public var tls: TLS?
 
-        public init(listen: ListenAddress, advertise: String? = nil, token: String? = nil) {
+        public init(listen: ListenAddress, advertise: String? = nil, token: String? = nil, tls: TLS? = nil) {
             self.listen = listen
             self.advertise = advertise
             self.token = token
+            self.tls = tls
         }
+    }
+
+    /// `peer.tls`: this member's certificate and key, presented to the members it calls and to those that call
+    /// it, and the CA that signs every member's certificate.
+    public struct TLS: Sendable, Equatable {
+        public var certificatePath: String
+        public var keyPath: String
+        public var caPath: String
+        /// The files as they were when the configuration was read: a reload of an unchanged configuration file
+        /// after the certificates were renewed is a change, so it reaches the role (which loads them again).
+        public var files: [FileFingerprint]
+
+        public init(certificatePath: String, keyPath: String, caPath: String) {
+            self.certificatePath = certificatePath
+            self.keyPath = keyPath
+            self.caPath = caPath
+            self.files = FileFingerprint.of([certificatePath, keyPath, caPath])
+        }
+
+        var paths: [String] { [certificatePath, keyPath, caPath] }
     }
 
     public struct Handlers: Sendable, Equatable {
@@ -57,14 +81,30 @@ public struct CoordinatorSettings: Sendable, Equatable {
     public var handlers: Handlers
     /// The largest value a Put takes.
     public var valueLimit: Int
+    /// How long an `Idempotency-Key` is remembered; a retry later than that is a new write.
+    public var idempotencyTTL: Duration
 
-    public init(group: String, store: Store, lease: Duration = .seconds(10), peer: Peer, handlers: Handlers = Handlers(), valueLimit: Int = 1 << 20) {
+    public init(
+        group: String, store: Store, lease: Duration = .seconds(10), peer: Peer, handlers: Handlers = Handlers(), valueLimit: Int = 1 << 20,
+        idempotencyTTL: Duration = .seconds(24 * 3600)
+    ) {
         self.group = group
         self.store = store
         self.lease = lease
         self.peer = peer
         self.handlers = handlers
         self.valueLimit = valueLimit
+        self.idempotencyTTL = idempotencyTTL
+    }
+}
+
+extension CoordinatorSettings {
+    /// These settings without what was seen of `peer.tls`'s files: equal for two readings of one configuration
+    /// between which only the certificates were renewed.
+    var ignoringFileChanges: CoordinatorSettings {
+        var settings = self
+        settings.peer.tls?.files = []
+        return settings
     }
 }
 
@@ -99,6 +139,8 @@ enum CoordinatorSection {
         }
 
         let lease = section.value("lease", default: Duration.seconds(10), in: .seconds(1) ... .seconds(3600))
+        // A day by default, as Stripe keeps keys; long enough for any client's retries.
+        let idempotencyTTL = section.value("idempotency_ttl", default: Duration.seconds(24 * 3600), in: .seconds(1) ... .seconds(365 * 24 * 3600))
         // The admin listener takes bodies of up to 1 MiB, the most a value can be.
         let valueLimit = section.value("value_limit", default: ByteSize(bytes: 1 << 20)).bytes
         if valueLimit < 1 || valueLimit > 1 << 20, let value = section.value("value_limit") {
@@ -124,14 +166,15 @@ enum CoordinatorSection {
             if let value = mapping.value("token"), let token, token.count < 16 {
                 decoder.record("roles.coordinator.peer.token must be at least 16 characters", at: value.location)
             }
-            if let tls = mapping.value("tls") {
-                decoder.record("roles.coordinator.peer.tls: mutual TLS between members is not supported by this build yet; use peer.token", at: tls.location)
+            var tls: CoordinatorSettings.TLS?
+            if mapping.value("tls") != nil, let section = mapping.mapping("tls") {
+                tls = PeerCredentials.decode(section)
             }
             mapping.finish()
             if let listen {
-                peer = CoordinatorSettings.Peer(listen: listen, advertise: advertise, token: token)
-                if token == nil, !isLoopback(listen.host) {
-                    decoder.record("roles.coordinator.peer: a listener beyond loopback needs peer.token", at: listenLocation)
+                peer = CoordinatorSettings.Peer(listen: listen, advertise: advertise, token: token, tls: tls)
+                if token == nil, mapping.value("tls") == nil, !isLoopback(listen.host) {
+                    decoder.record("roles.coordinator.peer: a listener beyond loopback needs peer.token or peer.tls", at: listenLocation)
                 }
             }
         }
@@ -150,7 +193,7 @@ enum CoordinatorSection {
         }
 
         if decoder.problemCount != before { throw ConfigProblemsRecorded() }
-        return CoordinatorSettings(group: group, store: store, lease: lease, peer: peer, handlers: handlers, valueLimit: valueLimit)
+        return CoordinatorSettings(group: group, store: store, lease: lease, peer: peer, handlers: handlers, valueLimit: valueLimit, idempotencyTTL: idempotencyTTL)
     }
 
     static func isLoopback(_ host: String) -> Bool {

@@ -3,6 +3,7 @@ import Logging
 import Membership
 import NIOCore
 import NIOHTTP1
+import ObjectStore
 import Plugins
 import Synchronization
 
@@ -22,6 +23,9 @@ final class GossipRole: Role {
     private let stopped = Mutex<CheckedContinuation<Void, Never>?>(nil)
     private let isStopped = Mutex(false)
     private let joinTask = Mutex<Task<Void, Never>?>(nil)
+    /// The S3 seed objects of `seeds`, by their index there, and the tasks publishing this member into them.
+    private let seedObjects = Mutex<[Int: SeedObject]>([:])
+    private let publishTasks = Mutex<[Task<Void, Never>]>([])
     /// The generator of `generate`'s file and the task running it, cancelled and awaited before the role stops.
     private let generator = Mutex<(generator: LoadBalancerGenerator, task: Task<Void, Never>)?>(nil)
 
@@ -61,10 +65,14 @@ final class GossipRole: Role {
                 switch event {
                 case .changed(let entry):
                     let member = Self.member(entry)
-                    metrics.members(Self.counts(membership.apply(.updated(member))))
+                    let snapshot = membership.apply(.updated(member))
+                    metrics.members(Self.counts(snapshot))
+                    metrics.backends(snapshot.routedApplications)
                     logger.info("gossip: member \(entry.name) at \(entry.address) is \(Self.serfStatus(entry.state))")
                 case .removed(let entry):
-                    metrics.members(Self.counts(membership.apply(.removed(Self.member(entry)))))
+                    let snapshot = membership.apply(.removed(Self.member(entry)))
+                    metrics.members(Self.counts(snapshot))
+                    metrics.backends(snapshot.routedApplications)
                 case .log(let level, let text):
                     switch level {
                     case .debug: logger.debug("\(text)")
@@ -83,7 +91,19 @@ final class GossipRole: Role {
         await node.broadcast(userMessage: serf.joinIntent(), about: "intent")
         logger.info("gossip: listening on \(settings.bind.bindHost):\(node.address.port) (UDP and TCP), advertising \(node.address)")
         addRoutes()
-        if !settings.join.isEmpty { startJoining(settings.join, port: settings.bind.port == 0 ? GossipSection.defaultPort : settings.bind.port) }
+        let sources = settings.seedSources
+        var objects: [Int: SeedObject] = [:]
+        for (index, source) in sources.enumerated() {
+            guard case .s3(let seeds) = source else { continue }
+            do {
+                objects[index] = try SeedObject(seeds, eventLoopGroup: context.eventLoopGroup)
+            } catch {
+                logger.error("gossip: seed source \(source): \(error)")
+            }
+        }
+        seedObjects.withLock { $0 = objects }
+        if !sources.isEmpty { startJoining(sources) }
+        startPublishing()
         await startGenerating(settings.generate)
     }
 
@@ -131,6 +151,7 @@ final class GossipRole: Role {
     /// `leave_timeout` in all.
     func drain() async {
         joinTask.withLock { $0?.cancel() }
+        await stopPublishing()
         guard let current = running.withLock({ $0 }) else { return }
         let timeout = settingsBox.withLock { $0.leaveTimeout }
         let deadline = ContinuousClock.now + timeout
@@ -146,6 +167,13 @@ final class GossipRole: Role {
 
     func shutdown(grace: Duration) async {
         joinTask.withLock { $0?.cancel() }
+        await stopPublishing()
+        for object in seedObjects.withLock({ objects in
+            defer { objects = [:] }
+            return Array(objects.values)
+        }) {
+            await object.shutdown()
+        }
         await startGenerating(nil)
         if let current = running.withLock({ $0 }) { await current.node.shutdown() }
         membership.finish()
@@ -217,26 +245,136 @@ final class GossipRole: Role {
 
     // MARK: Joining
 
-    /// memberlist `Join` at start, retried with backoff (1 s doubling to 30 s) until one address answers; names
-    /// are resolved at each attempt, every A and AAAA record tried.
-    private func startJoining(_ entries: [String], port: Int) {
+    /// memberlist `Join` at start through the seed sources in order (`join` first), retried with backoff (1 s
+    /// doubling to 30 s) until one answers: names are resolved and files and objects read again at each attempt,
+    /// every address tried, this member's own address left out (a load balancer finds itself in the object it
+    /// publishes to). Once another member is alive here (it joined this one), there is nothing left to find.
+    private func startJoining(_ sources: [SeedSource]) {
         let logger = context.logger
         let task = Task { [weak self] in
             var delay: Duration = .seconds(1)
             while !Task.isCancelled {
                 guard let self, let node = self.running.withLock({ $0?.node }) else { return }
-                let targets = Self.resolveJoin(entries, defaultPort: port)
-                let joined = targets.isEmpty ? 0 : await node.join(targets)
-                if joined > 0 {
-                    logger.info("gossip: joined through \(joined) of \(targets.count) address(es)")
+                if await node.members().contains(where: { $0.name != self.context.node.name && $0.state == .alive }) {
+                    logger.info("gossip: in a cluster; seed sources no longer needed")
                     return
                 }
-                logger.warning("gossip: no join address answered (\(entries.joined(separator: ", "))); retrying in \(delay)")
+                var problems: [String] = []
+                var tried = false
+                for (index, source) in sources.enumerated() {
+                    if Task.isCancelled { return }
+                    let targets: [NodeAddress]
+                    do {
+                        targets = try await self.seedAddresses(source, index: index).filter { $0 != node.address }
+                    } catch {
+                        problems.append("\(source): \(error)")
+                        continue
+                    }
+                    guard !targets.isEmpty else {
+                        problems.append("\(source): no address but this member's")
+                        continue
+                    }
+                    tried = true
+                    let joined = await node.join(targets)
+                    if joined > 0 {
+                        logger.info("gossip: joined through \(joined) of \(targets.count) address(es) from seed source \(source)")
+                        return
+                    }
+                    problems.append("\(source): no address answered")
+                }
+                let text = problems.joined(separator: "; ")
+                if tried || problems.contains(where: { !$0.hasSuffix("no address but this member's") }) {
+                    logger.warning("gossip: no seed source led to a join (\(text)); retrying in \(delay)")
+                } else {
+                    logger.info("gossip: no member to join yet (\(text)); waiting to be joined, retrying in \(delay)")
+                }
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(30))
             }
         }
         joinTask.withLock { $0 = task }
+    }
+
+    /// The addresses one seed source gives now.
+    private func seedAddresses(_ source: SeedSource, index: Int) async throws -> [NodeAddress] {
+        switch source {
+        case .addresses(let entries):
+            return Self.resolveJoin(entries, defaultPort: GossipSection.defaultPort)
+        case .dns(let name, let type, let port, let server):
+            return try await DNSLookup.seedAddresses(name: name, type: type, port: port, server: server)
+        case .file(let path):
+            let contents: Data
+            do {
+                contents = try Data(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                throw GossipRoleError("cannot read \(path): \(error.localizedDescription)")
+            }
+            return Self.resolve(try SeedList.decode(Array(contents)))
+        case .s3:
+            guard let object = seedObjects.withLock({ $0[index] }) else { throw GossipRoleError("no S3 client") }
+            return Self.resolve(try await object.read().list)
+        }
+    }
+
+    /// A seed document's entries, names resolved.
+    static func resolve(_ list: SeedList) -> [NodeAddress] {
+        var targets: [NodeAddress] = []
+        for entry in list.entries {
+            for address in GossipSection.resolve(entry.address) where !targets.contains(NodeAddress(host: address, port: entry.port)) {
+                targets.append(NodeAddress(host: address, port: entry.port))
+            }
+        }
+        return targets
+    }
+
+    // MARK: Publishing into S3 seed objects
+
+    /// For each `s3` seed source with `publish: true`: this member's advertised address written into the object
+    /// at once and then every `publish_period` plus a random part of `publish_jitter` (scrimplb's push period and
+    /// jitter, so that load balancers started together do not write together forever).
+    private func startPublishing() {
+        let objects = seedObjects.withLock { $0 }.sorted { $0.key < $1.key }.map(\.value).filter { $0.seeds.publish }
+        guard let node = running.withLock({ $0?.node }), !objects.isEmpty else { return }
+        let address = node.address
+        let logger = context.logger
+        let metrics = metrics
+        let tasks = objects.map { object in
+            Task {
+                let target = "s3://\(object.seeds.bucket)/\(object.seeds.key)"
+                var previous: String?
+                while !Task.isCancelled {
+                    let outcome = await object.publish(address: address.host, port: address.port) {
+                        Int64(Date().timeIntervalSince1970.rounded(.down))
+                    }
+                    switch outcome {
+                    case .published(let conflicts):
+                        metrics.seedPublish("conflict", count: conflicts)
+                        metrics.seedPublish("published")
+                        if previous != "published" { logger.info("gossip: published \(address) into the seed object \(target)") }
+                        previous = "published"
+                    case .failed(let detail, let conflicts):
+                        metrics.seedPublish("conflict", count: conflicts)
+                        metrics.seedPublish("failed")
+                        logger.warning("gossip: cannot publish \(address) into the seed object \(target): \(detail)")
+                        previous = "failed"
+                    }
+                    let jitter = object.seeds.publishJitter.components
+                    let jitterNanoseconds = jitter.seconds * 1_000_000_000 + jitter.attoseconds / 1_000_000_000
+                    let delay = object.seeds.publishPeriod + .nanoseconds(jitterNanoseconds > 0 ? Int64.random(in: 0...jitterNanoseconds) : 0)
+                    try? await Task.sleep(for: delay)
+                }
+            }
+        }
+        publishTasks.withLock { $0 = tasks }
+    }
+
+    private func stopPublishing() async {
+        let tasks = publishTasks.withLock { tasks in
+            defer { tasks = [] }
+            return tasks
+        }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
     }
 
     static func resolveJoin(_ entries: [String], defaultPort: Int) -> [NodeAddress] {

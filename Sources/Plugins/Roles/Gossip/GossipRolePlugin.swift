@@ -17,7 +17,8 @@ public struct GossipRolePlugin: RolePlugin {
     }
 
     public func summary(of settings: GossipSettings) -> String {
-        let join = settings.join.isEmpty ? "no join" : "join \(settings.join.joined(separator: ", "))"
+        let sources = settings.seedSources
+        let join = sources.isEmpty ? "no join" : "seeds: \(sources.map(\.description).joined(separator: "; "))"
         return "bind \(settings.bind); advertise \(settings.advertiseHost):\(settings.advertisePort); profile \(settings.profile.rawValue); \(join); \(settings.tags.count) tag\(settings.tags.count == 1 ? "" : "s")\(settings.keys.isEmpty ? "" : "; encrypted")"
     }
 

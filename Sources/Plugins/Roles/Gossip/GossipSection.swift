@@ -1,5 +1,6 @@
 import Foundation
 import Membership
+import ObjectStore
 import NIOCore
 import NIOPosix
 import Plugins
@@ -7,6 +8,7 @@ import Plugins
 extension SWIMConfiguration.Profile: ConfigEnumeration {}
 extension Application.TransportProtocol: ConfigEnumeration {}
 extension LoadBalancerConfiguration.Format: ConfigEnumeration {}
+extension SeedSource.RecordType: ConfigEnumeration {}
 
 /// Reads `roles.gossip` into ``GossipSettings``: every key of the issue's schema, memberlist's profile defaults,
 /// each problem at its line and column.
@@ -40,6 +42,7 @@ enum GossipSection {
         settings.timings = timings
 
         settings.join = section.value("join", default: [String]())
+        decodeSeeds(section, into: &settings)
         settings.label = section.value("label", default: "")
         if settings.label.utf8.count > PacketFrame.maximumLabelLength, let value = section.value("label") {
             decoder.record("roles.gossip.label is longer than \(PacketFrame.maximumLabelLength) bytes", at: value.location)
@@ -206,6 +209,103 @@ enum GossipSection {
         }
     }
 
+    /// `seeds`: a list of one-key mappings (`static`, `dns`, `file`, `s3`), each checked at its position.
+    static func decodeSeeds(_ section: ConfigMapping, into settings: inout GossipSettings) {
+        let decoder = section.decoder
+        guard let listValue = section.value("seeds"), listValue.kind != .null else { return }
+        guard case .sequence(let items) = listValue.kind else {
+            decoder.record("roles.gossip.seeds must be a list of seed sources (static, dns, file, s3), found \(listValue.kindDescription)", at: listValue.location)
+            return
+        }
+        let kinds = ["static", "dns", "file", "s3"]
+        for (index, item) in items.enumerated() {
+            let what = "roles.gossip.seeds[\(index)]"
+            guard case .mapping(let entries) = item.kind, entries.count == 1, let entry = entries.first else {
+                decoder.record("\(what) must be a mapping with one of \(kinds.joined(separator: ", ")), as `- s3: {...}`", at: item.location)
+                continue
+            }
+            let value = entry.value
+            switch entry.key {
+            case "static":
+                guard let addresses = decoder.decode([String].self, from: value) else { continue }
+                if addresses.isEmpty { decoder.record("\(what).static must list at least one address", at: value.location) }
+                for address in addresses where (try? splitHostPort(address, defaultPort: defaultPort)) == nil {
+                    decoder.record("\(what).static: '\(address)' is not host, host:port or [v6]:port", at: value.location)
+                }
+                settings.seeds.append(.addresses(addresses))
+            case "dns":
+                guard let dns = decoder.mapping(value, describing: "\(what).dns") else { continue }
+                let name = dns.required("name", as: String.self)
+                let type = dns.value("type", default: SeedSource.RecordType.a)
+                let portValue = dns.value("port")
+                let port = dns.value("port", default: defaultPort, in: 1...65535)
+                if type == .srv, let portValue {
+                    decoder.record("\(what).dns.port: SRV records give the ports; remove port", at: portValue.location)
+                }
+                var server: NodeAddress?
+                if let serverValue = dns.value("server"), let text = decoder.decode(String.self, from: serverValue) {
+                    var parsed = in_addr()
+                    if let (host, serverPort) = try? splitHostPort(text, defaultPort: 53), inet_pton(AF_INET, host, &parsed) == 1 {
+                        server = NodeAddress(host: host, port: serverPort)
+                    } else {
+                        decoder.record("\(what).dns.server must be an IPv4 address with an optional port, found '\(text)'", at: serverValue.location)
+                    }
+                }
+                dns.finish()
+                if let name {
+                    if name.isEmpty { decoder.record("\(what).dns.name must not be empty", at: dns.location) }
+                    settings.seeds.append(.dns(name: name, type: type, port: port, server: server))
+                }
+            case "file":
+                guard let path = decoder.decode(String.self, from: value) else { continue }
+                if !path.hasPrefix("/") { decoder.record("\(what).file must be an absolute path, found '\(path)'", at: value.location) }
+                settings.seeds.append(.file(path))
+            case "s3":
+                guard let s3 = decoder.mapping(value, describing: "\(what).s3") else { continue }
+                let endpoint = s3.required("endpoint", as: String.self)
+                let bucket = s3.required("bucket", as: String.self)
+                let key = s3.required("key", as: String.self)
+                let region = s3.value("region", default: "us-east-1")
+                let accessKey = s3.required("access_key", as: String.self)
+                let secretKey = s3.required("secret_key", as: String.self)
+                let ca = s3.optional("ca", as: String.self)
+                let publish = s3.value("publish", default: false)
+                let period = s3.value("publish_period", default: Duration.seconds(60), in: .seconds(1) ... .seconds(86400))
+                let jitter = s3.value("publish_jitter", default: Duration.seconds(5), in: .zero ... .seconds(3600))
+                let maximumAge = s3.value("max_age", default: period * 5, in: .seconds(1) ... .seconds(30 * 86400))
+                for (name, text) in [("bucket", bucket), ("key", key), ("access_key", accessKey), ("secret_key", secretKey)] {
+                    if let text, text.isEmpty, let at = s3.value(name) { decoder.record("\(what).s3.\(name) must not be empty", at: at.location) }
+                }
+                if let endpoint, let at = s3.value("endpoint") {
+                    do throws(S3Error) {
+                        _ = try S3Endpoint(endpoint)
+                    } catch {
+                        decoder.record("\(what).s3.endpoint: \(error)", at: at.location)
+                    }
+                }
+                if let bucket, bucket.contains("/"), let at = s3.value("bucket") {
+                    decoder.record("\(what).s3.bucket '\(bucket)' is not a bucket name", at: at.location)
+                }
+                if publish, maximumAge < period + jitter, let at = s3.value("max_age") {
+                    decoder.record("\(what).s3.max_age must be at least publish_period + publish_jitter, or publishers drop each other between writes", at: at.location)
+                }
+                s3.finish()
+                if let endpoint, let bucket, let key, let accessKey, let secretKey {
+                    var seeds = S3Seeds(endpoint: endpoint, bucket: bucket, key: key, accessKey: accessKey, secretKey: secretKey)
+                    seeds.region = region
+                    seeds.ca = ca
+                    seeds.publish = publish
+                    seeds.publishPeriod = period
+                    seeds.publishJitter = jitter
+                    seeds.maximumAge = maximumAge
+                    settings.seeds.append(.s3(seeds))
+                }
+            default:
+                decoder.record("\(what): unknown seed source '\(entry.key)' (known: \(kinds.joined(separator: ", ")))", at: entry.keyLocation)
+            }
+        }
+    }
+
     struct AddressError: Error, CustomStringConvertible {
         var description: String
     }
@@ -225,9 +325,10 @@ enum GossipSection {
         return (text, defaultPort)
     }
 
-    /// Every address `host` resolves to (A and AAAA), IP literals as they are.
-    static func resolve(_ host: String) -> [String] {
+    /// Every address `host` resolves to (A and AAAA, or only one with `family`), IP literals as they are.
+    static func resolve(_ host: String, family: Int32 = AF_UNSPEC) -> [String] {
         var hints = addrinfo()
+        hints.ai_family = family
         hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else { return [] }

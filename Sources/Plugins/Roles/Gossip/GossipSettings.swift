@@ -10,8 +10,10 @@ public struct GossipSettings: Sendable, Equatable {
     public var advertisePort = 7946
     public var profile: SWIMConfiguration.Profile = .lan
     public var timings = SWIMConfiguration(profile: .lan)
-    /// `host[:port]` entries, resolved at each attempt.
+    /// `host[:port]` entries, resolved at each attempt: the short form of a first `static` seed source.
     public var join: [String] = []
+    /// `seeds`: where to find the cluster, tried in order after `join` until a join succeeds.
+    public var seeds: [SeedSource] = []
     /// The tags announced, with ``applications`` in their `apps` tag (``ApplicationTag``) and `role: backend` when
     /// there are any and no `role` tag is set.
     public var tags: [String: String] = [:]
@@ -25,6 +27,11 @@ public struct GossipSettings: Sendable, Equatable {
     public var leaveTimeout: Duration = .seconds(5)
 
     public init() {}
+
+    /// `join`, then `seeds`: every source the role tries, in order.
+    public var seedSources: [SeedSource] {
+        (join.isEmpty ? [] : [.addresses(join)]) + seeds
+    }
 
     /// `roles.gossip.generate`.
     public struct Generator: Sendable, Equatable {

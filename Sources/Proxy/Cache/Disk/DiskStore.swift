@@ -215,7 +215,7 @@ public final class DiskStore: CacheStore {
 
     /// Removes every object whose stored head's URI starts with `prefix` (`POST /v1/cache/purge?prefix=`),
     /// answering how many went; reads each object's metadata, so it costs a pass over the store.
-    public func removeObjects(withURIPrefix prefix: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
+    public func removeObjects(withURIPrefix prefix: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int>? {
         let names: [CacheObjectName] = state.withLockedValue { $0.index.keysOldestFirst }
         let files = names.map { (name: $0, file: objectPath($0)) }
         return threadPool.runIfActive(eventLoop: eventLoop) { () -> [CacheObjectName] in

@@ -101,44 +101,53 @@ public struct CacheControl: Sendable, Equatable {
     /// The `name[=value]` directives of one field line, names lower-cased, quoted values
     /// unquoted; commas inside quoted strings do not split.
     static func directives(of line: Substring) -> [(String, String?)] {
+        // Read as bytes: every delimiter is ASCII, and a hit parses its stored response's field each time.
         var result: [(String, String?)] = []
-        var name = ""
-        var value: String?
+        var name: [UInt8] = []
+        var value: [UInt8]?
         var inQuotes = false
         var escaped = false
         func finish() {
-            let trimmedName = String(name.trimmingASCIISpaces()).lowercased()
+            let trimmedName = Self.trimmed(name)
             if !trimmedName.isEmpty {
-                result.append((trimmedName, value.map { String($0.trimmingASCIISpaces()) }))
+                let lowered = trimmedName.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }
+                result.append((String(decoding: lowered, as: UTF8.self), value.map { String(decoding: Self.trimmed($0), as: UTF8.self) }))
             }
-            name = ""
+            name.removeAll(keepingCapacity: true)
             value = nil
         }
-        for character in line {
+        for byte in line.utf8 {
             if inQuotes {
                 if escaped {
-                    value!.append(character)
+                    value!.append(byte)
                     escaped = false
-                } else if character == "\\" {
+                } else if byte == UInt8(ascii: "\\") {
                     escaped = true
-                } else if character == "\"" {
+                } else if byte == UInt8(ascii: "\"") {
                     inQuotes = false
                 } else {
-                    value!.append(character)
+                    value!.append(byte)
                 }
                 continue
             }
-            switch character {
-            case ",": finish()
-            case "=" where value == nil: value = ""
-            case "\"" where value != nil && value!.trimmingASCIISpaces().isEmpty:
-                value = ""
+            switch byte {
+            case UInt8(ascii: ","): finish()
+            case UInt8(ascii: "=") where value == nil: value = []
+            case UInt8(ascii: "\"") where value != nil && Self.trimmed(value!).isEmpty:
+                value = []
                 inQuotes = true
             default:
-                if value != nil { value!.append(character) } else { name.append(character) }
+                if value != nil { value!.append(byte) } else { name.append(byte) }
             }
         }
         finish()
         return result
+    }
+
+    /// `bytes` without leading and trailing spaces and tabs.
+    private static func trimmed(_ bytes: [UInt8]) -> ArraySlice<UInt8> {
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else { return [] }
+        return bytes[first...last]
     }
 }

@@ -20,7 +20,11 @@ public struct CacheEntryHead: Sendable, Equatable {
     /// collisions apart.
     public var uri: String
     public var status: Int
-    public var headers: HTTPHeaders
+    public var headers: HTTPHeaders {
+        didSet { control = CacheControl(headers) }
+    }
+    /// The directives of ``headers``' `Cache-Control`, read once for the several rules that ask.
+    public private(set) var control: CacheControl
     /// The local clock, in seconds since 1970, when the request was sent and when the
     /// response was received (RFC 9111 4.2.3's `request_time` and `response_time`).
     public var requestTime: Int
@@ -47,6 +51,7 @@ public struct CacheEntryHead: Sendable, Equatable {
         self.uri = uri
         self.status = status
         self.headers = headers
+        self.control = CacheControl(headers)
         self.requestTime = requestTime
         self.responseTime = responseTime
         self.correctedInitialAge = correctedInitialAge

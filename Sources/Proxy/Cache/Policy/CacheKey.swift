@@ -63,20 +63,25 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     static func name(of text: String) -> CacheObjectName {
-        CacheObjectName(hex: sha256Hex(of: text))!
+        CacheObjectName(checkedHex: sha256Hex(of: text))
     }
 
+    /// The 64 lower-case hex digits of the SHA-256 of `text`.
     private static func sha256Hex(of text: String) -> String {
-        let digest = SHA256.hash(data: Array(text.utf8))
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in digest {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0xf)])
+        var text = text
+        let digest = text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        return String(unsafeUninitializedCapacity: 2 * SHA256.byteCount) { buffer in
+            var index = 0
+            for byte in digest {
+                buffer[index] = hexDigits[Int(byte >> 4)]
+                buffer[index + 1] = hexDigits[Int(byte & 0xf)]
+                index += 2
+            }
+            return index
         }
-        return String(decoding: hex, as: UTF8.self)
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     public var description: String { uri }
 

@@ -110,7 +110,7 @@ public struct CachePolicy: Sendable, Equatable {
     /// `stale-while-revalidate`, never with `must-revalidate`, `proxy-revalidate` or
     /// `s-maxage` (5.2.2.2, 5.2.2.8, 5.2.2.10).
     public func use(of entry: CacheEntryHead, requestControl: CacheControl, requestHeaders: HTTPHeaders, now: Int) -> Use {
-        let control = CacheControl(entry.headers)
+        let control = entry.control
         let lifetime = Freshness.lifetime(status: entry.status, headers: entry.headers, control: control, responseTime: entry.responseTime)
         let age = Freshness.currentAge(correctedInitialAge: entry.correctedInitialAge, responseTime: entry.responseTime, now: now)
         let ttl = lifetime - age
@@ -148,7 +148,7 @@ public struct CachePolicy: Sendable, Equatable {
     /// response's, else ``staleIfError``; never past `must-revalidate`, `proxy-revalidate`
     /// or `s-maxage`, nor to a request with `no-cache` or `no-store`.
     public func servesStaleOnError(_ entry: CacheEntryHead, requestControl: CacheControl, now: Int) -> Bool {
-        let control = CacheControl(entry.headers)
+        let control = entry.control
         if control.mustRevalidate || control.proxyRevalidate || control.sharedMaxAge != nil || control.noCache { return false }
         if requestControl.noCache || requestControl.noStore { return false }
         let lifetime = Freshness.lifetime(status: entry.status, headers: entry.headers, control: control, responseTime: entry.responseTime)
@@ -162,7 +162,7 @@ public struct CachePolicy: Sendable, Equatable {
     public func servedFields(_ entry: CacheEntryHead, age: Int, validated: Bool) -> HTTPHeaders {
         var fields = entry.headers
         if !validated {
-            for name in CacheControl(entry.headers).noCacheFields {
+            for name in entry.control.noCacheFields {
                 fields.remove(name: name)
             }
         }

@@ -1,18 +1,15 @@
 import Foundation
 
-/// Runs one of the Python scripts in `Tests/ObjectStoreTests/Support/` with `python3`, input on stdin, and returns
-/// its stdout; fails with the script's stderr when it exits non-zero (a missing `python3`, `boto3` or `moto` says
-/// so there).
-public enum PythonScript {
-    public static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("ObjectStoreTests/Support")
+/// Runs one of the Python scripts in `Support/` with `python3`, input on stdin, and returns its stdout; fails
+/// with the script's stderr when it exits non-zero (a missing `python3`, `boto3` or `moto` says so there).
+enum PythonScript {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support")
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-        public init(description: String) { self.description = description }
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
     }
 
-    public static func python() throws -> String {
+    static func python() throws -> String {
         for candidate in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
             let path = "\(candidate)/python3"
             if FileManager.default.isExecutableFile(atPath: path) { return path }
@@ -20,7 +17,7 @@ public enum PythonScript {
         throw Failure(description: "python3 not found on PATH (the S3 tests need python3 with boto3 and moto[s3]; CI installs them in .ci/run)")
     }
 
-    public static func run(_ script: String, input: Data) throws -> Data {
+    static func run(_ script: String, input: Data) throws -> Data {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try python())
         process.arguments = [directory.appendingPathComponent(script).path]

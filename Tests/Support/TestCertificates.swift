@@ -1,19 +1,19 @@
 import Foundation
 
-/// A throwaway CA and server certificates for 127.0.0.1, made with `openssl` in a temporary
-/// directory at test time.
-struct TestCertificates {
-    let directory: URL
+/// A throwaway CA and certificates for 127.0.0.1 (usable by servers and clients), made with `openssl` in a
+/// temporary directory at test time.
+public struct TestCertificates: Sendable {
+    public let directory: URL
 
-    var caPath: String { path("ca.pem") }
-    var certificatePath: String { path("server.pem") }
-    var keyPath: String { path("server.key") }
-    var encryptedKeyPath: String { path("server-encrypted.key") }
-    static let keyPassword = "correct horse"
+    public var caPath: String { path("ca.pem") }
+    public var certificatePath: String { path("server.pem") }
+    public var keyPath: String { path("server.key") }
+    public var encryptedKeyPath: String { path("server-encrypted.key") }
+    public static let keyPassword = "correct horse"
 
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
-    static func make() throws -> TestCertificates {
+    public static func make() throws -> TestCertificates {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outrider-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let certificates = TestCertificates(directory: directory)
@@ -31,7 +31,7 @@ struct TestCertificates {
     }
 
     /// Issues `<name>.pem` and `<name>.key` signed by the test CA.
-    func issue(name: String, commonName: String) throws {
+    public func issue(name: String, commonName: String) throws {
         try run(
             """
             openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout \(name).key.new -out \(name).csr -subj /CN=\(commonName)
@@ -42,7 +42,7 @@ struct TestCertificates {
         )
     }
 
-    func remove() {
+    public func remove() {
         try? FileManager.default.removeItem(at: directory)
     }
 
