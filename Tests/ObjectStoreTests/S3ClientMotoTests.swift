@@ -1,3 +1,4 @@
+import TestSupport
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -21,6 +22,21 @@ import Testing
             throw error
         }
         try await client.shutdown()
+    }
+
+    /// DeleteObjects removes several keys in one request, keys XML-escaped; a missing key counts as deleted.
+    @Test func deleteObjectsRemovesManyKeysAtOnce() async throws {
+        try await withMoto { _, client in
+            try await client.createBucket("many")
+            let keys = ["a", "dir/b c", "x&y<z>\"q\"", "~tilde"]
+            for key in keys + ["kept"] {
+                try await client.putObject(bucket: "many", key: key, bytes: ByteBuffer(string: key))
+            }
+            try await client.deleteObjects(bucket: "many", keys: keys + ["never-there"])
+            #expect(try await client.listAllObjects(bucket: "many").map(\.key) == ["kept"])
+            try await client.deleteObjects(bucket: "many", keys: [])
+            #expect(try await client.listAllObjects(bucket: "many").map(\.key) == ["kept"])
+        }
     }
 
     @Test func putGetHeadRangeDeleteList() async throws {

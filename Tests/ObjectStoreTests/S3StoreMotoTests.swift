@@ -1,3 +1,4 @@
+import TestSupport
 import Logging
 import NIOCore
 import NIOPosix
@@ -48,6 +49,32 @@ import Testing
         var all = ByteBuffer()
         while var part = try await reader.next(on: Self.group.next()).get() { all.writeBuffer(&part) }
         return all
+    }
+
+    /// A URI's object and its `Vary` variants go together (listed by the URI's name, deleted with DeleteObjects);
+    /// another URI's objects stay. Purging everything removes the rest.
+    @Test func removeVariantsRemovesTheURIAndEveryVariant() async throws {
+        try await withStore { _, client, store in
+            let loop = Self.group.next()
+            let key = CacheKey(uri: "http://example.com/v")
+            let other = CacheKey(uri: "http://example.com/other")
+            let names = [
+                key.objectName, key.objectName(variant: [VaryValue(name: "accept-encoding", value: "gzip")]),
+                key.objectName(variant: [VaryValue(name: "accept-encoding", value: nil)]), other.objectName,
+            ]
+            for name in names {
+                try await fill(store, name, metadata: "m", body: ByteChunks(count: 10), declaring: 10)
+            }
+            #expect(try await client.listAllObjects(bucket: "cache").count == 4)
+            #expect(try await store.removeVariants(of: key.objectName, on: loop).get() == 3)
+            #expect(try await client.listAllObjects(bucket: "cache").map(\.key) == [other.objectName.hex])
+            #expect(store.usage.objects == 1)
+            #expect(try await store.removeVariants(of: key.objectName, on: loop).get() == 0)
+            try await fill(store, names[1], metadata: "m", body: ByteChunks(count: 10), declaring: 10)
+            try await client.putObject(bucket: "cache", key: "not-a-cache-object", bytes: ByteBuffer(string: "x"))
+            #expect(try await store.removeAll(on: loop).get() == 2)
+            #expect(try await client.listAllObjects(bucket: "cache").map(\.key) == ["not-a-cache-object"])
+        }
     }
 
     @Test func fillOpenAndReadWholeAndRanges() async throws {

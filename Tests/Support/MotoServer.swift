@@ -14,6 +14,8 @@ public final class MotoServer {
     public let output: OutputLines
     public let endpoint: S3Endpoint
     public let credentials: SigV4Credentials
+    /// The port it listens on, on 127.0.0.1.
+    public let port: Int
 
     /// A certificate for 127.0.0.1 signed by a CA of the test's own, for https.
     public struct TLSFiles: Sendable {
@@ -22,11 +24,13 @@ public final class MotoServer {
         public let ca: String
     }
 
-    /// With `tls`, moto serves https with that certificate; the IAM setup trusts `tls.ca`.
-    public static func start(tls: TLSFiles? = nil) async throws -> MotoServer {
+    /// With `tls`, moto serves https with that certificate; the IAM setup trusts `tls.ca`. `port` 0 is an
+    /// ephemeral one; another (a server started again where a killed one was) must be free. Without
+    /// `verifyingSignatures` no key is made and any signature is accepted (`credentials` are then a placeholder).
+    public static func start(tls: TLSFiles? = nil, port requested: Int = 0, verifyingSignatures: Bool = true) async throws -> MotoServer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try python())
-        process.arguments = [launcher, "-H", "127.0.0.1", "-p", "0"]
+        process.arguments = [launcher, "-H", "127.0.0.1", "-p", String(requested)]
             + (tls.map { ["-s", "-c", $0.certificate, "-k", $0.key] } ?? [])
         let stderr = Pipe()
         process.standardError = stderr
@@ -40,8 +44,10 @@ public final class MotoServer {
                 throw TimedOut(what: "no port in moto's line \(line)")
             }
             let endpoint = try S3Endpoint("\(scheme)://127.0.0.1:\(port)")
-            let credentials = try await createKey(endpoint, ca: tls?.ca)
-            return MotoServer(process: process, output: output, endpoint: endpoint, credentials: credentials)
+            let credentials =
+                verifyingSignatures
+                ? try await createKey(endpoint, ca: tls?.ca) : SigV4Credentials(accessKeyID: "AKIDANY", secretAccessKey: "any")
+            return MotoServer(process: process, output: output, endpoint: endpoint, credentials: credentials, port: port)
         } catch {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -61,11 +67,12 @@ public final class MotoServer {
         throw TimedOut(what: "python3 not found on PATH (the S3 tests need python3 with moto[s3]; CI installs them in .ci/run)")
     }
 
-    private init(process: Process, output: OutputLines, endpoint: S3Endpoint, credentials: SigV4Credentials) {
+    private init(process: Process, output: OutputLines, endpoint: S3Endpoint, credentials: SigV4Credentials, port: Int) {
         self.process = process
         self.output = output
         self.endpoint = endpoint
         self.credentials = credentials
+        self.port = port
     }
 
     /// moto's IAM Query API while auth is off (any signature; the scope's service `iam` routes it), then
@@ -124,6 +131,18 @@ public final class MotoServer {
         let configuration = S3Configuration(endpoint: endpoint, credentials: credentials ?? self.credentials, caFile: caFile, requestTimeout: .seconds(180))
         if let now { return try S3Client(configuration: configuration, eventLoopGroup: group, now: now) }
         return try S3Client(configuration: configuration, eventLoopGroup: group)
+    }
+
+    /// Creates `bucket` with this server's key.
+    public func createBucket(_ bucket: String) async throws {
+        let client = try client(MultiThreadedEventLoopGroup.singleton)
+        do {
+            try await client.createBucket(bucket)
+            try await client.shutdown()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
     }
 
     /// SIGKILL: moto's server does not always exit on SIGTERM.

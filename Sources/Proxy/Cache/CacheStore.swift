@@ -39,6 +39,11 @@ public protocol CacheStore: Sendable {
     /// Removes the object stored under `name`, if any.
     func remove(_ name: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
 
+    /// Removes what is stored for a URI: the object under its name `primary` and every variant
+    /// of it (the names starting with it), answering how many went — a purge of the URL, or
+    /// its invalidation by an unsafe request (RFC 9111 4.4).
+    func removeVariants(of primary: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<Int>
+
     /// Removes every object, answering how many went (a purge of the whole cache; purging
     /// one URL goes through ``remove(_:on:)``).
     func removeAll(on eventLoop: any EventLoop) -> EventLoopFuture<Int>
@@ -70,26 +75,42 @@ extension CacheStore {
 }
 
 /// The name of a stored object: 64 lower-case hex digits of a SHA-256 (sidekick names its S3
-/// objects this way), safe as a file name and as an S3 key.
+/// objects this way), safe as a file name and as an S3 key. A variant of a response with
+/// `Vary` (its secondary key, RFC 9111 4.1) is named by its URI's name, `-`, and 64 more hex
+/// digits: every variant of a URI starts with the URI's own name, so a store can find them all
+/// by that prefix (a directory listing, an S3 `ListObjectsV2` with `prefix`) to purge or
+/// invalidate the URI whole.
 public struct CacheObjectName: Hashable, Sendable, CustomStringConvertible {
     public let hex: String
     /// The first 16 hex digits as a number: what the name hashes as (it is a SHA-256 already),
     /// so the indexes that look names up hash 8 bytes, not 64.
     private let leading: UInt64
 
-    /// `hex` as given when it is 64 lower-case hex digits, else `nil`.
+    /// `hex` as given when it is 64 lower-case hex digits, or a variant's name (64, `-`, 64),
+    /// else `nil`.
     public init?(hex: String) {
-        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+        let bytes = hex.utf8
+        func isHex(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) || (0x61...0x66).contains(byte) }
+        switch bytes.count {
+        case 64:
+            guard bytes.allSatisfy(isHex) else { return nil }
+        case 129:
+            for (offset, byte) in bytes.enumerated() {
+                guard offset == 64 ? byte == UInt8(ascii: "-") : isHex(byte) else { return nil }
+            }
+        default:
             return nil
         }
         self.init(checkedHex: hex)
     }
 
-    /// `hex` made here of 64 lower-case hex digits.
+    /// `hex` made here of 64 lower-case hex digits, or a variant's 129. A variant hashes as the
+    /// first digits of its own part: every variant of a URI shares the URI's leading digits.
     init(checkedHex hex: String) {
         self.hex = hex
         var leading: UInt64 = 0
-        for digit in hex.utf8.prefix(16) {
+        let own = hex.utf8.count > 64 ? hex.utf8.dropFirst(65).prefix(16) : hex.utf8.prefix(16)
+        for digit in own {
             leading = leading << 4 | UInt64(digit <= 0x39 ? digit - 0x30 : digit - 0x61 + 10)
         }
         self.leading = leading
@@ -101,6 +122,19 @@ public struct CacheObjectName: Hashable, Sendable, CustomStringConvertible {
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(leading)
+    }
+
+    /// The name of a variant of the URI named `self` (which must be a URI's name).
+    init(variantOf primary: CacheObjectName, hex: String) {
+        self.init(checkedHex: primary.hex + "-" + hex)
+    }
+
+    /// Whether this names a variant of a URI rather than the URI itself.
+    public var isVariant: Bool { hex.utf8.count == 129 }
+
+    /// The name of the URI this is a variant of; itself for a URI's name.
+    public var primary: CacheObjectName {
+        isVariant ? CacheObjectName(checkedHex: String(hex.prefix(64))) : self
     }
 
     public var description: String { hex }

@@ -120,10 +120,10 @@ public final class HTTPCache: ResponseCache {
         )
     }
 
-    /// Removes what is stored for `uri` (`scheme://host/path?query`); its variants become
-    /// unreachable with it.
-    public func purge(uri: String, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        timed(store.remove(CacheKey(uri: uri).objectName, on: eventLoop), on: eventLoop)
+    /// Removes what is stored for `uri` (`scheme://host/path?query`), every `Vary` variant
+    /// included, answering how many objects went.
+    public func purge(uri: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
+        store.removeVariants(of: CacheKey(uri: uri).objectName, on: eventLoop)
     }
 
     /// Removes what is stored for every URI starting with `prefix`; `nil` when the store cannot (only the disk
@@ -231,15 +231,18 @@ public final class HTTPCache: ResponseCache {
             let status = CacheStatus(hit: true, ttl: ttl, detail: "max-stale")
             return loop.makeSucceededFuture(.hit(serve(context, entry: entry, object: object, age: age, status: status, validated: false)))
         case .staleWhileRevalidate(let age, let ttl):
-            // RFC 5861 3: one request revalidates it; the others are served it meanwhile.
-            if !CachePolicy.isConditional(context.request.headers), let conditions = CachePolicy.conditions(for: entry),
-                beginFlight(name)
-            {
-                return loop.makeSucceededFuture(revalidate(context, entry: entry, object: object, name: name, conditions: conditions, age: age, flight: name))
-            }
+            // RFC 5861 3: served stale at once, while one background request per stored response
+            // revalidates it (with its validators, or, without any, fetches it again). A `HEAD`
+            // or a request with validators of its own does not start it: the backend would
+            // answer them, not the cache's question.
             metrics.count(.stale)
             let status = CacheStatus(hit: true, ttl: ttl, detail: "stale-while-revalidate")
-            return loop.makeSucceededFuture(.hit(serve(context, entry: entry, object: object, age: age, status: status, validated: false)))
+            let served = serve(context, entry: entry, object: object, age: age, status: status, validated: false)
+            guard !context.isHEAD, !CachePolicy.isConditional(context.request.headers), beginFlight(name) else {
+                return loop.makeSucceededFuture(.hit(served))
+            }
+            let fill = StoringFill(cache: self, context: context, forward: .stale, flight: name, revalidating: (entry, name, nil), inBackground: true)
+            return loop.makeSucceededFuture(.hitRevalidatingInBackground(served, conditions: CachePolicy.conditions(for: entry) ?? [:], fill: fill))
         case .validate(let age, _):
             if context.control.onlyIfCached {
                 object.release()

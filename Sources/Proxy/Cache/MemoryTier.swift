@@ -124,6 +124,17 @@ public final class MemoryTier: CacheStore {
         return store.remove(name, on: eventLoop)
     }
 
+    /// Drops the copies of the URI and of its variants (the names starting with its name; a
+    /// pass over the copies, which are few), then removes them from the store.
+    public func removeVariants(of primary: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
+        state.withLockedValue { state in
+            let names = state.held.keys.filter { $0.hex.utf8.starts(with: primary.hex.utf8) }
+                + state.pending.keys.filter { $0.hex.utf8.starts(with: primary.hex.utf8) }
+            for name in names { state.drop(name) }
+        }
+        return store.removeVariants(of: primary, on: eventLoop)
+    }
+
     public func removeAll(on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
         forgetAll()
         return store.removeAll(on: eventLoop)

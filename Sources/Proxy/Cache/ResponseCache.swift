@@ -52,6 +52,13 @@ public enum CacheLookup: Sendable {
     /// and the backend fails or answers 500, 502, 503 or 504: then the stored response is
     /// served (RFC 5861 4) and `fill` told with ``CacheFill/revalidated(_:)`` too.
     case revalidate(any StoredResponse, conditions: HTTPHeaders, fill: any CacheFill)
+    /// Serve the stored (stale) response now, and revalidate it in the background (RFC 5861
+    /// 3, `stale-while-revalidate`): the proxy sends the request on its own, with
+    /// `conditions` added, to a backend of the request's site; a `304` goes to
+    /// ``CacheFill/revalidated(_:)``, any other final response to ``CacheFill/head(_:)``,
+    /// ``CacheFill/body(_:)`` and ``CacheFill/end(_:)`` (its body read as fast as the fill
+    /// takes it), and a failure, or no backend to ask, to ``CacheFill/abort()``.
+    case hitRevalidatingInBackground(any StoredResponse, conditions: HTTPHeaders, fill: any CacheFill)
 }
 
 /// Receives a backend's response on its way to the client, on the client's event loop.

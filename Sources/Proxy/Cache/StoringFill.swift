@@ -15,7 +15,12 @@ final class StoringFill: CacheFill {
     private let forward: CacheStatus.Forward
     /// The coalescing flight this fill leads, ended when it is.
     private let flight: CacheObjectName?
-    private let revalidating: (entry: CacheEntryHead, name: CacheObjectName, stored: StoredEntry)?
+    /// The stored response being revalidated, and the one being served for it (none for a
+    /// revalidation in the background: the client has had the stale one).
+    private let revalidating: (entry: CacheEntryHead, name: CacheObjectName, stored: StoredEntry?)?
+    /// A background revalidation (RFC 5861 `stale-while-revalidate`) answers no client: its
+    /// request was counted when the stale response was served.
+    private let inBackground: Bool
     private let state = NIOLockedValueBox(State())
 
     private struct State {
@@ -39,13 +44,15 @@ final class StoringFill: CacheFill {
         context: HTTPCache.LookupContext,
         forward: CacheStatus.Forward,
         flight: CacheObjectName?,
-        revalidating: (entry: CacheEntryHead, name: CacheObjectName, stored: StoredEntry)? = nil
+        revalidating: (entry: CacheEntryHead, name: CacheObjectName, stored: StoredEntry?)? = nil,
+        inBackground: Bool = false
     ) {
         self.cache = cache
         self.context = context
         self.forward = forward
         self.flight = flight
         self.revalidating = revalidating
+        self.inBackground = inBackground
     }
 
     private var loop: any EventLoop { context.eventLoop }
@@ -57,12 +64,12 @@ final class StoringFill: CacheFill {
         let storing = decideStoring(head, responseTime: responseTime)
         switch storing {
         case .notStorable(let reason):
-            cache.metrics.count(.uncacheable)
+            if !inBackground { cache.metrics.count(.uncacheable) }
             cacheStatus.detail = reason
             finish()
             return CacheFillStart(stores: false, fields: ["cache-status": cacheStatus.description])
         case .storable:
-            cache.metrics.count(.miss)
+            if !inBackground { cache.metrics.count(.miss) }
             cacheStatus.stored = true
             return CacheFillStart(stores: true, fields: ["cache-status": cacheStatus.description])
         }
@@ -185,13 +192,17 @@ final class StoringFill: CacheFill {
     }
 
     /// The revalidation's answer: a `304` updates the stored fields and the stored response
-    /// is served as validated; a 5xx (with `stale-if-error`) serves it stale, unchanged.
+    /// is served as validated; a 5xx (with `stale-if-error`) serves it stale, unchanged. The
+    /// flight ends once the store has the update, so no request in between starts another.
     func revalidated(_ head: HTTPResponseHead) {
-        defer { finish() }
-        guard let (entry, name, stored) = revalidating else { return }
+        guard let (entry, name, stored) = revalidating else {
+            finish()
+            return
+        }
         guard head.status == .notModified else {
-            cache.metrics.count(.stale)
-            stored.update { served in
+            defer { finish() }
+            if !inBackground { cache.metrics.count(.stale) }
+            stored?.update { served in
                 served.headers.replaceOrAdd(
                     name: "cache-status",
                     value: CacheStatus(forward: .stale, forwardStatus: Int(head.status.code), detail: "stale-if-error").description
@@ -199,13 +210,18 @@ final class StoringFill: CacheFill {
             }
             return
         }
-        cache.metrics.count(.revalidated)
+        if !inBackground { cache.metrics.count(.revalidated) }
         let now = cache.clock()
-        guard CachePolicy.notModified(head.headers, matches: entry) else { return }
-        let updated = CachePolicy.updated(entry, with: head.headers, requestTime: context.requestTime, responseTime: now)
-        cache.timed(cache.store.replaceMetadata(name, metadata: updated.encoded(), on: loop), on: loop).whenFailure { [cache] error in
-            cache.storeFault(error, doing: "update")
+        guard CachePolicy.notModified(head.headers, matches: entry) else {
+            finish()
+            return
         }
+        let updated = CachePolicy.updated(entry, with: head.headers, requestTime: context.requestTime, responseTime: now)
+        cache.timed(cache.store.replaceMetadata(name, metadata: updated.encoded(), on: loop), on: loop).whenComplete { [self] result in
+            if case .failure(let error) = result { cache.storeFault(error, doing: "update") }
+            finish()
+        }
+        guard let stored else { return }
         let age = Freshness.currentAge(correctedInitialAge: updated.correctedInitialAge, responseTime: updated.responseTime, now: now)
         let fields = cache.settings.policy.servedFields(updated, age: age, validated: true)
         stored.update { served in

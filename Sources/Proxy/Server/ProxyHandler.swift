@@ -681,6 +681,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             self.fill = fill
             usesCache = true
             answer = .revalidate(servesOnError: stored.servesOnError)
+        case .success(.hitRevalidatingInBackground(let stored, let conditions, let fill)):
+            self.stored = stored
+            usesCache = true
+            answer = .serve
+            revalidateInBackground(conditions: conditions, fill: fill)
         case .failure(let error):
             // A cache that fails never fails the request.
             runtime.logger.debug("response cache lookup failed", metadata: ["error": "\(error)"])
@@ -693,6 +698,27 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             abandonCache()
         }
         perform(action, part: nil, now: now)
+    }
+
+    /// Sends the request on its own to revalidate the stale response being served (RFC 5861
+    /// 3); a request with a body is not sent twice, so its fill is let go.
+    private func revalidateInBackground(conditions: HTTPHeaders, fill: any CacheFill) {
+        let request = machine.request
+        guard !request.hasBody else {
+            fill.abort()
+            return
+        }
+        BackgroundRevalidation(
+            runtime: runtime,
+            pool: pool,
+            routing: machine.routing,
+            site: machine.routedSite,
+            request: request,
+            forwarding: forwarding,
+            conditions: conditions,
+            fill: fill,
+            eventLoop: eventLoop
+        ).start()
     }
 
     /// Serves the stored response: its head with the client connection's framing, then its

@@ -277,6 +277,16 @@ import Testing
         #expect(key.objectName(variant: gzip) == key.objectName(variant: gzip2))
         #expect(key.objectName(variant: gzip) != key.objectName(variant: none))
         #expect(key.objectName(variant: none) != key.objectName)
+        // A variant's name starts with its URI's, so a store finds every variant of a URI by that prefix.
+        let variant = key.objectName(variant: gzip)
+        #expect(variant.isVariant && !key.objectName.isVariant)
+        #expect(variant.hex.hasPrefix(key.objectName.hex + "-") && variant.hex.count == 129)
+        #expect(variant.primary == key.objectName && key.objectName.primary == key.objectName)
+        #expect(CacheObjectName(hex: variant.hex) == variant)
+        #expect(CacheKey(uri: "http://a/q").objectName(variant: gzip).primary != key.objectName)
+        for malformed in [String(variant.hex.dropLast()), variant.hex.replacingOccurrences(of: "-", with: "0"), variant.hex.uppercased(), ""] {
+            #expect(CacheObjectName(hex: malformed) == nil, "\(malformed)")
+        }
     }
 
     // MARK: Range (RFC 9110 14)

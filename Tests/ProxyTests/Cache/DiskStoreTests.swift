@@ -43,6 +43,43 @@ import Testing
         return (String(buffer: object.metadata), String(buffer: body))
     }
 
+    /// A URI's variants are named after it and kept in its shard: removed with it, found again by the scan at
+    /// start; other URIs' objects stay.
+    @Test func removeVariantsTakesTheURIAndItsVariantsAndTheScanKnowsVariants() async throws {
+        let path = Self.temporaryDirectory()
+        defer { Self.removeDirectory(path) }
+        let key = CacheKey(uri: "http://h/v")
+        let variants = [key.objectName(variant: [VaryValue(name: "accept", value: "a")]), key.objectName(variant: [VaryValue(name: "accept", value: nil)])]
+        var store = try await DiskStore.open(path: path, maxSize: 1 << 20, on: loop).get()
+        for name in [key.objectName, name("http://h/other")] + variants {
+            try await fill(store, name, body: "body")
+        }
+        try await store.shutdown().get()
+        store = try await DiskStore.open(path: path, maxSize: 1 << 20, on: loop).get()
+        #expect(store.usage.objects == 4)
+        #expect(try await read(store, variants[0])?.1 == "body")
+        #expect(try await store.removeVariants(of: key.objectName, on: loop).get() == 3)
+        #expect(store.usage.objects == 1)
+        #expect(try await read(store, variants[1]) == nil)
+        #expect(try await read(store, name("http://h/other"))?.1 == "body")
+        #expect(try await store.removeVariants(of: key.objectName, on: loop).get() == 0)
+        try await store.shutdown().get()
+    }
+
+    /// A commit syncs the object's directory after the rename; a directory that cannot be synced is an error
+    /// that says which (the object is then not kept).
+    @Test func directorySyncNamesWhatFailed() throws {
+        let path = Self.temporaryDirectory()
+        defer { Self.removeDirectory(path) }
+        try DiskStore.syncDirectory(path)
+        #expect(throws: CacheStoreError.self) { try DiskStore.syncDirectory(path + "/missing") }
+        do {
+            try DiskStore.syncDirectory(path + "/missing")
+        } catch {
+            #expect("\(error)".contains("\(path)/missing"))
+        }
+    }
+
     @Test func aFillIsVisibleOnlyOnceCommittedAndReadsBackInParts() async throws {
         let path = Self.temporaryDirectory()
         defer { Self.removeDirectory(path) }

@@ -73,6 +73,23 @@ import Testing
         }
     }
 
+    /// A URI's removal with its variants drops their copies too; another URI's copy stays.
+    @Test func removingAURIWithItsVariantsDropsTheirCopies() async throws {
+        try await withTier { tier, store in
+            let key = CacheKey(uri: "http://h/v")
+            let variant = key.objectName(variant: [VaryValue(name: "accept", value: "a")])
+            for name in [key.objectName, variant, disk.name("http://h/other")] {
+                try await disk.fill(tier, name, body: "body")
+            }
+            #expect(tier.memoryUsage.objects == 3)
+            #expect(try await tier.removeVariants(of: key.objectName, on: loop).get() == 2)
+            #expect(tier.memoryUsage.objects == 1)
+            #expect(try await disk.read(tier, variant) == nil)
+            #expect(try await disk.read(store, variant) == nil)
+            #expect(try await disk.read(tier, disk.name("http://h/other"))?.1 == "body")
+        }
+    }
+
     /// A read of the store still under way when its name is removed does not bring the removed object back.
     @Test func aReadOverlappingARemovalKeepsNoCopy() async throws {
         try await withTier { tier, store in

@@ -62,9 +62,10 @@ import Testing
         [.init(bytes: "HTTP/1.1 \(status)\r\nContent-Length: \(body.utf8.count)\r\n\(fields)\r\n\(body)")]
     }
 
-    /// Waits until the cache has stored what it teed (its commit runs after the response).
+    /// Waits until the cache has stored what it teed (its commit runs after the response), and every fill is
+    /// over (a response with `Vary` commits the list of its fields after the variant).
     static func stored(_ setup: Setup, objects: Int) async throws {
-        try await eventually { setup.store.usage.objects >= objects }
+        try await eventually { setup.store.usage.objects >= objects && setup.cache.flightCount == 0 }
     }
 
     @Test func aMissIsStoredAndTheNextRequestIsAHitWithAge() async throws {
@@ -149,6 +150,43 @@ import Testing
         #expect(String(buffer: try await setup.get("/v", ["accept-encoding": "identity"]).body) == "plain")
         #expect(String(buffer: try await setup.get("/v", ["accept-encoding": "gzip"]).body) == "zipped")
         #expect(setup.backendRequests.count == 2)
+        await setup.stop()
+    }
+
+    /// A purge of a URL removes every `Vary` variant stored for it, not only the list of its `Vary` fields (left
+    /// behind, an old variant would be served again once a new response stored the list again); other URLs stay.
+    @Test func purgingAURLRemovesEveryVariant() async throws {
+        let version = NIOLockedValueBox(1)
+        let setup = try await Self.start { head, _ in
+            let gzip = head.lowercased().contains("accept-encoding: gzip")
+            let current = version.withLockedValue { $0 }
+            if head.contains(" /kept ") { return Self.response("kept\(current)", "Cache-Control: max-age=60\r\n") }
+            return Self.response("\(gzip ? "zipped" : "plain")\(current)", "Cache-Control: max-age=60\r\nVary: Accept-Encoding\r\n")
+        }
+        _ = try await setup.get("/v", ["accept-encoding": "gzip"])
+        try await Self.stored(setup, objects: 2)
+        _ = try await setup.get("/v", ["accept-encoding": "identity"])
+        _ = try await setup.get("/kept")
+        try await Self.stored(setup, objects: 4)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        #expect(try await setup.cache.purge(uri: "http://proxy.test/v", on: loop).get() == 3)
+        #expect(setup.store.usage.objects == 1)
+        version.withLockedValue { $0 = 2 }
+        #expect(String(buffer: try await setup.get("/v", ["accept-encoding": "gzip"]).body) == "zipped2")
+        try await Self.stored(setup, objects: 3)
+        let identity = try await setup.get("/v", ["accept-encoding": "identity"])
+        #expect(String(buffer: identity.body) == "plain2")
+        #expect(identity.head.headers.first(name: "cache-status")?.contains("fwd=vary-miss") == true)
+        #expect(String(buffer: try await setup.get("/kept").body) == "kept1")
+        // An unsafe request invalidates the variants the same way (RFC 9111 4.4).
+        try await Self.stored(setup, objects: 4)
+        _ = try await setup.get("/v", method: .POST)
+        try await eventually { setup.store.usage.objects == 1 }
+        // By prefix (the disk store reads each object's URI), variants included.
+        _ = try await setup.get("/v", ["accept-encoding": "gzip"])
+        try await Self.stored(setup, objects: 3)
+        #expect(try await setup.cache.purge(prefix: "http://proxy.test/v", on: loop)?.get() == 2)
+        #expect(setup.store.usage.objects == 1)
         await setup.stop()
     }
 
@@ -252,6 +290,98 @@ import Testing
         await setup.stop()
     }
 
+    /// RFC 5861 3: within `stale-while-revalidate` the stale response is served at once and one background
+    /// request revalidates it; its `304` refreshes the stored response, and the next requests are fresh hits.
+    @Test func staleWhileRevalidateServesStaleAndRevalidatesInTheBackground() async throws {
+        let setup = try await Self.start { head, _ in
+            if head.lowercased().contains("if-none-match: \"w1\"") {
+                return [.init(bytes: "HTTP/1.1 304 Not Modified\r\nETag: \"w1\"\r\nCache-Control: max-age=1000\r\nX-Refreshed: yes\r\n\r\n")]
+            }
+            return Self.response("body-w1", "ETag: \"w1\"\r\nCache-Control: max-age=10, stale-while-revalidate=100\r\n")
+        }
+        _ = try await setup.get("/swr")
+        try await Self.stored(setup, objects: 1)
+        setup.clock.advance(20)
+        let stale = try await setup.get("/swr")
+        #expect(stale.status == .ok)
+        #expect(String(buffer: stale.body) == "body-w1")
+        #expect(stale.head.headers.first(name: "cache-status") == "outrider; hit; ttl=-10; detail=stale-while-revalidate")
+        #expect(stale.head.headers.first(name: "x-refreshed") == nil)
+        // The revalidation comes after the stale response, from the proxy itself.
+        try await eventually { setup.backendRequests.count == 2 }
+        #expect(setup.backendRequests.last?.lowercased().contains("if-none-match: \"w1\"") == true)
+        try await eventually { setup.cache.flightCount == 0 }
+        // Past the old window, the 304's max-age=1000 holds: a fresh hit with the 304's fields.
+        setup.clock.advance(200)
+        let fresh = try await setup.get("/swr")
+        #expect(String(buffer: fresh.body) == "body-w1")
+        #expect(fresh.head.headers.first(name: "cache-status")?.hasPrefix("outrider; hit; ttl=") == true)
+        #expect(fresh.head.headers.first(name: "cache-status")?.contains("detail") == false)
+        #expect(fresh.head.headers.first(name: "x-refreshed") == "yes")
+        #expect(setup.backendRequests.count == 2)
+        #expect(setup.cache.statistics.results["stale"] == 1)
+        #expect(setup.cache.statistics.results["hit"] == 1)
+        await setup.stop()
+    }
+
+    /// While a background revalidation is in flight, further stale requests are served stale without starting
+    /// another (one per stored response); one without validators is fetched again, and its `200` replaces it.
+    @Test func staleWhileRevalidateSendsOneBackgroundRequestAndA200ReplacesTheEntry() async throws {
+        let version = NIOLockedValueBox(1)
+        let setup = try await Self.start { _, _ in
+            let current = version.withLockedValue { $0 }
+            // The refetch answers late, so the stale requests below find it in flight (if they come later,
+            // they are fresh hits: the count asserted holds either way).
+            return [
+                .init(
+                    bytes: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nCache-Control: max-age=10, stale-while-revalidate=100\r\n\r\nv\(current)",
+                    delay: current == 1 ? .zero : .seconds(2)
+                )
+            ]
+        }
+        _ = try await setup.get("/refetch")
+        try await Self.stored(setup, objects: 1)
+        version.withLockedValue { $0 = 2 }
+        setup.clock.advance(20)
+        let bodies = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<6 {
+                group.addTask { String(buffer: try await setup.get("/refetch").body) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(bodies.allSatisfy { $0 == "v1" || $0 == "v2" })
+        try await eventually {
+            let answer = try await setup.get("/refetch")
+            return String(buffer: answer.body) == "v2" && answer.head.headers.first(name: "cache-status")?.hasPrefix("outrider; hit; ttl=") == true
+        }
+        #expect(setup.backendRequests.count == 2)
+        #expect(setup.backendRequests.last?.lowercased().contains("if-none-match") == false)
+        await setup.stop()
+    }
+
+    /// A background revalidation that fails leaves the stale response in place and the next request may try again.
+    @Test func aFailedBackgroundRevalidationKeepsTheStaleResponse() async throws {
+        let failing = NIOLockedValueBox(false)
+        let setup = try await Self.start { _, _ in
+            if failing.withLockedValue({ $0 }) {
+                return Self.response("oops", "", status: "503 Service Unavailable")
+            }
+            return Self.response("kept", "ETag: \"k\"\r\nCache-Control: max-age=10, stale-while-revalidate=100\r\n")
+        }
+        _ = try await setup.get("/fails")
+        try await Self.stored(setup, objects: 1)
+        failing.withLockedValue { $0 = true }
+        setup.clock.advance(20)
+        #expect(String(buffer: try await setup.get("/fails").body) == "kept")
+        try await eventually { setup.backendRequests.count == 2 && setup.cache.flightCount == 0 }
+        let again = try await setup.get("/fails")
+        #expect(String(buffer: again.body) == "kept")
+        #expect(again.head.headers.first(name: "cache-status")?.hasSuffix("detail=stale-while-revalidate") == true)
+        try await eventually { setup.backendRequests.count == 3 && setup.cache.flightCount == 0 }
+        #expect(setup.store.usage.objects == 1)
+        await setup.stop()
+    }
+
     @Test func theDiskStoreKeepsItsObjectsAcrossARestart() async throws {
         let directory = DiskStoreTests.temporaryDirectory()
         let first = try await Self.start(directory: directory) { _, _ in Self.response("kept", "Cache-Control: max-age=600\r\n") }
@@ -339,6 +469,7 @@ struct UnavailableStore: CacheStore {
     }
     func replaceMetadata(_ name: CacheObjectName, metadata: ByteBuffer, on eventLoop: any EventLoop) -> EventLoopFuture<Void> { answer(eventLoop) }
     func remove(_ name: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<Void> { answer(eventLoop) }
+    func removeVariants(of primary: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<Int> { answer(eventLoop) }
     func removeAll(on eventLoop: any EventLoop) -> EventLoopFuture<Int> { answer(eventLoop) }
     func checkHealth(on eventLoop: any EventLoop) -> EventLoopFuture<CacheStoreHealth> { answer(eventLoop) }
     var usage: CacheStoreUsage { CacheStoreUsage() }

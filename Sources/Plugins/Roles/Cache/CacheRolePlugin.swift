@@ -211,8 +211,8 @@ final class CacheRole: Role {
             guard let url = query["url"], let key = CacheKey(scheme: "http", host: nil, target: url) else {
                 throw AdminError.badRequest("purge needs ?url=<absolute http(s) URL>, ?prefix=<URL prefix> or ?all=true")
             }
-            try await running.cache.purge(uri: key.uri, on: loop).get()
-            return .json(["purged": .string(key.uri)])
+            let removed = try await running.cache.purge(uri: key.uri, on: loop).get()
+            return .json(["purged": .string(key.uri), "objects": .number(Double(removed))])
         }
     }
 

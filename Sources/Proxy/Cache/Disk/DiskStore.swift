@@ -174,6 +174,29 @@ public final class DiskStore: CacheStore {
         }
     }
 
+    /// Every name starting with `primary`'s is in its shard (`objects/xx/`), which is listed:
+    /// about 1/256 of the store, whatever its size.
+    public func removeVariants(of primary: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
+        let shard = "\(path)/objects/\(primary.hex.prefix(2))"
+        return threadPool.runIfActive(eventLoop: eventLoop) { () -> [CacheObjectName] in
+            var removed: [CacheObjectName] = []
+            for entry in try Self.list(shard) where entry.hasPrefix(primary.hex) {
+                guard let name = CacheObjectName(hex: entry), name.primary == primary else { continue }
+                if unlink("\(shard)/\(entry)") == 0 {
+                    removed.append(name)
+                } else if errno != ENOENT {
+                    throw CacheStoreError.failed("remove \(shard)/\(entry): \(Self.errorText())")
+                }
+            }
+            return removed
+        }.map { [self] removed in
+            state.withLockedValue { state in
+                for name in removed { _ = state.index.remove(name) }
+            }
+            return removed.count
+        }
+    }
+
     public func removeAll(on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
         let names: [CacheObjectName] = state.withLockedValue { state in
             let names = state.index.keysOldestFirst
@@ -249,14 +272,24 @@ public final class DiskStore: CacheStore {
         "\(path)/objects/\(name.hex.prefix(2))/\(name.hex)"
     }
 
-    /// A fill's temporary file, complete and checked, becomes the object `name`.
+    /// A fill's temporary file, complete, checked and synced, becomes the object `name`; the
+    /// shard's directory is synced after the rename, so the name survives a crash too (the
+    /// ext4/XFS rule: a rename is durable once its directory is).
     func commit(_ name: CacheObjectName, temporary: String, size: Int, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         let destination = objectPath(name)
+        let shard = "\(path)/objects/\(name.hex.prefix(2))"
         return threadPool.runIfActive(eventLoop: eventLoop) {
             guard rename(temporary, destination) == 0 else {
                 let error = Self.errorText()
                 unlink(temporary)
                 throw CacheStoreError.failed("rename into \(destination): \(error)")
+            }
+            do {
+                try Self.syncDirectory(shard)
+            } catch {
+                // Not known to be durable: not kept, as if the fill had failed.
+                unlink(destination)
+                throw error
             }
         }.map { [self] in
             state.withLockedValue { $0.index.insert(name, size: size) }
@@ -355,6 +388,14 @@ public final class DiskStore: CacheStore {
             }
             written += result
         }
+    }
+
+    /// `fsync` of a directory, making the renames and unlinks in it durable.
+    static func syncDirectory(_ directory: String) throws {
+        let fd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw CacheStoreError.failed("open \(directory): \(errorText())") }
+        defer { Glibc.close(fd) }
+        guard fsync(fd) == 0 else { throw CacheStoreError.failed("fsync \(directory): \(errorText())") }
     }
 
     static func errorText() -> String {
@@ -552,6 +593,9 @@ final class DiskFill: CacheStoreWriter {
             pool.runIfActive(eventLoop: eventLoop) {
                 try DiskStore.writeAll(descriptor, metadata, at: 32 + written)
                 try DiskStore.writeAll(descriptor, DiskStore.preamble(metadata: metadata, bodyLength: written), at: 0)
+                // On the disk before the rename makes it visible: a crash then leaves the old
+                // object or the whole new one, never a named file with holes.
+                guard fsync(descriptor.fd) == 0 else { throw CacheStoreError.failed("fsync: \(DiskStore.errorText())") }
                 descriptor.close()
             }
         }

@@ -52,19 +52,25 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The name of the object holding the response for this key selected by `values`, the
-    /// request's normalised values of the fields named by the stored `Vary`.
+    /// request's normalised values of the fields named by the stored `Vary`: the key's own
+    /// name, `-`, and the SHA-256 of the key and the values (see ``CacheObjectName``).
     public func objectName(variant values: [VaryValue]) -> CacheObjectName {
         var text = uri
         for value in values {
             text += "\u{0}\(value.name):\(value.value ?? "\u{1}")"
         }
-        return Self.name(of: text)
+        return CacheObjectName(variantOf: objectName, hex: Self.sha256Hex(of: text))
     }
 
     static func name(of text: String) -> CacheObjectName {
+        CacheObjectName(checkedHex: sha256Hex(of: text))
+    }
+
+    /// The 64 lower-case hex digits of the SHA-256 of `text`.
+    private static func sha256Hex(of text: String) -> String {
         var text = text
         let digest = text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
-        let hex = String(unsafeUninitializedCapacity: 2 * SHA256.byteCount) { buffer in
+        return String(unsafeUninitializedCapacity: 2 * SHA256.byteCount) { buffer in
             var index = 0
             for byte in digest {
                 buffer[index] = hexDigits[Int(byte >> 4)]
@@ -73,7 +79,6 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
             }
             return index
         }
-        return CacheObjectName(checkedHex: hex)
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)

@@ -150,24 +150,47 @@ public final class S3Store: CacheStore {
         }
     }
 
-    /// Every object under `keyPrefix` whose name is a cache object name (other objects in the bucket stay).
+    /// The URI's object and its variants, found by listing the names that start with its name, removed with one
+    /// DeleteObjects (one DeleteObject when there is a single one).
+    public func removeVariants(of primary: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
+        future(on: eventLoop) {
+            let prefix = self.key(primary)
+            let entries = try await self.client.listAllObjects(bucket: self.settings.bucket, prefix: prefix).filter { entry in
+                CacheObjectName(hex: String(entry.key.dropFirst(self.settings.keyPrefix.count)))?.primary == primary
+            }
+            try await self.delete(entries)
+            return entries.count
+        }
+    }
+
+    /// Every object under `keyPrefix` whose name is a cache object name (other objects in the bucket stay), with
+    /// DeleteObjects, 1000 a request.
     public func removeAll(on eventLoop: any EventLoop) -> EventLoopFuture<Int> {
         future(on: eventLoop) {
             let prefix = self.settings.keyPrefix
-            var removed = 0
-            for entry in try await self.client.listAllObjects(bucket: self.settings.bucket, prefix: prefix.isEmpty ? nil : prefix) {
-                guard entry.key.hasPrefix(prefix), CacheObjectName(hex: String(entry.key.dropFirst(prefix.count))) != nil else { continue }
-                try await self.client.deleteObject(bucket: self.settings.bucket, key: entry.key)
-                self.forget(Int(entry.size))
-                removed += 1
+            let entries = try await self.client.listAllObjects(bucket: self.settings.bucket, prefix: prefix.isEmpty ? nil : prefix).filter { entry in
+                entry.key.hasPrefix(prefix) && CacheObjectName(hex: String(entry.key.dropFirst(prefix.count))) != nil
             }
-            return removed
+            try await self.delete(entries)
+            return entries.count
         }
+    }
+
+    private func delete(_ entries: [S3ObjectList.Entry]) async throws(S3Error) {
+        switch entries.count {
+        case 0:
+            return
+        case 1:
+            try await client.deleteObject(bucket: settings.bucket, key: entries[0].key)
+        default:
+            try await client.deleteObjects(bucket: settings.bucket, keys: entries.map(\.key))
+        }
+        for entry in entries { forget(Int(entry.size)) }
     }
 
     /// Up when the configured health path answers 2xx (if one is configured) and the bucket can be listed with
     /// these credentials — the listing is what surfaces S3's `SignatureDoesNotMatch`, `InvalidAccessKeyId`,
-    /// `AccessDenied` or `NoSuchBucket`. A change of state is logged once (an error when down).
+    /// `AccessDenied` or `NoSuchBucket` (the cache logs a change of state, once: an error line when down).
     public func checkHealth(on eventLoop: any EventLoop) -> EventLoopFuture<CacheStoreHealth> {
         eventLoop.makeFutureWithTask {
             let health = await self.probe()
@@ -179,12 +202,11 @@ public final class S3Store: CacheStore {
                 }
                 return counters.wasUp != health.isUp
             }
+            // The cache logs the change of state for the operator, once; this says which bucket.
             if changed {
-                if health.isUp {
-                    self.logger.info("cache store is up", metadata: ["store": "\(self.settings.endpoint)/\(self.settings.bucket)"])
-                } else {
-                    self.logger.error("cache store is down", metadata: ["store": "\(self.settings.endpoint)/\(self.settings.bucket)", "error": "\(health.detail)"])
-                }
+                self.logger.debug(
+                    health.isUp ? "S3 store answers" : "S3 store fails its health check",
+                    metadata: ["store": "\(self.settings.endpoint)/\(self.settings.bucket)", "error": "\(health.detail)"])
             }
             return health
         }
