@@ -20,7 +20,8 @@
 #     "member X ... is failed"; every member is healthy, so each is false) and the members any other member's
 #     polled view showed `failed`; CPU per member (utime+stime from /proc/PID/stat over the run); bytes per member
 #     per second (the nftables counter of the namespace's gossip packets, IP headers included, divided by the
-#     members of the one cluster running; for outrider also `outrider_gossip_bytes_total`, sent+received / 2).
+#     members of the one cluster running; for outrider also `outrider_gossip_bytes_total{direction="sent"}`,
+#     the framed payload without IP, UDP or TCP headers).
 #
 # usage: bench/gossip.sh OUTRIDER_BINARY [PROFILES] [ROUNDS]
 #   PROFILES: comma-separated lan,local,wan (default lan,local); ROUNDS default 3.
@@ -28,7 +29,8 @@
 #   LOSS_HOOK (input), MIXED=1 adds mixed clusters
 #   (serf and outrider alternating) to the timing rounds;
 #   KEEP=1 keeps the members' logs and configurations.
-# At the defaults one profile takes about 7 minutes. Needs root (ip netns), iproute2, nftables, serf, python3.
+# At the defaults one profile takes about 7 minutes (MIXED=1: 7.5).
+# Needs root (ip netns), iproute2, nftables, serf, python3.
 set -euo pipefail
 
 outrider=${1:?usage: bench/gossip.sh OUTRIDER_BINARY [PROFILES] [ROUNDS]}
@@ -74,4 +76,5 @@ mixed=()
 [[ ${MIXED:-0} == 1 ]] && mixed=(--mixed)
 ip netns exec "$ns" python3 "$here/gossip_cluster.py" --outrider "$outrider" --profiles "$profiles" \
     --rounds "$rounds" --members "${MEMBERS:-5}" --loss-seconds "${LOSS_SECONDS:-60}" \
-    --idle-seconds "${IDLE_SECONDS:-30}" --losses "${LOSSES-10,20}" --loss-hook "${LOSS_HOOK:-input}" "${mixed[@]}" --work "$work"
+    --idle-seconds "${IDLE_SECONDS:-30}" --losses "${LOSSES-10,20}" --loss-hook "${LOSS_HOOK:-input}" \
+    "${mixed[@]}" --work "$work"

@@ -312,7 +312,8 @@ class Bench:
                 result["declared_failed"] = len(re.findall(r"gossip: member \S+ at \S+ is failed", text))
                 result["metric_bytes"] = sum(a["sent"] + a["received"] - b["sent"] - b["received"]
                                              for a, b in zip(after, metrics)) / 2 / len(members) / elapsed
-                result["metric_sent"] = sum(a["sent"] - b["sent"] for a, b in zip(after, metrics)) / len(members) / elapsed
+                sent = sum(a["sent"] - b["sent"] for a, b in zip(after, metrics))
+                result["metric_sent"] = sent / len(members) / elapsed
             return result
         finally:
             self.stop(members)
@@ -370,12 +371,13 @@ def main():
                     timings[label].append(result)
                     print(f"round {round_ + 1} {label:8} join {result[0]}  kill -9 {result[1]}  leave {result[2]}",
                           flush=True)
-            print(f"\nprofile {profile}, {args.members} members, {args.rounds} rounds: median (min–max)")
-            print(f"| | {' | '.join(kinds)} |")
-            print("|---" * (len(kinds) + 1) + "|")
-            for index, what in enumerate(["joiner seen alive by all", "kill -9 seen failed by all",
-                                          "leave seen left by all"]):
-                print(f"| {what} | " + " | ".join(spread([r[index] for r in timings[k]]) for k in kinds) + " |")
+            if args.rounds > 0:
+                print(f"\nprofile {profile}, {args.members} members, {args.rounds} rounds: median (min–max)")
+                print(f"| | {' | '.join(kinds)} |")
+                print("|---" * (len(kinds) + 1) + "|")
+                for index, what in enumerate(["joiner seen alive by all", "kill -9 seen failed by all",
+                                              "leave seen left by all"]):
+                    print(f"| {what} | " + " | ".join(spread([r[index] for r in timings[k]]) for k in kinds) + " |")
 
             losses = ([0] if args.idle_seconds > 0 else []) + [int(x) for x in args.losses.split(",") if x]
             runs = []
@@ -388,11 +390,11 @@ def main():
             print(f"\nprofile {profile}, {args.members} members; per minute over the run, from every member's view:")
             print("| loss | members | s | refutations (suspected healthy members) /min | own suspicions /min "
                   "| failed declarations /min (logs) | members polled failed | CPU ms/s per member, mean (max) "
-                  "| wire bytes/s per member (nft) | metric bytes/s per member |")
+                  "| wire bytes/s per member (nft) | outrider_gossip_bytes_total sent/s per member |")
             print("|---" * 10 + "|")
             for r in runs:
                 per_minute = 60 / r["seconds"]
-                metric = f"{r['metric_bytes']:.0f}" if "metric_bytes" in r else "–"
+                metric = f"{r['metric_sent']:.0f}" if "metric_sent" in r else "–"
                 print(f"| {r['loss']:.0f} % | {r['kind']} | {r['seconds']:.0f} | {r['refutations'] * per_minute:.1f} "
                       f"| {r['own_suspicions'] * per_minute:.1f} | {r['declared_failed'] * per_minute:.1f} "
                       f"| {r['polled_failed_members']} ({r['polled_failed_episodes']} episodes) "
