@@ -55,7 +55,12 @@ done
 
 ns=outrider-gossip-$$
 work=$(mktemp -d)
+driver=""
 cleanup() {
+    if [[ -n "$driver" ]]; then
+        kill -TERM "$driver" 2>/dev/null || true
+        wait "$driver" 2>/dev/null || true
+    fi
     if ip netns list | grep -qw "$ns"; then
         for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null || true; done
         ip netns delete "$ns"
@@ -74,7 +79,14 @@ fi
 
 mixed=()
 [[ ${MIXED:-0} == 1 ]] && mixed=(--mixed)
+# In the background and waited for, so that INT or TERM runs the trap at once (bash defers traps while a
+# foreground child runs); the driver stops its members on TERM, the trap kills whatever is left in the namespace.
 ip netns exec "$ns" python3 "$here/gossip_cluster.py" --outrider "$outrider" --profiles "$profiles" \
     --rounds "$rounds" --members "${MEMBERS:-5}" --loss-seconds "${LOSS_SECONDS:-60}" \
     --idle-seconds "${IDLE_SECONDS:-30}" --losses "${LOSSES-10,20}" --loss-hook "${LOSS_HOOK:-input}" \
-    "${mixed[@]}" --work "$work"
+    "${mixed[@]}" --work "$work" &
+driver=$!
+status=0
+wait "$driver" || status=$?
+driver=""
+exit "$status"
