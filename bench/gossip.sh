@@ -1,103 +1,92 @@
 #!/usr/bin/env bash
-# Gossip side by side on loopback: serf agents and an outrider member at the same profile.
-# For each of RUNS rounds, prints how long an observer takes to declare a kill -9'd member failed:
-#   serf observing a serf agent, and outrider observing a serf agent (same victim kind, same profile);
-# and how long a graceful leave takes to show as `left`, and a join to show as `alive`, in serf's view.
+# Gossip side by side: serf 0.9.4 agents (/usr/bin/serf) and outrider members, in homogeneous clusters of equal
+# size, at the same memberlist profile, inside a network namespace this script creates (127.0.0.1 only).
 #
-# usage: bench/gossip.sh OUTRIDER_BINARY [PROFILE] [RUNS]      (PROFILE: local | lan, default local; RUNS default 3)
-# Not done here yet: the loss runs (a network namespace with an nftables `numgen random mod 1000 < 100 drop` rule
-# on its lo), false-failure counts per minute, CPU and bytes per member.
+# For each profile it prints (bench/gossip_cluster.py does the work):
+#   - over ROUNDS fresh clusters, median and range of: a joiner seen `alive` by every member (from the join
+#     command, the joiner already running); a kill -9'd member seen `failed` by every other member; a leave seen
+#     `left` by every remaining member. Each member's own view is polled (`serf members -format=json`,
+#     `outrider members --format json`) every 0.1 s, so a time is at most one poll late.
+#   - loss runs, a fresh cluster each: 0 % (IDLE_SECONDS) then each of LOSSES (LOSS_SECONDS each). The loss is an
+#     nftables rule on the namespace's lo (this kernel has no netem): every packet to or from a gossip port
+#     (17000-17999, UDP and TCP) is counted, then dropped when `numgen random mod 1000 < 10 × loss %`, in the
+#     input hook (LOSS_HOOK=input, the default: lost silently after it was sent, as on a lossy link) or in the
+#     output hook (LOSS_HOOK=output: the sender's sendto fails with EPERM, as under a local firewall). The serf RPC
+#     and outrider admin listeners (18000+) are neither dropped nor counted. Per minute: refutations (a healthy
+#     member suspected, from its own log: serf's "Refuting a suspect message", outrider's "refuting an
+#     accusation"), each implementation's own suspicion counter (serf: memberlist's "Suspect X has failed, no acks
+#     received" log lines, one per failed probe; outrider: `outrider_gossip_suspicions_total`, one per member
+#     turned suspect in a member's view), failure declarations from the logs (serf "EventMemberFailed", outrider
+#     "member X ... is failed"; every member is healthy, so each is false) and the members any other member's
+#     polled view showed `failed`; CPU per member (utime+stime from /proc/PID/stat over the run); bytes per member
+#     per second (the nftables counter of the namespace's gossip packets, IP headers included, divided by the
+#     members of the one cluster running; for outrider also `outrider_gossip_bytes_total{direction="sent"}`,
+#     the framed payload without IP, UDP or TCP headers).
+#
+# usage: bench/gossip.sh OUTRIDER_BINARY [PROFILES] [ROUNDS]
+#   PROFILES: comma-separated lan,local,wan (default lan,local); ROUNDS default 3.
+#   environment: MEMBERS (5), LOSS_SECONDS (60), IDLE_SECONDS (30, 0 skips the 0 % run), LOSSES (10,20),
+#   LOSS_HOOK (input), MIXED=1 adds mixed clusters
+#   (serf and outrider alternating) to the timing rounds;
+#   KEEP=1 keeps the members' logs and configurations.
+# At the defaults one profile takes about 7 minutes (MIXED=1: 7.5).
+# Needs root (ip netns), iproute2, nftables, serf, python3.
 set -euo pipefail
 
-outrider=${1:?usage: bench/gossip.sh OUTRIDER_BINARY [PROFILE] [RUNS]}
-profile=${2:-local}
-runs=${3:-3}
+outrider=${1:?usage: bench/gossip.sh OUTRIDER_BINARY [PROFILES] [ROUNDS]}
+profiles=${2:-lan,local}
+rounds=${3:-3}
+here=$(cd "$(dirname "$0")" && pwd)
+outrider=$(realpath "$outrider")
+
+for tool in ip nft serf python3; do
+    if ! command -v "$tool" >/dev/null; then
+        case $tool in
+            nft) echo "bench/gossip.sh: nft not found: apt-get install nftables" >&2 ;;
+            ip) echo "bench/gossip.sh: ip not found: apt-get install iproute2" >&2 ;;
+            serf) echo "bench/gossip.sh: serf not found: apt-get install serf" >&2 ;;
+            *) echo "bench/gossip.sh: $tool not found" >&2 ;;
+        esac
+        exit 1
+    fi
+done
+[[ -x "$outrider" ]] || { echo "bench/gossip.sh: $outrider is not an executable" >&2; exit 1; }
+[[ $(id -u) == 0 ]] || { echo "bench/gossip.sh: needs root (ip netns add)" >&2; exit 1; }
+
+ns=outrider-gossip-$$
 work=$(mktemp -d)
-pids=()
+driver=""
 cleanup() {
-    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
+    if [[ -n "$driver" ]]; then
+        kill -TERM "$driver" 2>/dev/null || true
+        wait "$driver" 2>/dev/null || true
+    fi
+    if ip netns list | grep -qw "$ns"; then
+        for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null || true; done
+        ip netns delete "$ns"
+    fi
+    if [[ ${KEEP:-0} == 1 ]]; then echo "logs kept in $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
-elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$2"; }
+ip netns add "$ns"
+ip netns exec "$ns" ip link set lo up
+if ! ip netns exec "$ns" nft list tables >/dev/null 2>&1; then
+    echo "bench/gossip.sh: nft cannot run in a network namespace here (kernel without nf_tables?)" >&2
+    exit 1
+fi
 
-serf_agent() { # name port rpc [join]
-    local extra=()
-    [[ -n "${4:-}" ]] && extra=(-join="$4")
-    serf agent -node="$1" -bind="127.0.0.1:$2" -rpc-addr="127.0.0.1:$3" -profile="$profile" "${extra[@]}" >"$work/$1.log" 2>&1 &
-    pids+=($!)
-    echo $!
-}
-serf_status() { # rpc name
-    serf members -rpc-addr="127.0.0.1:$1" -format=json 2>/dev/null | python3 -c 'import json,sys; n=sys.argv[1]; print(next((m["status"] for m in json.load(sys.stdin)["members"] if m["name"]==n), "none"))' "$2"
-}
-outrider_status() { # admin name
-    "$outrider" members --admin "127.0.0.1:$1" --format json 2>/dev/null | python3 -c 'import json,sys; n=sys.argv[1]; print(next((m["status"] for m in json.load(sys.stdin)["members"] if m["name"]==n), "none"))' "$2"
-}
-wait_until() { # command... ; expected status is the last argument
-    local expected=${*: -1}
-    local command=("${@:1:$#-1}")
-    for _ in $(seq 600); do
-        [[ "$("${command[@]}")" == "$expected" ]] && return 0
-        sleep 0.05
-    done
-    echo "timed out waiting for ${command[*]} == $expected" >&2
-    return 1
-}
-
-echo "profile=$profile runs=$runs"
-for run in $(seq "$runs"); do
-    # serf observing serf.
-    p1=$(free_port); r1=$(free_port); p2=$(free_port); r2=$(free_port)
-    serf_agent "s1-$run" "$p1" "$r1" >/dev/null
-    sleep 0.5
-    victim=$(serf_agent "s2-$run" "$p2" "$r2" "127.0.0.1:$p1")
-    wait_until serf_status "$r1" "s2-$run" alive
-    sleep 2
-    t0=$(now); kill -9 "$victim"
-    wait_until serf_status "$r1" "s2-$run" failed
-    serf_detect=$(elapsed "$t0" "$(now)")
-
-    # outrider observing serf, and serf observing outrider's join and leave.
-    op=$(free_port)
-    cat >"$work/o-$run.yaml" <<YAML
-node: {name: o-$run}
-admin: {listen: "127.0.0.1:0"}
-log: {level: info}
-roles:
-  gossip:
-    bind: 127.0.0.1:$op
-    profile: $profile
-    join: ["127.0.0.1:$p1"]
-    leave_timeout: 3s
-YAML
-    t0=$(now)
-    "$outrider" run --config "$work/o-$run.yaml" 2>"$work/o-$run.log" &
-    opid=$!; pids+=("$opid")
-    wait_until serf_status "$r1" "o-$run" alive
-    join_time=$(elapsed "$t0" "$(now)")
-    admin=""
-    for _ in $(seq 100); do
-        admin=$(grep -o 'admin=127.0.0.1:[0-9]*' "$work/o-$run.log" | head -1 | cut -d: -f2) && [[ -n "$admin" ]] && break
-        sleep 0.05
-    done
-    p3=$(free_port); r3=$(free_port)
-    victim=$(serf_agent "s3-$run" "$p3" "$r3" "127.0.0.1:$op")
-    wait_until outrider_status "$admin" "s3-$run" alive
-    sleep 2
-    t0=$(now); kill -9 "$victim"
-    wait_until outrider_status "$admin" "s3-$run" failed
-    outrider_detect=$(elapsed "$t0" "$(now)")
-
-    t0=$(now); kill -TERM "$opid"
-    wait_until serf_status "$r1" "o-$run" left
-    leave_time=$(elapsed "$t0" "$(now)")
-    wait "$opid" 2>/dev/null || true
-
-    echo "run $run: kill -9 detected: serf ${serf_detect}s, outrider ${outrider_detect}s; outrider join seen by serf ${join_time}s (includes process start); leave seen ${leave_time}s"
-    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-    pids=()
-done
+mixed=()
+[[ ${MIXED:-0} == 1 ]] && mixed=(--mixed)
+# In the background and waited for, so that INT or TERM runs the trap at once (bash defers traps while a
+# foreground child runs); the driver stops its members on TERM, the trap kills whatever is left in the namespace.
+ip netns exec "$ns" python3 "$here/gossip_cluster.py" --outrider "$outrider" --profiles "$profiles" \
+    --rounds "$rounds" --members "${MEMBERS:-5}" --loss-seconds "${LOSS_SECONDS:-60}" \
+    --idle-seconds "${IDLE_SECONDS:-30}" --losses "${LOSSES-10,20}" --loss-hook "${LOSS_HOOK:-input}" \
+    "${mixed[@]}" --work "$work" &
+driver=$!
+status=0
+wait "$driver" || status=$?
+driver=""
+exit "$status"
