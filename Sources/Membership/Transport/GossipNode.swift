@@ -48,6 +48,8 @@ public final class GossipNode: @unchecked Sendable {
     private var compress: Bool
     private var udp: (any Channel)?
     private var tcp: (any Channel)?
+    /// Where the UDP socket is bound, and the holder its handler reaches this node through, to bind it again.
+    private var udpBinding: (host: String, port: Int, holder: NodeHolder)?
     private var timer: Scheduled<Void>?
     private var closed = false
     private let delegate: (any GossipDelegate)?
@@ -75,11 +77,7 @@ public final class GossipNode: @unchecked Sendable {
         var bound: (udp: any Channel, tcp: any Channel)?
         while bound == nil {
             attempt += 1
-            let udp = try await DatagramBootstrap(group: eventLoop)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(GossipDatagramHandler(holder: holder)) }
-                }
-                .bind(host: settings.bindHost, port: settings.bindPort).get()
+            let udp = try await bindDatagram(host: settings.bindHost, port: settings.bindPort, holder: holder, on: eventLoop).get()
             let port = udp.localAddress?.port ?? settings.bindPort
             do {
                 let tcp = try await ServerBootstrap(group: eventLoop)
@@ -105,12 +103,59 @@ public final class GossipNode: @unchecked Sendable {
             let node = GossipNode(eventLoop: eventLoop, address: address, machine: machine, settings: settings, delegate: delegate, observe: observe)
             node.udp = udp
             node.tcp = tcp
+            node.udpBinding = (settings.bindHost, port, holder)
+            node.watch(udp)
             holder.node = node
             node.observe(.changed(node.machine.localMember))
             node.schedule()
             return node
         }.get()
         return node
+    }
+
+    private static func bindDatagram(host: String, port: Int, holder: NodeHolder, on eventLoop: any EventLoop) -> EventLoopFuture<any Channel> {
+        DatagramBootstrap(group: eventLoop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(GossipDatagramHandler(holder: holder)) }
+            }
+            .bind(host: host, port: port)
+    }
+
+    /// A UDP socket closed by anything but ``shutdown()`` is bound again. SwiftNIO closes a datagram channel on
+    /// any send error but EMSGSIZE and EHOSTUNREACH: one EPERM from a local firewall, ENOBUFS or ENETUNREACH
+    /// would otherwise leave the member deaf to gossip for good, and every suspicion of it would end in a false
+    /// failure. memberlist logs a failed `WriteTo` and goes on with the same socket (`net_transport.go`).
+    private func watch(_ channel: any Channel) {
+        channel.closeFuture.whenComplete { [self] _ in
+            eventLoop.execute { self.udpClosed(channel) }
+        }
+    }
+
+    private func udpClosed(_ channel: any Channel) {
+        eventLoop.preconditionInEventLoop()
+        guard !closed, let current = udp, current === channel else { return }
+        udp = nil
+        observe(.log(level: .warning, "gossip UDP socket closed after a send error; binding it again"))
+        rebindUDP(attempt: 1)
+    }
+
+    private func rebindUDP(attempt: Int) {
+        guard !closed, udp == nil, let binding = udpBinding else { return }
+        Self.bindDatagram(host: binding.host, port: binding.port, holder: binding.holder, on: eventLoop).whenComplete { [self] result in
+            switch result {
+            case .success(let channel):
+                guard !closed else {
+                    channel.close(promise: nil)
+                    return
+                }
+                udp = channel
+                watch(channel)
+                observe(.log(level: .info, "gossip UDP socket bound again on \(binding.host):\(binding.port)"))
+            case .failure(let error):
+                observe(.log(level: .error, "gossip UDP socket could not be bound again on \(binding.host):\(binding.port) (attempt \(attempt)): \(error)"))
+                _ = eventLoop.scheduleTask(in: .seconds(1)) { self.rebindUDP(attempt: attempt + 1) }
+            }
+        }
     }
 
     // MARK: Reading
@@ -236,7 +281,7 @@ public final class GossipNode: @unchecked Sendable {
 
     // MARK: Packets
 
-    private func sendPacket(_ messages: [SWIMMessage], to target: NodeAddress) {
+    func sendPacket(_ messages: [SWIMMessage], to target: NodeAddress) {
         guard let udp, let remote = try? SocketAddress(ipAddress: target.host, port: target.port) else { return }
         let parts = messages.map { $0.wire.encoded() }
         let packets = parts.count == 1 ? parts : Compound.packets(parts)

@@ -10,6 +10,9 @@ import Testing
     final class Recorder: Sendable {
         let events = Mutex<[GossipEvent]>([])
         func record(_ event: GossipEvent) { events.withLock { $0.append(event) } }
+        var logs: [String] {
+            events.withLock { $0.compactMap { if case .log(_, let text) = $0 { text } else { nil } } }
+        }
         var drops: [GossipEvent.DropReason] {
             events.withLock { $0.compactMap { if case .dropped(let reason, _) = $0 { reason } else { nil } } }
         }
@@ -49,6 +52,36 @@ import Testing
         #expect(await a.members().first { $0.name == "b" }?.meta == Array("b".utf8))
         await b.shutdown()
         try await Self.waitFor("b declared dead by a", timeout: .seconds(15)) { await Self.state(of: "b", at: a) == .dead }
+        await a.shutdown()
+    }
+
+    /// SwiftNIO closes a datagram channel on a send error such as EACCES (a datagram to the broadcast address
+    /// without SO_BROADCAST, as a local firewall's EPERM would): the node binds its UDP socket again and goes on
+    /// gossiping, instead of going deaf and being declared failed by the others.
+    @Test func aUDPSocketClosedByASendErrorIsBoundAgain() async throws {
+        let recorder = Recorder()
+        let a = try await Self.node("a", recorder: recorder)
+        let b = try await Self.node("b")
+        #expect(await b.join([a.address]) == 1)
+        try await Self.waitFor("both alive") {
+            let aAtB = await Self.state(of: "a", at: b)
+            let bAtA = await Self.state(of: "b", at: a)
+            return aAtB == .alive && bAtA == .alive
+        }
+        try await a.eventLoop.submit {
+            a.sendPacket([.ping(seq: 1, target: "nobody", source: a.address, sourceName: "a")], to: NodeAddress(host: "255.255.255.255", port: 9))
+        }.get()
+        try await Self.waitFor("the socket closed and bound again") {
+            let logs = recorder.logs
+            return logs.contains { $0.contains("closed after a send error") } && logs.contains { $0.contains("bound again") }
+        }
+        // b's probes of a keep being answered over UDP: a stays alive at b, and b at a, through rounds of probes.
+        let acked = { recorder.events.withLock { $0.filter { if case .probe(node: "b", acked: true, _) = $0 { true } else { false } }.count } }
+        let before = acked()
+        try await Self.waitFor("a's probes of b answered again") { acked() >= before + 3 }
+        #expect(await Self.state(of: "a", at: b) == .alive)
+        #expect(await Self.state(of: "b", at: a) == .alive)
+        await b.shutdown()
         await a.shutdown()
     }
 
