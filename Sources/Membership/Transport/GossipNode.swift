@@ -53,7 +53,7 @@ public final class GossipNode: @unchecked Sendable {
     private var timer: Scheduled<Void>?
     private var closed = false
     private let delegate: (any GossipDelegate)?
-    private let observe: @Sendable (GossipEvent) -> Void
+    fileprivate let observe: @Sendable (GossipEvent) -> Void
     private var lastHealth = 0
 
     private init(eventLoop: any EventLoop, address: NodeAddress, machine: SWIMStateMachine, settings: Settings, delegate: (any GossipDelegate)?, observe: @escaping @Sendable (GossipEvent) -> Void) {
@@ -332,12 +332,13 @@ public final class GossipNode: @unchecked Sendable {
     private func exchange(_ request: Message, with target: NodeAddress, timeout: TimeAmount) -> EventLoopFuture<Message> {
         let promise = eventLoop.makePromise(of: Message.self)
         let frame = streamFrame
+        let observe = observe
         let bytes = StreamFrame.labelHeader(frame.label) + frame.encode(request)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(GossipStreamHandler(frame: frame, role: .dialed(promise)))
+                    try channel.pipeline.syncOperations.addHandler(GossipStreamHandler(frame: frame, role: .dialed(promise), observe: observe))
                 }
             }
         bootstrap.connect(host: target.host, port: target.port).whenComplete { result in
@@ -494,6 +495,8 @@ final class GossipStreamHandler: ChannelInboundHandler {
     private let holder: NodeHolder?
     private var frame: StreamFrame?
     private let role: Role
+    /// Where a dialed stream reports the bytes it reads (an accepted one reports through its node).
+    private let observe: (@Sendable (GossipEvent) -> Void)?
     private var received: [UInt8] = []
     /// Whether the label header has been read (the accepting side reads it once, first).
     private var labelRead: Bool
@@ -502,13 +505,15 @@ final class GossipStreamHandler: ChannelInboundHandler {
     init(holder: NodeHolder, role: Role) {
         self.holder = holder
         self.role = role
+        self.observe = nil
         self.labelRead = false
     }
 
-    init(frame: StreamFrame, role: Role) {
+    init(frame: StreamFrame, role: Role, observe: @escaping @Sendable (GossipEvent) -> Void) {
         self.holder = nil
         self.frame = frame
         self.role = role
+        self.observe = observe
         self.labelRead = true
     }
 
@@ -522,8 +527,10 @@ final class GossipStreamHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !done else { return }
-        received.append(contentsOf: unwrapInboundIn(data).readableBytesView)
+        let bytes = unwrapInboundIn(data).readableBytesView
+        received.append(contentsOf: bytes)
         let node = holder?.node
+        (observe ?? node?.observe)?(.bytes(bytes.count, direction: .received))
         guard let frame = frame ?? node?.acceptingFrame else {
             context.close(promise: nil)
             return
