@@ -47,17 +47,17 @@ final class StoredEntry: StoredResponse {
             return reader
         }
         guard let reader else { return eventLoop.makeSucceededFuture(nil) }
-        return reader.next(on: eventLoop).map { [cache, state] part in
-            if let part {
-                cache?.metrics.served(bytes: part.readableBytes)
-            } else {
-                state.withLockedValue { $0.finished = true; $0.reader = nil }
+        // The reader's own future, watched rather than chained: a hit makes two fewer futures per part. The
+        // watch runs before the caller's callbacks, which are added after it.
+        let next = reader.next(on: eventLoop)
+        next.whenComplete { [cache, state] result in
+            switch result {
+            case .success(let part?): cache?.metrics.served(bytes: part.readableBytes)
+            case .success(nil): state.withLockedValue { $0.finished = true; $0.reader = nil }
+            case .failure(let error): cache?.storeFault(error, doing: "read")
             }
-            return part
-        }.flatMapErrorThrowing { [cache] error in
-            cache?.storeFault(error, doing: "read")
-            throw error
         }
+        return next
     }
 
     deinit {
