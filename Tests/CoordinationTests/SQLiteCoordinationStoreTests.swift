@@ -80,6 +80,47 @@ enum StoreContract {
         #expect(try await a.entries(group: g + "-other", key: "k", limit: .all, after: nil) == nil, "groups are apart")
     }
 
+    /// An overwrite replaces the key's latest entry as it stands at that Put, even when that entry was written
+    /// earlier in the same batch; each Put still gets its own revision.
+    static func overwritesWithinOneBatch(_ a: any CoordinationStore, _ b: any CoordinationStore, _ g: String) async throws {
+        guard case .granted(let grant) = try await a.acquire(group: g, candidate: "a", lease: .seconds(5)) else { Issue.record("a"); return }
+        let leader = LeaderIdentity(name: "a", token: grant.token)
+        _ = try await a.put([PutRequest(key: "k", value: "p")], group: g, as: leader)
+        let outcomes = try await a.put([
+            PutRequest(key: "k", value: "a1"),
+            PutRequest(key: "k", value: "o1", mode: .overwrite),
+            PutRequest(key: "k", value: "o2", mode: .overwrite),
+            PutRequest(key: "m", value: "x", mode: .overwrite),
+        ], group: g, as: leader)
+        #expect(outcomes.map { outcome -> Int64 in if case .committed(let answer) = outcome { return answer.revision }; return -1 } == [2, 3, 4, 5])
+        #expect(try await a.entries(group: g, key: "k", limit: .all, after: nil)?.map(\.value) == ["p", "o2"])
+        #expect(try await a.entries(group: g, key: "k", limit: .all, after: nil)?.map(\.revision) == [1, 4])
+        #expect(try await a.entries(group: g, key: "m", limit: .all, after: nil)?.map(\.value) == ["x"])
+        _ = try await a.put([PutRequest(key: "k", value: "o3", mode: .overwrite), PutRequest(key: "k", value: "a2")], group: g, as: leader)
+        #expect(try await a.entries(group: g, key: "k", limit: .all, after: nil)?.map(\.value) == ["p", "o3", "a2"])
+        #expect(try await a.latestRevision(group: g, key: "k") == 7)
+    }
+
+    /// Leadership going back and forth between two connections: each leader numbers on from the store's
+    /// revision, whatever it wrote itself before.
+    static func eachLeaderNumbersOnFromTheStore(_ a: any CoordinationStore, _ b: any CoordinationStore, _ g: String) async throws {
+        guard case .granted(let first) = try await a.acquire(group: g, candidate: "a", lease: .seconds(5)) else { Issue.record("a"); return }
+        #expect(try await a.put([PutRequest(key: "k", value: "1")], group: g, as: LeaderIdentity(name: "a", token: first.token)).count == 1)
+        #expect(try await a.release(group: g, candidate: "a", token: first.token))
+        guard case .granted(let second) = try await b.acquire(group: g, candidate: "b", lease: .seconds(5)) else { Issue.record("b"); return }
+        let byB = try await b.put([PutRequest(key: "k", value: "2"), PutRequest(key: "j", value: "3")], group: g, as: LeaderIdentity(name: "b", token: second.token))
+        #expect(byB == [.committed(PutAnswer(key: "k", revision: 2, leader: "b", token: second.token)), .committed(PutAnswer(key: "j", revision: 3, leader: "b", token: second.token))])
+        #expect(try await b.release(group: g, candidate: "b", token: second.token))
+        guard case .granted(let third) = try await a.acquire(group: g, candidate: "a", lease: .seconds(5)) else { Issue.record("a again"); return }
+        let byA = try await a.put([PutRequest(key: "k", value: "4")], group: g, as: LeaderIdentity(name: "a", token: third.token))
+        #expect(byA == [.committed(PutAnswer(key: "k", revision: 4, leader: "a", token: third.token))])
+        // The old term's token is refused although this connection wrote with it last.
+        await #expect(throws: CoordinationStoreError.fenced) {
+            try await a.put([PutRequest(key: "k", value: "late")], group: g, as: LeaderIdentity(name: "a", token: first.token))
+        }
+        #expect(try await b.entries(group: g, key: "k", limit: .all, after: nil)?.map(\.value) == ["1", "2", "4"])
+    }
+
     static func semaphoreSlotsAreFencedAndExpire(_ a: any CoordinationStore, _ b: any CoordinationStore, _ g: String) async throws {
         guard case .granted(let grant) = try await a.acquire(group: g, candidate: "a", lease: .seconds(5)) else { Issue.record("a"); return }
         let leader = LeaderIdentity(name: "a", token: grant.token)
@@ -231,6 +272,8 @@ enum StoreContract {
         ("anExpiredTermPassesOnAndItsHolderCannotRenewIt", anExpiredTermPassesOnAndItsHolderCannotRenewIt),
         ("aDeposedLeadersWriteIsRefusedByTheStore", aDeposedLeadersWriteIsRefusedByTheStore),
         ("aBatchWithIdempotencyKeysAndOverwrite", aBatchWithIdempotencyKeysAndOverwrite),
+        ("overwritesWithinOneBatch", overwritesWithinOneBatch),
+        ("eachLeaderNumbersOnFromTheStore", eachLeaderNumbersOnFromTheStore),
         ("semaphoreSlotsAreFencedAndExpire", semaphoreSlotsAreFencedAndExpire),
         ("membersAreSharedAcrossConnections", membersAreSharedAcrossConnections),
         ("twoMembersOnOneStore", twoMembersOnOneStore),

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// The store in PostgreSQL, for members on several hosts: the role Spanner plays for hedge.
 ///
@@ -15,6 +16,9 @@ public final class PostgresCoordinationStore: CoordinationStore {
     let client: PostgresClient
     let logger: Logger
     private let running: Task<Void, Never>
+    /// Each group's last revision as this store last wrote it: a leader's batch with no idempotency key then
+    /// needs no read before its one statement, which checks the revision is still this and else writes nothing.
+    private let revisions = Mutex<[String: Int64]>([:])
 
     static let now = "(extract(epoch from now()) * 1000000)::bigint"
 
@@ -193,7 +197,153 @@ public final class PostgresCoordinationStore: CoordinationStore {
 
     // MARK: The log
 
+    /// A batch costs one round trip when no Put carries an idempotency key and this store knows the revision,
+    /// two otherwise (a read of the clock, the revision and the batch's idempotency records, then the write); the
+    /// step-by-step transaction took six statements and more per batch, each a round trip to the server.
+    ///
+    /// The write is one statement, so one implicit transaction and one commit: it locks the lease row as it checks
+    /// the fence (as ``fence(_:_:_:_:)`` does), checks that the group's revision is the one the answers were
+    /// numbered from, and only then deletes the entries overwritten, inserts the entries, stores the idempotency
+    /// records and moves the revision. Reading before the write outside its transaction is safe because only the
+    /// fenced leader writes these rows and its batches go one at a time (``PutBatch``): a new leader's term starts
+    /// after the old leader's last commit, and a stale read makes the write's checks fail, not write wrongly.
+    /// When the statement writes nothing (fenced, or the revision moved), the batch goes again through
+    /// ``putStepByStep(_:group:as:keepingKeysFor:)``, which tells the two apart.
     public func put(_ batch: [PutRequest], group: String, as leader: LeaderIdentity, keepingKeysFor retention: Duration) async throws -> [PutOutcome] {
+        let logger = logger
+        let keys = Array(Set(batch.compactMap(\.idempotencyKey)))
+        let cached = revisions.withLock { $0[group] }
+        let written: PutPlan? = try await call { [self] () -> PutPlan? in
+            var base: Int64
+            var now: StoreTime?
+            var remembered: [String: (record: IdempotencyRule.Record, storedAt: StoreTime)] = [:]
+            if let cached, keys.isEmpty {
+                base = cached
+            } else {
+                base = 0
+                let decoder = JSONDecoder()
+                for try await (clock, revision, key, requestText, answerText, time) in try await client.query("""
+                    SELECT \(unescaped: Self.now), coalesce((SELECT revision FROM outrider_revisions WHERE grp = \(group)), 0),
+                        i.idempotency_key, i.request, i.answer, i.time_us
+                    FROM (SELECT 1) AS one LEFT JOIN outrider_idempotency AS i ON i.grp = \(group) AND i.idempotency_key = ANY(\(keys))
+                    """, logger: logger).decode((Int64, Int64, String?, String?, String?, Int64?).self) {
+                    now = StoreTime(microsecondsSinceEpoch: clock)
+                    base = revision
+                    if let key, let requestText, let answerText, let time {
+                        let record = IdempotencyRule.Record(
+                            request: try decoder.decode(PutRequest.self, from: Data(requestText.utf8)),
+                            answer: try decoder.decode(PutAnswer.self, from: Data(answerText.utf8)))
+                        remembered[key] = (record, StoreTime(microsecondsSinceEpoch: time))
+                    }
+                }
+            }
+            let plan = try Self.plan(batch, from: base, leader: leader, remembered: remembered, now: now, retention: retention)
+            for try await revision in try await client.query("""
+                WITH fence AS (
+                    SELECT \(unescaped: Self.now) AS now_us FROM outrider_leases
+                    WHERE grp = \(group) AND holder = \(leader.name) AND token = \(Int64(leader.token.value)) AND expires_us > \(unescaped: Self.now)
+                        AND coalesce((SELECT revision FROM outrider_revisions WHERE grp = \(group)), 0) = \(base)
+                    FOR UPDATE
+                ), revised AS (
+                    INSERT INTO outrider_revisions (grp, revision) SELECT \(group), \(plan.revision) FROM fence
+                    ON CONFLICT (grp) DO UPDATE SET revision = excluded.revision
+                    RETURNING revision
+                ), overwritten AS (
+                    DELETE FROM outrider_log WHERE EXISTS (SELECT 1 FROM fence) AND grp = \(group) AND revision IN (
+                        SELECT max(revision) FROM outrider_log WHERE grp = \(group) AND key = ANY(\(plan.overwritten)) GROUP BY key)
+                ), logged AS (
+                    INSERT INTO outrider_log (grp, revision, key, value, leader, token, time_us)
+                    SELECT \(group), entry.revision, entry.key, entry.value, \(leader.name), \(Int64(leader.token.value)), fence.now_us
+                    FROM fence, unnest(\(plan.entryRevisions)::bigint[], \(plan.entryKeys)::text[], \(plan.entryValues)::text[]) AS entry(revision, key, value)
+                ), recorded AS (
+                    INSERT INTO outrider_idempotency (grp, idempotency_key, request, answer, time_us)
+                    SELECT \(group), record.key, record.request, record.answer, fence.now_us
+                    FROM fence, unnest(\(plan.recordKeys)::text[], \(plan.recordRequests)::text[], \(plan.recordAnswers)::text[]) AS record(key, request, answer)
+                    ON CONFLICT (grp, idempotency_key) DO UPDATE SET request = excluded.request, answer = excluded.answer, time_us = excluded.time_us
+                )
+                SELECT revision FROM revised
+                """, logger: logger).decode(Int64.self) {
+                guard revision == plan.revision else { break }
+                return plan
+            }
+            return nil
+        }
+        if let written {
+            revisions.withLock { $0[group] = written.revision }
+            return written.outcomes
+        }
+        revisions.withLock { $0[group] = nil }
+        return try await putStepByStep(batch, group: group, as: leader, keepingKeysFor: retention)
+    }
+
+    /// What one batch writes, numbered from the group's revision before it.
+    struct PutPlan: Sendable {
+        var outcomes: [PutOutcome] = []
+        /// The group's revision after the batch.
+        var revision: Int64
+        /// Keys whose latest entry from before the batch an overwrite replaces.
+        var overwritten: [String] = []
+        var entryRevisions: [Int64] = [], entryKeys: [String] = [], entryValues: [String] = []
+        var recordKeys: [String] = [], recordRequests: [String] = [], recordAnswers: [String] = []
+    }
+
+    /// Decides each Put of `batch` in order, as ``putStepByStep(_:group:as:keepingKeysFor:)`` does one statement
+    /// at a time: a Put sees the idempotency records and entries of the Puts before it in the batch. An overwrite
+    /// replaces the key's latest entry, so an entry of the batch that a later overwrite of its key replaces is
+    /// never inserted (its revision is used all the same), and the entry from before the batch is deleted only by
+    /// the key's first write in the batch.
+    static func plan(
+        _ batch: [PutRequest], from base: Int64, leader: LeaderIdentity, remembered: [String: (record: IdempotencyRule.Record, storedAt: StoreTime)],
+        now: StoreTime?, retention: Duration
+    ) throws -> PutPlan {
+        var plan = PutPlan(revision: base)
+        var remembered = remembered
+        var entries: [(revision: Int64, key: String, value: String)?] = []
+        var latest: [String: Int] = [:]
+        var records: [String: (request: String, answer: String)] = [:]
+        let encoder = JSONEncoder()
+        for request in batch {
+            let known = request.idempotencyKey.flatMap { remembered[$0] }
+            switch IdempotencyRule.decide(request, remembered: known?.record, storedAt: known?.storedAt, now: now, retention: retention) {
+            case .replay(let answer): plan.outcomes.append(.replayed(answer)); continue
+            case .conflict: plan.outcomes.append(.conflict); continue
+            case .write: break
+            }
+            if request.mode == .overwrite {
+                if let index = latest[request.key] {
+                    entries[index] = nil
+                } else if !plan.overwritten.contains(request.key) {
+                    plan.overwritten.append(request.key)
+                }
+            }
+            plan.revision += 1
+            latest[request.key] = entries.count
+            entries.append((plan.revision, request.key, request.value))
+            let answer = PutAnswer(key: request.key, revision: plan.revision, leader: leader.name, token: leader.token)
+            if let key = request.idempotencyKey {
+                let record = IdempotencyRule.Record(request: request, answer: answer)
+                remembered[key] = (record, now ?? StoreTime(microsecondsSinceEpoch: 0))
+                records[key] = (String(decoding: try encoder.encode(record.request), as: UTF8.self), String(decoding: try encoder.encode(answer), as: UTF8.self))
+            }
+            plan.outcomes.append(.committed(answer))
+        }
+        for case let entry? in entries {
+            plan.entryRevisions.append(entry.revision)
+            plan.entryKeys.append(entry.key)
+            plan.entryValues.append(entry.value)
+        }
+        for (key, record) in records {
+            plan.recordKeys.append(key)
+            plan.recordRequests.append(record.request)
+            plan.recordAnswers.append(record.answer)
+        }
+        return plan
+    }
+
+    /// The batch in one transaction of a statement per step (fence, revision, each idempotency lookup, each
+    /// insert): the path taken when ``put(_:group:as:keepingKeysFor:)``'s one statement wrote nothing, so that
+    /// a fenced leader gets ``CoordinationStoreError/fenced`` and a stale revision is read again under the lock.
+    func putStepByStep(_ batch: [PutRequest], group: String, as leader: LeaderIdentity, keepingKeysFor retention: Duration) async throws -> [PutOutcome] {
         let logger = logger
         return try await call { [self] in
             try await client.withTransaction(logger: logger) { connection in
@@ -386,15 +536,19 @@ public final class PostgresCoordinationStore: CoordinationStore {
         }
     }
 
+    /// One statement, so a follower finding its leader's address costs one round trip.
     public func members(group: String) async throws -> (members: [MemberRecord], now: StoreTime) {
         try await call { [self] in
             var members: [MemberRecord] = []
             var now: Int64 = 0
-            for try await value in try await client.query("SELECT \(unescaped: Self.now)", logger: logger).decode(Int64.self) { now = value }
-            for try await (name, address, seen) in try await client.query(
-                "SELECT name, address, last_seen_us FROM outrider_members WHERE grp = \(group) ORDER BY name", logger: logger
-            ).decode((String, String, Int64).self) {
-                members.append(MemberRecord(name: name, address: address, lastSeen: StoreTime(microsecondsSinceEpoch: seen)))
+            for try await (clock, name, address, seen) in try await client.query("""
+                SELECT \(unescaped: Self.now), m.name, m.address, m.last_seen_us
+                FROM (SELECT 1) AS one LEFT JOIN outrider_members AS m ON m.grp = \(group) ORDER BY m.name
+                """, logger: logger).decode((Int64, String?, String?, Int64?).self) {
+                now = clock
+                if let name, let address, let seen {
+                    members.append(MemberRecord(name: name, address: address, lastSeen: StoreTime(microsecondsSinceEpoch: seen)))
+                }
             }
             return (members, StoreTime(microsecondsSinceEpoch: now))
         }
