@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-import NIOPosix
 import TestSupport
 import Testing
 
@@ -156,7 +155,7 @@ import Testing
         let moto = try await MotoServer.start()
         defer { moto.stop() }
         try await moto.createBucket("cluster")
-        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             try await run(moto, client)
             try await client.shutdown()
@@ -215,7 +214,8 @@ import Testing
             print("discovery: last request to web-2 \(last - web2Killed) after its kill -9 (local profile)")
         }
         try await Task.sleep(for: .seconds(1))
-        #expect(!(await traffic.backends(since: web2Gone)).contains("web-2"), "web-2 got traffic after it was failed")
+        let afterRemoval = await traffic.backends(since: web2Gone)
+        #expect(!afterRemoval.isEmpty && !afterRemoval.contains("web-2"), "web-2 got traffic after it was failed")
 
         // web-3 starts: it joins through the object and gets traffic, without any reload of the load balancer.
         let web3Start = ContinuousClock.now
@@ -247,10 +247,8 @@ import Testing
         #expect(lb.stderr.filter { $0.contains("role started") }.count == 2, "\(lb.stderr)")
         #expect(!lb.stderr.contains { $0.contains("configuration reloaded") })
 
-        for backend in [web1] {
-            backend.daemon.signal(SIGTERM)
-            #expect(try await backend.daemon.waitForExit() == 0)
-        }
+        web1.daemon.signal(SIGTERM)
+        #expect(try await web1.daemon.waitForExit() == 0)
         lb.signal(SIGTERM)
         #expect(try await lb.waitForExit() == 0)
     }
