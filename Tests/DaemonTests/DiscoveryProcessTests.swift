@@ -40,6 +40,11 @@ import Testing
         }
 
         private(set) var outcomes: [Outcome] = []
+        /// Set when the test is done with the client: it ends after its request in flight, which is not cancelled
+        /// (a cancelled request would count as an error).
+        private(set) var stopped = false
+
+        func stop() { stopped = true }
 
         func record(_ outcome: Outcome) { outcomes.append(outcome) }
 
@@ -185,7 +190,7 @@ import Testing
         // A client of idempotent GETs from now to the end.
         let traffic = Traffic()
         let running = Task {
-            while !Task.isCancelled {
+            while !Task.isCancelled, await !traffic.stopped {
                 do {
                     let answer = try await Self.get(client, port: proxyPort, host: "web.test")
                     if answer.status == 200 {
@@ -237,7 +242,7 @@ import Testing
         if let last = await traffic.last(from: "web-3") {
             print("discovery: last request answered by web-3 \(last - web3Killed) after its host's kill -9")
         }
-        running.cancel()
+        await traffic.stop()
         _ = await running.value
 
         let errors = await traffic.errors
