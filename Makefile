@@ -13,7 +13,7 @@ build:
 # short leases and failure-detection timings run after the rest, one group at a time, each group's tests in
 # parallel: on a 2-core machine, all at once they starve each other's timers into false failures.
 HEAVY_TESTS = CoordinationTests CoordinatorRoleTests ObjectStoreTests GossipRoleTests 'GossipNode|SerfInterop' \
-  DaemonTests.CoordinatorProcessTests DaemonTests.GossipRoleProcessTests
+  DaemonTests.CoordinatorProcessTests DaemonTests.GossipRoleProcessTests DaemonTests.DiscoveryProcessTests
 HEAVY_REGEX = CoordinationTests|CoordinatorRoleTests|ObjectStoreTests|GossipRoleTests|GossipNode|SerfInterop|DaemonTests
 
 # Tests in flight at once within a group: unbounded, five hundred start together and a 2-core machine stalls each
@@ -30,7 +30,7 @@ test:
 	  n=$$((n + 1)); \
 	done; \
 	timeout $(TEST_TIMEOUT) $(SWIFT) test --skip-build --parallel --filter DaemonTests \
-	  --skip 'CoordinatorProcessTests|GossipRoleProcessTests' --xunit-output .build/xunit-$$n.xml || status=1; \
+	  --skip 'CoordinatorProcessTests|GossipRoleProcessTests|DiscoveryProcessTests' --xunit-output .build/xunit-$$n.xml || status=1; \
 	python3 .ci/test-summary.py '.build/xunit*.xml' && exit $$status
 
 # The shipped binary, in .build-release/release/outrider: static Swift standard library; full RELRO, as Debian's

@@ -36,9 +36,12 @@ final class StaticBackend {
         self.process = process
     }
 
-    deinit {
-        // A static file server has nothing to finish; SIGKILL cannot be blocked or ignored, so this cannot hang.
-        kill(process.processIdentifier, SIGKILL)
+    /// SIGKILL, as a host that dies: connections to it are refused or reset from then on. A static file server has
+    /// nothing to finish; SIGKILL cannot be blocked or ignored, so this cannot hang.
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
+
+    deinit { stop() }
 }
