@@ -30,12 +30,7 @@ extension S3Client {
         // S3 requires an integrity check of this body (Content-MD5, or one of the newer checksums).
         call.headers.append(.init("Content-MD5", Data(Insecure.MD5.hash(data: body)).base64EncodedString()))
         let response = try await send(call)
-        let document = try await Self.document(response, call)
-        if document.name == "Error" {
-            throw .service(
-                operation: call.operation, resource: call.resource, status: 200, code: document.text(of: "Code") ?? "InternalError",
-                message: document.text(of: "Message") ?? "", requestID: document.text(of: "RequestId"))
-        }
+        let document = try await Self.successDocument(response, call)
         guard document.name == "DeleteResult" else {
             throw .invalidResponse(operation: call.operation, resource: call.resource, reason: "expected DeleteResult, got \(document.name)")
         }

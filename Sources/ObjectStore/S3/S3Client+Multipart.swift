@@ -95,12 +95,7 @@ extension S3Client {
         Self.signedBody(Array(xml.utf8), into: &call)
         call.headers.append(.init("Content-Type", "application/xml"))
         let response = try await send(call)
-        let document = try await Self.document(response, call)
-        if document.name == "Error" {
-            throw .service(
-                operation: call.operation, resource: call.resource, status: 200, code: document.text(of: "Code") ?? "InternalError",
-                message: document.text(of: "Message") ?? "", requestID: document.text(of: "RequestId"))
-        }
+        let document = try await Self.successDocument(response, call)
         return document.text(of: "ETag")
     }
 

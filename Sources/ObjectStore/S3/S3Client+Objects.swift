@@ -95,12 +95,7 @@ extension S3Client {
         if let contentType { call.headers.append(.init("Content-Type", contentType)) }
         call.headers += try S3ObjectHead.metadataHeaders(metadata)
         let response = try await send(call)
-        let document = try await Self.document(response, call)
-        if document.name == "Error" {
-            throw .service(
-                operation: call.operation, resource: call.resource, status: 200, code: document.text(of: "Code") ?? "InternalError",
-                message: document.text(of: "Message") ?? "", requestID: document.text(of: "RequestId"))
-        }
+        _ = try await Self.successDocument(response, call)
     }
 
     /// DeleteObject. S3 answers 204 whether or not the object existed; some servers answer 404, taken as done.

@@ -163,6 +163,18 @@ public final class S3Client: Sendable {
         }
     }
 
+    /// The document of a response whose status says success, failed when it is an S3 `Error` document: a
+    /// `CopyObject`, `CompleteMultipartUpload` or `DeleteObjects` can fail after its 200 has been sent.
+    static func successDocument(_ response: HTTPClientResponse, _ call: Call) async throws(S3Error) -> XMLTree {
+        let document = try await document(response, call)
+        if document.name == "Error" {
+            throw .service(
+                operation: call.operation, resource: call.resource, status: 200, code: document.text(of: "Code") ?? "InternalError",
+                message: document.text(of: "Message") ?? "", requestID: document.text(of: "RequestId"))
+        }
+        return document
+    }
+
     /// The body of `bytes`, signed with its hash.
     static func signedBody(_ bytes: [UInt8], into call: inout Call) {
         call.payloadHash = SigV4Signer.payloadHash(bytes)
