@@ -10,14 +10,7 @@ import TestSupport
 @Suite struct CacheRoleProcessTests {
     @Test func cacheAndProxyFromTheFile() async throws {
         let directory = try TemporaryDirectory(prefix: "outrider-cache-")
-        let www = directory.url.appendingPathComponent("www")
-        try FileManager.default.createDirectory(at: www.appendingPathComponent("health"), withIntermediateDirectories: true)
-        let page = www.appendingPathComponent("page.txt")
-        try "cached page\n".write(to: page, atomically: true, encoding: .utf8)
-        try "ok\n".write(to: www.appendingPathComponent("health/index.html"), atomically: true, encoding: .utf8)
-        // Modified a day ago: heuristic freshness (RFC 9111 4.2.2) of 10% of that, 2.4 hours.
-        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -86400)], ofItemAtPath: page.path)
-        let backend = try await StaticBackend(serving: www)
+        let backend = try await Self.origin(in: directory)
         let path = directory.path("outrider.yaml")
         try """
             admin:
@@ -73,13 +66,7 @@ import TestSupport
     /// SIGHUP with another store: the next requests go to the new store, the proxy is not restarted.
     @Test func aReloadMovesToANewStoreInPlace() async throws {
         let directory = try TemporaryDirectory(prefix: "outrider-cache-reload-")
-        let www = directory.url.appendingPathComponent("www")
-        try FileManager.default.createDirectory(at: www.appendingPathComponent("health"), withIntermediateDirectories: true)
-        let page = www.appendingPathComponent("page.txt")
-        try "page\n".write(to: page, atomically: true, encoding: .utf8)
-        try "ok\n".write(to: www.appendingPathComponent("health/index.html"), atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -86400)], ofItemAtPath: page.path)
-        let backend = try await StaticBackend(serving: www)
+        let backend = try await Self.origin(in: directory)
         let path = directory.path("outrider.yaml")
         func write(store: String) throws {
             try """
