@@ -157,6 +157,19 @@ import Testing
         #expect(LoadBalancerConfiguration(format: .haproxy).render(routed).contains("backend outrider_web\n    mode http\n    balance roundrobin\n"))
     }
 
+    @Test func anApplicationNoLongerAnnouncedIsKeptWithoutBackends() {
+        let endpoint = ApplicationEndpoint(member: "b1", host: "10.0.0.2", port: 8080, transport: .http)
+        let web = RoutedApplication(name: "web", transport: .http, listenPorts: [8443], domains: ["a.example"], endpoints: [endpoint])
+        let api = RoutedApplication(name: "api", transport: .http, listenPorts: [9443], domains: ["api.example"], endpoints: [endpoint])
+        var moved = web
+        moved.listenPorts = [8444]
+        #expect(RoutedApplication.keeping([web, api], in: [moved]) == [
+            RoutedApplication(name: "api", transport: .http, listenPorts: [9443], domains: ["api.example"], endpoints: []), moved,
+        ])
+        #expect(RoutedApplication.keeping([], in: [web]) == [web])
+        #expect(RoutedApplication.keeping([web], in: []).map(\.endpoints) == [[]])
+    }
+
     // MARK: The real nginx and HAProxy accept what is generated
 
     func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
