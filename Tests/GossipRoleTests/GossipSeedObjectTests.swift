@@ -194,6 +194,9 @@ import Testing
         await lb.shutdown(grace: .seconds(1))
         #expect(metrics.counters(label: "discovery_seed_publish_total", dimensions: [("result", "withdrawn")]).first?.totalValue == 1, "once")
 
+        await other.shutdown(grace: .seconds(1))
+        #expect(try await Self.object(moto, bucket: "leave").entries == [SeedList.Entry(address: "127.0.0.1", port: 2)])
+
         // The store gone: the leave still ends, the failure counted.
         let otherMetrics = TestMetrics()
         let third = try await Self.role("lb-3", Self.settings(seeds: [.s3(seeds)]), metrics: otherMetrics)
@@ -205,7 +208,6 @@ import Testing
         #expect(otherMetrics.counters(label: "discovery_seed_publish_total", dimensions: [("result", "failed")]).first?.totalValue ?? 0 >= 1)
         #expect(otherMetrics.counters(label: "discovery_seed_publish_total", dimensions: [("result", "withdrawn")]).isEmpty)
         await third.shutdown(grace: .seconds(1))
-        await other.shutdown(grace: .seconds(1))
     }
 
     @Test func conditionalWritesRefuseAStaleVersion() async throws {

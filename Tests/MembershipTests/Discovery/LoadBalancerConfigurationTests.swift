@@ -204,13 +204,20 @@ import Testing
         return .init(chain: chain, key: key)
     }
 
+    /// The snapshot's applications and one whose backends all left (kept, answering 503).
+    var everyKind: [RoutedApplication] {
+        RoutedApplication.keeping(
+            [RoutedApplication(name: "gone", transport: .http, listenPorts: [8443], domains: ["gone.example.com"], endpoints: [])],
+            in: snapshot.routedApplications)
+    }
+
     @Test func nginxAcceptsTheGeneratedFile() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let tls = try certificate(in: directory)
         for configuration in [LoadBalancerConfiguration(format: .nginx), LoadBalancerConfiguration(format: .nginx, tls: tls)] {
             let generated = directory.appendingPathComponent("outrider-upstreams.conf")
-            try configuration.render(snapshot.routedApplications).write(to: generated, atomically: true, encoding: .utf8)
+            try configuration.render(everyKind).write(to: generated, atomically: true, encoding: .utf8)
             let main = directory.appendingPathComponent("nginx.conf")
             try """
                 pid \(directory.path)/nginx.pid;
@@ -240,7 +247,7 @@ import Testing
             """.write(to: main, atomically: true, encoding: .utf8)
         for configuration in [LoadBalancerConfiguration(format: .haproxy), LoadBalancerConfiguration(format: .haproxy, tls: tls)] {
             let generated = directory.appendingPathComponent("outrider.cfg")
-            try configuration.render(snapshot.routedApplications).write(to: generated, atomically: true, encoding: .utf8)
+            try configuration.render(everyKind).write(to: generated, atomically: true, encoding: .utf8)
             let checked = try run(["/usr/sbin/haproxy", "-c", "-q", "-f", main.path, "-f", generated.path])
             #expect(checked.status == 0, "haproxy -c: \(checked.output)")
         }
