@@ -256,5 +256,7 @@ import Testing
         #expect(try await web1.daemon.waitForExit() == 0)
         lb.signal(SIGTERM)
         #expect(try await lb.waitForExit() == 0)
+        // Its graceful leave took its address out of the seed object rather than leaving it to age out.
+        #expect(lb.stderr.contains { $0.contains("gossip: took") && $0.contains("out of the seed object s3://cluster/") }, "\(lb.stderr.suffix(20))")
     }
 }

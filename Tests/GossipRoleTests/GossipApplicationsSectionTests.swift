@@ -24,6 +24,35 @@ import Testing
         #expect(try ApplicationTag.decode(settings.tags["apps"]!) == settings.applications)
     }
 
+    @Test func generateIsReadWithAndWithoutTLS() throws {
+        let plain = try parse("""
+              gossip:
+                generate:
+                  format: nginx
+                  target: /etc/nginx/conf.d/outrider-upstreams.conf
+                  check: [nginx, -t]
+                  reload: [nginx, -s, reload]
+            """)
+        #expect(plain.generate == .init(
+            configuration: LoadBalancerConfiguration(format: .nginx),
+            file: LoadBalancerFile(target: "/etc/nginx/conf.d/outrider-upstreams.conf", check: ["nginx", "-t"], reload: ["nginx", "-s", "reload"]),
+            debounce: .seconds(2)))
+        let tls = try parse("""
+              gossip:
+                generate: {format: haproxy, target: /etc/haproxy/outrider.cfg, debounce: 500ms, tls: {chain: /etc/ssl/c.pem, key: /etc/ssl/k.pem}}
+            """)
+        #expect(tls.generate?.configuration == LoadBalancerConfiguration(format: .haproxy, tls: .init(chain: "/etc/ssl/c.pem", key: "/etc/ssl/k.pem")))
+        #expect(tls.generate?.debounce == .milliseconds(500))
+        #expect(problems("""
+              gossip:
+                generate: {format: apache, target: relative.conf, tls: {chain: /c.pem}}
+            """) == [
+            "g.yaml:3:24: expected one of nginx, haproxy, found 'apache'",
+            "g.yaml:3:40: roles.gossip.generate.target must be an absolute path",
+            "g.yaml:3:60: roles.gossip.generate.tls is missing required key 'key'",
+        ])
+    }
+
     @Test func scrimplbsRulesAreReportedAtTheApplication() {
         #expect(problems("""
               gossip:

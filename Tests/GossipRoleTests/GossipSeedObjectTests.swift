@@ -84,6 +84,27 @@ import Testing
         await a.shutdown(grace: .seconds(1))
     }
 
+    @Test func anIPv6DNSServerIsAsked() async throws {
+        let dns = try LoopbackDNSServer(services: [(priority: 0, port: 7000, target: "lb.test")], ipv6: true)
+        defer { dns.stop() }
+        let addresses = try await DNSLookup.seedAddresses(name: "_x._udp.test", type: .srv, port: 7946, server: NodeAddress(host: "::1", port: dns.port))
+        #expect(addresses == [NodeAddress(host: "127.0.0.1", port: 7000)])
+    }
+
+    /// `server:` an IPv6 address: the query goes to a DNS server on ::1.
+    @Test func anSRVRecordFromAnIPv6ServerLeadsToAJoin() async throws {
+        let a = try await Self.role("a", GossipRoleTests.settings())
+        let port = try #require(a.address?.port)
+        let dns = try LoopbackDNSServer(services: [(priority: 0, port: port, target: "lb.test")], ipv6: true)
+        defer { dns.stop() }
+        let server = try #require(GossipSection.dnsServer("[::1]:\(dns.port)"))
+        let b = try await Self.role("b", Self.settings(seeds: [.dns(name: "_outrider._udp.test", type: .srv, port: 7946, server: server)]))
+        try await GossipRoleTests.waitFor("b alive at a", in: a.membership, timeout: .seconds(20)) { $0.member(named: "b")?.status == .alive }
+        #expect(dns.queries.withLock { $0 }.first == "_outrider._udp.test")
+        await b.shutdown(grace: .seconds(1))
+        await a.shutdown(grace: .seconds(1))
+    }
+
     static func s3Seeds(_ moto: MotoServer, bucket: String, publish: Bool) -> S3Seeds {
         var seeds = S3Seeds(
             endpoint: moto.endpoint.base, bucket: bucket, key: "cluster/seeds.json",
@@ -140,6 +161,53 @@ import Testing
         #expect(try await Self.object(moto, bucket: "seeds").entries.count == 2)
         await backend.shutdown(grace: .seconds(1))
         await lb.shutdown(grace: .seconds(1))
+    }
+
+    /// A load balancer leaving gracefully takes its entry out of the object at once (the other entries stay); a
+    /// store that cannot be reached then does not hold up the leave, and the failure is counted.
+    @Test func aLoadBalancerLeavingTakesItsEntryOut() async throws {
+        let moto = try await MotoServer.start()
+        defer { moto.stop() }
+        let setup = try moto.client(MultiThreadedEventLoopGroup.singleton)
+        try await setup.createBucket("leave")
+        try await setup.putObject(bucket: "leave", key: "cluster/seeds.json", bytes: ByteBuffer(bytes: SeedList(entries: [
+            SeedList.Entry(address: "127.0.0.1", port: 2),
+        ]).encoded()))
+        try await setup.shutdown()
+
+        let metrics = TestMetrics()
+        let seeds = Self.s3Seeds(moto, bucket: "leave", publish: true)
+        let lb = try await Self.role("lb", Self.settings(seeds: [.s3(seeds)]), metrics: metrics)
+        let lbAddress = try #require(lb.address)
+        let other = try await Self.role("lb-2", Self.settings(seeds: [.s3(seeds)]))
+        let otherAddress = try #require(other.address)
+        try await eventually(timeout: .seconds(20)) {
+            let list = try await Self.object(moto, bucket: "leave")
+            return list.contains(address: lbAddress.host, port: lbAddress.port) && list.contains(address: otherAddress.host, port: otherAddress.port)
+        }
+
+        await lb.drain()
+        let after = try await Self.object(moto, bucket: "leave")
+        #expect(!after.contains(address: lbAddress.host, port: lbAddress.port), "\(after)")
+        #expect(after.contains(address: otherAddress.host, port: otherAddress.port) && after.contains(address: "127.0.0.1", port: 2), "\(after)")
+        #expect(metrics.counters(label: "discovery_seed_publish_total", dimensions: [("result", "withdrawn")]).first?.totalValue == 1)
+        await lb.shutdown(grace: .seconds(1))
+        #expect(metrics.counters(label: "discovery_seed_publish_total", dimensions: [("result", "withdrawn")]).first?.totalValue == 1, "once")
+
+        await other.shutdown(grace: .seconds(1))
+        #expect(try await Self.object(moto, bucket: "leave").entries == [SeedList.Entry(address: "127.0.0.1", port: 2)])
+
+        // The store gone: the leave still ends, the failure counted.
+        let otherMetrics = TestMetrics()
+        let third = try await Self.role("lb-3", Self.settings(seeds: [.s3(seeds)]), metrics: otherMetrics)
+        try await eventually(timeout: .seconds(20)) {
+            otherMetrics.counters(label: "discovery_seed_publish_total", dimensions: [("result", "published")]).contains { $0.totalValue >= 1 }
+        }
+        moto.stop()
+        await third.drain()
+        #expect(otherMetrics.counters(label: "discovery_seed_publish_total", dimensions: [("result", "failed")]).first?.totalValue ?? 0 >= 1)
+        #expect(otherMetrics.counters(label: "discovery_seed_publish_total", dimensions: [("result", "withdrawn")]).isEmpty)
+        await third.shutdown(grace: .seconds(1))
     }
 
     @Test func conditionalWritesRefuseAStaleVersion() async throws {
@@ -204,18 +272,31 @@ final class LoopbackDNSServer: Sendable {
     private let socket: Int32
     let queries = Mutex<[String]>([])
 
-    init(services: [(priority: UInt16, port: Int, target: String)]) throws {
-        let descriptor = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    /// On 127.0.0.1, or on ::1 with `ipv6`.
+    init(services: [(priority: UInt16, port: Int, target: String)], ipv6: Bool = false) throws {
+        let descriptor = Glibc.socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         socket = descriptor
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        var address = sockaddr_storage()
+        var length = socklen_t(ipv6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { storage in
+            if ipv6 {
+                storage.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                    $0.pointee.sin6_family = sa_family_t(AF_INET6)
+                    $0.pointee.sin6_addr = in6addr_loopback
+                }
+            } else {
+                storage.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                    $0.pointee.sin_family = sa_family_t(AF_INET)
+                    $0.pointee.sin_addr.s_addr = inet_addr("127.0.0.1")
+                }
+            }
+            return storage.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
         }
-        guard bound else { throw TimedOut(what: "cannot bind a UDP socket on 127.0.0.1") }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        guard bound else { throw TimedOut(what: "cannot bind a UDP socket on \(ipv6 ? "::1" : "127.0.0.1")") }
+        port = withUnsafePointer(to: &address) { storage in
+            ipv6 ? storage.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+                : storage.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+        }
         let socket = descriptor
         let thread = Thread { [self] in
             var buffer = [UInt8](repeating: 0, count: 512)

@@ -81,7 +81,7 @@ import Testing
             "g.yaml:4:17: roles.gossip.seeds[0].static: '10.0.0.1:notaport' is not host, host:port or [v6]:port",
             "g.yaml:5:51: roles.gossip.seeds[1].dns.port: SRV records give the ports; remove port",
             "g.yaml:6:40: expected one of A, AAAA, SRV, found 'MX'",
-            "g.yaml:6:52: roles.gossip.seeds[2].dns.server must be an IPv4 address with an optional port, found 'lb.internal'",
+            "g.yaml:6:52: roles.gossip.seeds[2].dns.server must be an IP address with an optional port (10.0.0.2, 10.0.0.2:8600, fd00::2, [fd00::2]:8600), found 'lb.internal'",
             "g.yaml:7:15: roles.gossip.seeds[3].file must be an absolute path, found 'seeds.json'",
             "g.yaml:8:13: roles.gossip.seeds[4].s3 is missing required key 'secret_key'",
             "g.yaml:8:24: roles.gossip.seeds[4].s3.endpoint: S3: endpoint ftp://x is not an http:// or https:// URL",
@@ -95,6 +95,18 @@ import Testing
             #expect(found.contains { $0.hasPrefix(line) }, "missing \(line) in:\n\(found.joined(separator: "\n"))")
         }
         #expect(found.count == expected.count, "\(found.joined(separator: "\n"))")
+    }
+
+    @Test func aDNSServerIsAnIPv4OrIPv6Address() {
+        #expect(GossipSection.dnsServer("10.0.0.2") == NodeAddress(host: "10.0.0.2", port: 53))
+        #expect(GossipSection.dnsServer("10.0.0.2:8600") == NodeAddress(host: "10.0.0.2", port: 8600))
+        #expect(GossipSection.dnsServer("::1") == NodeAddress(host: "::1", port: 53))
+        #expect(GossipSection.dnsServer("fd00::53") == NodeAddress(host: "fd00::53", port: 53))
+        #expect(GossipSection.dnsServer("[::1]:5353") == NodeAddress(host: "::1", port: 5353))
+        #expect(GossipSection.dnsServer("[fd00::53]") == NodeAddress(host: "fd00::53", port: 53))
+        for wrong in ["lb.internal", "lb.internal:53", "[::1]x", "[::1]:", "[::1]:0", "[::1]:65536", "[10.0.0.2]:53", "fd00::zz", "10.0.0.2:0", "[::1", "::1:53:", "fe80::1%eth0", ""] {
+            #expect(GossipSection.dnsServer(wrong) == nil, "\(wrong)")
+        }
     }
 
     @Test func seedsMustBeAList() {

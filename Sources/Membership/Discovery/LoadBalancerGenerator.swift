@@ -7,12 +7,20 @@ public final class LoadBalancerGenerator: Sendable {
     public let file: LoadBalancerFile
     public let debounce: Duration
     private let last = Mutex<LoadBalancerFile.Outcome?>(nil)
+    private let seen: Mutex<[RoutedApplication]>
 
-    public init(configuration: LoadBalancerConfiguration, file: LoadBalancerFile, debounce: Duration) {
+    /// `known`: the applications a generator before this one had written (``known``), so that a new generator (a
+    /// reload of the configuration) keeps answering for those no member announces any more.
+    public init(configuration: LoadBalancerConfiguration, file: LoadBalancerFile, debounce: Duration, known: [RoutedApplication] = []) {
         self.configuration = configuration
         self.file = file
         self.debounce = debounce
+        self.seen = Mutex(known)
     }
+
+    /// Every application rendered so far, those no member announces any more with no endpoints
+    /// (``RoutedApplication/keeping(_:in:)``): they stay in the file, answering 503, while this process runs.
+    public var known: [RoutedApplication] { seen.withLock { $0 } }
 
     /// What the last rewrite did; nil before the first.
     public var lastOutcome: LoadBalancerFile.Outcome? { last.withLock { $0 } }
@@ -22,7 +30,11 @@ public final class LoadBalancerGenerator: Sendable {
     public func run(following view: any MembershipView, report: @Sendable (LoadBalancerFile.Outcome) -> Void) async {
         for await _ in view.snapshots() {
             do { try await Task.sleep(for: debounce) } catch { return }
-            let outcome = await file.apply(configuration.render(view.snapshot.routedApplications))
+            let applications = seen.withLock { seen in
+                seen = RoutedApplication.keeping(seen, in: view.snapshot.routedApplications)
+                return seen
+            }
+            let outcome = await file.apply(configuration.render(applications))
             if outcome != .unchanged {
                 last.withLock { $0 = outcome }
                 report(outcome)

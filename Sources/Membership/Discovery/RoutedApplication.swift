@@ -42,3 +42,19 @@ extension MembershipSnapshot {
         return byName.values.sorted { $0.name < $1.name }
     }
 }
+
+extension RoutedApplication {
+    /// `current`, plus each application of `earlier` that no reachable member announces any more, kept with no
+    /// endpoints, by name. A load balancer's generated file keeps serving such an application's domains with an
+    /// answer (nginx `return 503`, an HAProxy backend without servers answers 503) instead of dropping its `server`
+    /// block, after which nginx would refuse connections on the port or hand the requests to another site.
+    public static func keeping(_ earlier: [RoutedApplication], in current: [RoutedApplication]) -> [RoutedApplication] {
+        var merged = current
+        for application in earlier where !current.contains(where: { $0.name == application.name }) {
+            var gone = application
+            gone.endpoints = []
+            merged.append(gone)
+        }
+        return merged.sorted { $0.name < $1.name }
+    }
+}

@@ -137,6 +137,12 @@ public struct SeedList: Sendable, Equatable {
         return SeedList(entries: Array(ordered.prefix(Self.maximumEntries)))
     }
 
+    /// The list without `address`:`port`'s entry, the rest as it was: a publisher leaving the cluster gracefully
+    /// takes its own address out, so that joining members do not try it until it ages out.
+    public func withdrawing(address: String, port: Int) -> SeedList {
+        SeedList(entries: entries.filter { $0.address != address || $0.port != port })
+    }
+
     /// Whether the list has a current entry for `address`:`port`.
     public func contains(address: String, port: Int) -> Bool {
         entries.contains { $0.address == address && $0.port == port }

@@ -157,6 +157,19 @@ import Testing
         #expect(LoadBalancerConfiguration(format: .haproxy).render(routed).contains("backend outrider_web\n    mode http\n    balance roundrobin\n"))
     }
 
+    @Test func anApplicationNoLongerAnnouncedIsKeptWithoutBackends() {
+        let endpoint = ApplicationEndpoint(member: "b1", host: "10.0.0.2", port: 8080, transport: .http)
+        let web = RoutedApplication(name: "web", transport: .http, listenPorts: [8443], domains: ["a.example"], endpoints: [endpoint])
+        let api = RoutedApplication(name: "api", transport: .http, listenPorts: [9443], domains: ["api.example"], endpoints: [endpoint])
+        var moved = web
+        moved.listenPorts = [8444]
+        #expect(RoutedApplication.keeping([web, api], in: [moved]) == [
+            RoutedApplication(name: "api", transport: .http, listenPorts: [9443], domains: ["api.example"], endpoints: []), moved,
+        ])
+        #expect(RoutedApplication.keeping([], in: [web]) == [web])
+        #expect(RoutedApplication.keeping([web], in: []).map(\.endpoints) == [[]])
+    }
+
     // MARK: The real nginx and HAProxy accept what is generated
 
     func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
@@ -191,13 +204,20 @@ import Testing
         return .init(chain: chain, key: key)
     }
 
+    /// The snapshot's applications and one whose backends all left (kept, answering 503).
+    var everyKind: [RoutedApplication] {
+        RoutedApplication.keeping(
+            [RoutedApplication(name: "gone", transport: .http, listenPorts: [8443], domains: ["gone.example.com"], endpoints: [])],
+            in: snapshot.routedApplications)
+    }
+
     @Test func nginxAcceptsTheGeneratedFile() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let tls = try certificate(in: directory)
         for configuration in [LoadBalancerConfiguration(format: .nginx), LoadBalancerConfiguration(format: .nginx, tls: tls)] {
             let generated = directory.appendingPathComponent("outrider-upstreams.conf")
-            try configuration.render(snapshot.routedApplications).write(to: generated, atomically: true, encoding: .utf8)
+            try configuration.render(everyKind).write(to: generated, atomically: true, encoding: .utf8)
             let main = directory.appendingPathComponent("nginx.conf")
             try """
                 pid \(directory.path)/nginx.pid;
@@ -227,7 +247,7 @@ import Testing
             """.write(to: main, atomically: true, encoding: .utf8)
         for configuration in [LoadBalancerConfiguration(format: .haproxy), LoadBalancerConfiguration(format: .haproxy, tls: tls)] {
             let generated = directory.appendingPathComponent("outrider.cfg")
-            try configuration.render(snapshot.routedApplications).write(to: generated, atomically: true, encoding: .utf8)
+            try configuration.render(everyKind).write(to: generated, atomically: true, encoding: .utf8)
             let checked = try run(["/usr/sbin/haproxy", "-c", "-q", "-f", main.path, "-f", generated.path])
             #expect(checked.status == 0, "haproxy -c: \(checked.output)")
         }

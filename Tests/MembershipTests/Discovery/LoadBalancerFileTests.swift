@@ -77,4 +77,26 @@ import Testing
         #expect(outcomes.withLock { $0 } == ["applied"])
         #expect(generator.lastOutcome == .applied)
     }
+
+    /// The last backend of an application leaving leaves its server in the file, answering 503.
+    @Test func anApplicationWhoseBackendsLeftAnswers503() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let target = directory.appendingPathComponent("generated.conf").path
+        let membership = LiveMembership(localMember: Member(name: "lb", host: "127.0.0.1", port: 7946, status: .alive))
+        let generator = LoadBalancerGenerator(
+            configuration: LoadBalancerConfiguration(format: .nginx), file: LoadBalancerFile(target: target), debounce: .milliseconds(10))
+        let task = Task { await generator.run(following: membership) { _ in } }
+        defer { task.cancel() }
+        let web = Application(name: "web", listenPort: 8443, applicationPort: 8080, transport: .http, domains: ["example.com"])
+        let member = Member(name: "b1", host: "127.0.0.2", port: 7946, status: .alive, tags: [ApplicationTag.key: ApplicationTag.encode([web])])
+        membership.apply(.joined(member))
+        func file() -> String { (try? String(contentsOfFile: target, encoding: .utf8)) ?? "" }
+        for _ in 0..<200 where !file().contains("server 127.0.0.2:8080;") { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(file().contains("server 127.0.0.2:8080;"))
+        membership.apply(.removed(member))
+        for _ in 0..<200 where file().contains("upstream") { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(file().contains("listen 8443;") && file().contains("return 503;") && !file().contains("upstream"), "\(file())")
+        #expect(generator.known.map(\.name) == ["web"])
+    }
 }

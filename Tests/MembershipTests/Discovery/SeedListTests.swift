@@ -111,4 +111,15 @@ import Testing
         #expect(Set(ab.entries) == Set(ba.entries))
         #expect(ab.entries.map(\.address) == ["b", "a", "c"])
     }
+
+    @Test func withdrawingTakesOutOnlyItsOwnEntry() {
+        let list = SeedList(entries: [
+            SeedList.Entry(address: "10.0.0.1", port: 7946, updated: 900),
+            SeedList.Entry(address: "10.0.0.1", port: 7947, updated: 950),
+            SeedList.Entry(address: "10.0.0.2", port: 7946),
+        ])
+        #expect(list.withdrawing(address: "10.0.0.1", port: 7946).entries == Array(list.entries.dropFirst()))
+        #expect(list.withdrawing(address: "10.0.0.3", port: 7946) == list)
+        #expect(SeedList().withdrawing(address: "10.0.0.1", port: 7946).entries.isEmpty)
+    }
 }

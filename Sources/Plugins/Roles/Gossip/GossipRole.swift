@@ -26,6 +26,10 @@ final class GossipRole: Role {
     /// The S3 seed objects of `seeds`, by their index there, and the tasks publishing this member into them.
     private let seedObjects = Mutex<[Int: SeedObject]>([:])
     private let publishTasks = Mutex<[Task<Void, Never>]>([])
+    /// Set once this member's entries have been taken out of the seed objects it publishes to.
+    private let withdrawn = Mutex(false)
+    /// The longest a graceful leave waits for those entries to be taken out.
+    static let withdrawTimeout: Duration = .seconds(5)
     /// The generator of `generate`'s file and the task running it, cancelled and awaited before the role stops.
     private let generator = Mutex<(generator: LoadBalancerGenerator, task: Task<Void, Never>)?>(nil)
 
@@ -118,7 +122,8 @@ final class GossipRole: Role {
         previous?.task.cancel()
         await previous?.task.value
         guard let generate else { return }
-        let running = LoadBalancerGenerator(configuration: generate.configuration, file: generate.file, debounce: generate.debounce)
+        let running = LoadBalancerGenerator(
+            configuration: generate.configuration, file: generate.file, debounce: generate.debounce, known: previous?.generator.known ?? [])
         let membership = membership
         let metrics = metrics
         let logger = context.logger
@@ -152,6 +157,7 @@ final class GossipRole: Role {
     func drain() async {
         joinTask.withLock { $0?.cancel() }
         await stopPublishing()
+        await withdrawFromSeedObjects()
         guard let current = running.withLock({ $0 }) else { return }
         let timeout = settingsBox.withLock { $0.leaveTimeout }
         let deadline = ContinuousClock.now + timeout
@@ -168,6 +174,7 @@ final class GossipRole: Role {
     func shutdown(grace: Duration) async {
         joinTask.withLock { $0?.cancel() }
         await stopPublishing()
+        await withdrawFromSeedObjects()
         for object in seedObjects.withLock({ objects in
             defer { objects = [:] }
             return Array(objects.values)
@@ -210,7 +217,9 @@ final class GossipRole: Role {
                 await current.node.updateMeta(try current.serf.setTags(settings.tags))
             }
         }
-        if old.generate != settings.generate { await startGenerating(settings.generate) }
+        // Rendered again even when `generate` is unchanged: after a failed check, fixing its cause (nginx's main
+        // file, say) and reloading outrider applies the file that failed, without waiting for a change of members.
+        if old.generate != settings.generate || settings.generate != nil { await startGenerating(settings.generate) }
         return .applied
     }
 
@@ -366,6 +375,53 @@ final class GossipRole: Role {
             }
         }
         publishTasks.withLock { $0 = tasks }
+    }
+
+    /// On a graceful leave, this member's entry taken out of each seed object it publishes to (one conditional
+    /// read-modify-write each, as a publish), so that members starting later do not try a load balancer that is
+    /// gone until its entry ages out. Bounded by ``withdrawTimeout``; a store that fails or is slow is logged and
+    /// counted, and the entry then ages out as before. Done once, by the drain or else by the shutdown.
+    private func withdrawFromSeedObjects() async {
+        let objects = seedObjects.withLock { $0 }.sorted { $0.key < $1.key }.map(\.value).filter { $0.seeds.publish }
+        guard !objects.isEmpty, let address = running.withLock({ $0?.node.address }) else { return }
+        guard withdrawn.withLock({ done in
+            defer { done = true }
+            return !done
+        }) else { return }
+        let logger = context.logger
+        let metrics = metrics
+        let finished = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withTaskGroup(of: Void.self) { each in
+                    for object in objects {
+                        each.addTask {
+                            let target = "s3://\(object.seeds.bucket)/\(object.seeds.key)"
+                            switch await object.withdraw(address: address.host, port: address.port) {
+                            case .withdrawn(let conflicts):
+                                metrics.seedPublish("conflict", count: conflicts)
+                                metrics.seedPublish("withdrawn")
+                                logger.info("gossip: took \(address) out of the seed object \(target)")
+                            case .failed(let detail, let conflicts):
+                                metrics.seedPublish("conflict", count: conflicts)
+                                metrics.seedPublish("failed")
+                                logger.warning("gossip: cannot take \(address) out of the seed object \(target) (it ages out instead): \(detail)")
+                            }
+                        }
+                    }
+                }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: Self.withdrawTimeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        if !finished {
+            logger.warning("gossip: taking \(address) out of the seed objects took over \(Self.withdrawTimeout); left to age out")
+        }
     }
 
     private func stopPublishing() async {

@@ -69,7 +69,7 @@ enum GossipSection {
             let reload = generate.value("reload", default: [String]())
             let debounce = generate.value("debounce", default: Duration.seconds(2), in: .zero ... .seconds(3600))
             var tls: LoadBalancerConfiguration.TLS?
-            if let tlsSection = generate.mapping("tls") {
+            if generate.value("tls") != nil, let tlsSection = generate.mapping("tls") {
                 let chain = tlsSection.required("chain", as: String.self)
                 let key = tlsSection.required("key", as: String.self)
                 tlsSection.finish()
@@ -244,11 +244,12 @@ enum GossipSection {
                 }
                 var server: NodeAddress?
                 if let serverValue = dns.value("server"), let text = decoder.decode(String.self, from: serverValue) {
-                    var parsed = in_addr()
-                    if let (host, serverPort) = try? splitHostPort(text, defaultPort: 53), inet_pton(AF_INET, host, &parsed) == 1 {
-                        server = NodeAddress(host: host, port: serverPort)
+                    if let parsed = dnsServer(text) {
+                        server = parsed
                     } else {
-                        decoder.record("\(what).dns.server must be an IPv4 address with an optional port, found '\(text)'", at: serverValue.location)
+                        decoder.record(
+                            "\(what).dns.server must be an IP address with an optional port (10.0.0.2, 10.0.0.2:8600, fd00::2, [fd00::2]:8600), found '\(text)'",
+                            at: serverValue.location)
                     }
                 }
                 dns.finish()
@@ -311,6 +312,35 @@ enum GossipSection {
     }
 
     /// `host`, `host:port`, `[v6]:port` or a bare IPv6 literal.
+    /// A `dns` source's `server`: an IPv4 address or an IPv6 one (bare, or in brackets to give a port), port 53
+    /// unless given; nil for anything else (a name would need a resolver to find the resolver).
+    static func dnsServer(_ text: String) -> NodeAddress? {
+        var host = text
+        var port = 53
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":"), let given = Int(rest.dropFirst()) else { return nil }
+                port = given
+            }
+            guard host.contains(":") else { return nil }
+        } else if text.filter({ $0 == ":" }).count == 1 {
+            guard let (splitHost, given) = try? splitHostPort(text, defaultPort: 53) else { return nil }
+            (host, port) = (splitHost, given)
+        }
+        guard (1...65535).contains(port) else { return nil }
+        if host.contains(":") {
+            var parsed = in6_addr()
+            guard inet_pton(AF_INET6, host, &parsed) == 1 else { return nil }
+        } else {
+            var parsed = in_addr()
+            guard inet_pton(AF_INET, host, &parsed) == 1 else { return nil }
+        }
+        return NodeAddress(host: host, port: port)
+    }
+
     static func splitHostPort(_ text: String, defaultPort: Int) throws -> (String, Int) {
         if text.hasPrefix("[") {
             let parsed = try ListenAddress.parse(text)

@@ -98,4 +98,36 @@ final class SeedObject: Sendable {
         }
         return .failed("gave up after \(Self.maximumAttempts) attempts: \(lastProblem)", conflicts: conflicts)
     }
+
+    enum WithdrawOutcome: Equatable {
+        /// The entry was taken out (or was not there), after `conflicts` writes that lost a race.
+        case withdrawn(conflicts: Int)
+        case failed(String, conflicts: Int)
+    }
+
+    /// Takes this member's entry out of the document, keeping every other entry, with the same conditional
+    /// read-modify-write as ``publish(address:port:now:)``: a graceful leave removes the address at once instead of
+    /// leaving it to age out. An absent object, or one without the entry, is left as it is (nothing is written).
+    func withdraw(address: String, port: Int) async -> WithdrawOutcome {
+        var conflicts = 0
+        var lastProblem = "no attempt"
+        for _ in 0..<Self.maximumAttempts {
+            do {
+                let (list, etag) = try await read()
+                guard let etag, list.contains(address: address, port: port) else { return .withdrawn(conflicts: conflicts) }
+                if let conflict = try await write(list.withdrawing(address: address, port: port), replacing: etag) {
+                    conflicts += 1
+                    lastProblem = conflict
+                    continue
+                }
+                let (written, _) = try await read()
+                if !written.contains(address: address, port: port) { return .withdrawn(conflicts: conflicts) }
+                conflicts += 1
+                lastProblem = "the entry was written back by a concurrent write"
+            } catch {
+                return .failed("\(error)", conflicts: conflicts)
+            }
+        }
+        return .failed("gave up after \(Self.maximumAttempts) attempts: \(lastProblem)", conflicts: conflicts)
+    }
 }
