@@ -23,20 +23,46 @@ final class SerfProcess: @unchecked Sendable {
             throw Failure(description: "serf is not installed at \(Self.binary) (apt-get install serf)")
         }
         self.name = name
-        self.port = try Self.freePort()
-        self.rpcPort = try Self.freePort()
-        var arguments = ["agent", "-node=\(name)", "-bind=127.0.0.1:\(port)", "-advertise=127.0.0.1:\(port)", "-rpc-addr=127.0.0.1:\(rpcPort)", "-profile=\(profile)", "-log-level=debug"]
-        for (key, value) in tags.sorted(by: { $0.key < $1.key }) { arguments.append("-tag=\(key)=\(value)") }
-        if let encryptKey { arguments.append("-encrypt=\(encryptKey)") }
-        logFile = FileManager.default.temporaryDirectory.appendingPathComponent("serf-\(name)-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: logFile)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        (port, rpcPort, process, logFile) = try Self.launch(name: name, tags: tags, encryptKey: encryptKey, profile: profile)
+    }
+
+    /// Starts the agent on free ports. A free port can be taken by another test between its check here and serf's
+    /// bind: the agent then exits at once, and is started again on other ports.
+    private static func launch(name: String, tags: [String: String], encryptKey: String?, profile: String) throws -> (Int, Int, Process, URL) {
+        for attempt in 1...5 {
+            let port = try freePort()
+            let rpcPort = try freePort()
+            var arguments = ["agent", "-node=\(name)", "-bind=127.0.0.1:\(port)", "-advertise=127.0.0.1:\(port)", "-rpc-addr=127.0.0.1:\(rpcPort)", "-profile=\(profile)", "-log-level=debug"]
+            for (key, value) in tags.sorted(by: { $0.key < $1.key }) { arguments.append("-tag=\(key)=\(value)") }
+            if let encryptKey { arguments.append("-encrypt=\(encryptKey)") }
+            let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("serf-\(name)-\(UUID().uuidString).log")
+            FileManager.default.createFile(atPath: logFile.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: logFile)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+            if !waitUntilRunning(process, log: logFile), attempt < 5,
+                (try? String(contentsOf: logFile, encoding: .utf8))?.contains("address already in use") == true
+            {
+                try? FileManager.default.removeItem(at: logFile)
+                continue
+            }
+            return (port, rpcPort, process, logFile)
+        }
+        throw Failure(description: "serf \(name) could not bind free ports")
+    }
+
+    /// Whether the agent says it runs within 20 s; `false` as soon as it exits.
+    private static func waitUntilRunning(_ process: Process, log: URL) -> Bool {
+        for _ in 0..<400 {
+            if (try? String(contentsOf: log, encoding: .utf8))?.contains("Serf agent running") == true { return true }
+            if !process.isRunning { return false }
+            usleep(50_000)
+        }
+        return false
     }
 
     var address: String { "127.0.0.1:\(port)" }
