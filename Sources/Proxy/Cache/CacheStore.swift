@@ -152,19 +152,24 @@ public struct CacheStoreObject: Sendable {
     public var release: @Sendable () -> Void
     /// The metadata decoded, when the store keeps it so (a ``MemoryTier``'s copy): a hit then skips decoding it.
     public var head: CacheEntryHead?
+    /// The whole body, when the store holds it in memory (a ``MemoryTier``'s copy): a hit then
+    /// serves it at once instead of reading it.
+    public var heldBody: ByteBuffer?
 
     public init(
         metadata: ByteBuffer,
         bodyLength: Int,
         readBody: @escaping @Sendable (_ offset: Int, _ length: Int) -> any CacheBodyReader,
         release: @escaping @Sendable () -> Void,
-        head: CacheEntryHead? = nil
+        head: CacheEntryHead? = nil,
+        heldBody: ByteBuffer? = nil
     ) {
         self.metadata = metadata
         self.bodyLength = bodyLength
         self.readBody = readBody
         self.release = release
         self.head = head
+        self.heldBody = heldBody
     }
 }
 

@@ -200,14 +200,16 @@ public final class MemoryTier: CacheStore {
     }
 
     private static func object(_ held: Held) -> CacheStoreObject {
-        CacheStoreObject(
+        let body = held.body
+        return CacheStoreObject(
             metadata: held.metadata,
-            bodyLength: held.body.readableBytes,
+            bodyLength: body.readableBytes,
             readBody: { offset, length in
-                MemoryBodyReader(part: held.body.getSlice(at: held.body.readerIndex + offset, length: length) ?? ByteBuffer())
+                MemoryBodyReader(part: body.getSlice(at: body.readerIndex + offset, length: length) ?? ByteBuffer())
             },
             release: {},
-            head: held.head
+            head: held.head,
+            heldBody: body
         )
     }
 

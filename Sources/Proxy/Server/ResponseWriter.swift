@@ -70,12 +70,24 @@ final class HTTP1ResponseWriter: ResponseWriter {
 
     func writeHead(_ head: HTTPResponseHead) {
         hasUnflushedWrites = true
-        if head.status.code >= 200 {
-            chunkedResponse = false
+        guard head.status.code >= 200 else {
+            var buffer = allocator.buffer(capacity: 256)
+            buffer.writeResponseHead(head)
+            write(.byteBuffer(buffer))
+            return
         }
-        var buffer = allocator.buffer(capacity: 256)
+        chunkedResponse = false
+        // A final head is held back like a forwarded one, with room for a small body (a stored
+        // response's length is known) to follow it in the same buffer.
+        var headBytes = 64
+        for (name, value) in head.headers {
+            headBytes += name.utf8.count + value.utf8.count + 4
+        }
+        let bodyBytes = head.headers.first(name: "content-length").flatMap(Int.init).map { $0 <= Self.coalescedBodyBytes ? $0 : 0 } ?? 0
+        var buffer = spareHeadBuffer.take(capacity: headBytes + bodyBytes, allocator: allocator)
         buffer.writeResponseHead(head)
-        write(.byteBuffer(buffer))
+        writeHeldBack()
+        heldBack = buffer
     }
 
     func writeForwardedHead(_ response: ResponseHead, request: RequestHead, keepAlive: Bool) {
