@@ -53,6 +53,11 @@ public final class HTTPCache: ResponseCache {
     private let flights = NIOLockedValueBox<[CacheObjectName: Flight]>([:])
     private let health = NIOLockedValueBox(CacheStoreHealth(isUp: true))
 
+    /// The object names of recent keys: a lookup hashes its key only when it is not among them.
+    private let names = NIOLockedValueBox<[String: CacheObjectName]>([:])
+    /// How many names are kept before they are all let go.
+    static let namesKept = 4096
+
     /// Requests waiting for the fill (or revalidation) of one name.
     struct Flight {
         var waiters: [EventLoopPromise<Void>] = []
@@ -176,8 +181,19 @@ public final class HTTPCache: ResponseCache {
         var isHEAD: Bool { request.method == .HEAD }
     }
 
+    /// The name of `key`'s object (``CacheKey/objectName``), remembered.
+    func objectName(of key: CacheKey) -> CacheObjectName {
+        if let name = names.withLockedValue({ $0[key.uri] }) { return name }
+        let name = key.objectName
+        names.withLockedValue { names in
+            if names.count >= Self.namesKept { names.removeAll(keepingCapacity: true) }
+            names[key.uri] = name
+        }
+        return name
+    }
+
     private func find(_ context: LookupContext, coalesced: Bool) -> CacheAnswer {
-        let primary = context.key.objectName
+        let primary = objectName(of: context.key)
         return opened(primary, context) { [self] object in
             guard let object else {
                 return miss(context, name: primary, forward: .uriMiss, coalesced: coalesced)
@@ -232,7 +248,7 @@ public final class HTTPCache: ResponseCache {
             VaryValue.values(of: varyNames, in: context.request.headers) == entry.variant
         else {
             object.release()
-            return miss(context, name: context.key.objectName, forward: .varyMiss, coalesced: coalesced)
+            return miss(context, name: objectName(of: context.key), forward: .varyMiss, coalesced: coalesced)
         }
         let now = clock()
         let use = settings.policy.use(of: entry, requestControl: context.control, requestHeaders: context.request.headers, now: now)
@@ -266,7 +282,7 @@ public final class HTTPCache: ResponseCache {
             // A request with its own validators goes as it is: the backend's 304 is for them.
             guard !CachePolicy.isConditional(context.request.headers), let conditions = CachePolicy.conditions(for: entry) else {
                 object.release()
-                return miss(context, name: context.key.objectName, forward: context.control.noCache ? .request : .stale, coalesced: true)
+                return miss(context, name: objectName(of: context.key), forward: context.control.noCache ? .request : .stale, coalesced: true)
             }
             return .now(revalidate(context, entry: entry, object: object, name: name, conditions: conditions, age: age, flight: nil))
         }
@@ -368,13 +384,16 @@ public final class HTTPCache: ResponseCache {
         status: CacheStatus,
         validated: Bool
     ) -> StoredEntry {
-        var fields = settings.policy.servedFields(entry, age: age, validated: validated)
-        fields.replaceOrAdd(name: "cache-status", value: status.description)
+        let fields = settings.policy.servedFields(
+            entry,
+            age: age,
+            validated: validated,
+            extra: ["cache-status": status.description, "content-length": String(object.bodyLength)]
+        )
         if !validated, CachePolicy.answersNotModified(context.request.headers, entry: entry) {
             object.release()
             return StoredEntry(cache: self, head: HTTPResponseHead(version: .http1_1, status: .notModified, headers: CachePolicy.notModifiedFields(fields)), object: nil, range: nil)
         }
-        fields.replaceOrAdd(name: "content-length", value: String(object.bodyLength))
         var range: (Int, Int)? = (0, object.bodyLength)
         var head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: entry.status), headers: fields)
         if !context.isHEAD, entry.status == 200 {

@@ -63,10 +63,10 @@ final class StoredEntry: StoredResponse {
     /// A body held in memory is handed over whole: no read, no future.
     func takeBodyAtHand() -> ByteBuffer? {
         let taken: (CacheStoreObject, ByteBuffer)? = state.withLockedValue { state in
-            guard !state.finished, state.reader == nil, let object = state.object, let held = object.heldBody, let range = state.range,
-                let body = held.getSlice(at: held.readerIndex + range.offset, length: range.length)
+            guard !state.finished, state.reader == nil, let held = state.object?.heldBody, let range = state.range,
+                let body = held.getSlice(at: held.readerIndex + range.offset, length: range.length),
+                let object = state.object.take()
             else { return nil }
-            state.object = nil
             state.finished = true
             return (object, body)
         }
