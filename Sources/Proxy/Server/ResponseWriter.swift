@@ -58,6 +58,8 @@ final class HTTP1ResponseWriter: ResponseWriter {
     /// Bodies up to this size are copied behind their head; a copy of a few kilobytes costs
     /// less than another buffer through the pipeline.
     static let coalescedBodyBytes = 16 * 1024
+    /// Room made for a head written from fields (it grows if they need more).
+    static let headBytes = 1024
 
     func attach(_ context: ChannelHandlerContext) {
         self.context = context
@@ -79,12 +81,8 @@ final class HTTP1ResponseWriter: ResponseWriter {
         chunkedResponse = false
         // A final head is held back like a forwarded one, with room for a small body (a stored
         // response's length is known) to follow it in the same buffer.
-        var headBytes = 64
-        for (name, value) in head.headers {
-            headBytes += name.utf8.count + value.utf8.count + 4
-        }
         let bodyBytes = head.headers.first(name: "content-length").flatMap(Int.init).map { $0 <= Self.coalescedBodyBytes ? $0 : 0 } ?? 0
-        var buffer = spareHeadBuffer.take(capacity: headBytes + bodyBytes, allocator: allocator)
+        var buffer = spareHeadBuffer.take(capacity: Self.headBytes + bodyBytes, allocator: allocator)
         buffer.writeResponseHead(head)
         writeHeldBack()
         heldBack = buffer

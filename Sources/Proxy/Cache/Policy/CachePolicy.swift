@@ -163,7 +163,9 @@ public struct CachePolicy: Sendable, Equatable {
     /// all of them.
     public func servedFields(_ entry: CacheEntryHead, age: Int, validated: Bool, extra: KeyValuePairs<String, String> = [:]) -> HTTPHeaders {
         let dropped = validated ? [] : entry.control.noCacheFields
-        var fields = HTTPHeaders()
+        // The pairs are gathered as an array, and taken by `HTTPHeaders` whole: its `add` checks
+        // each name again, and these were checked when they were stored.
+        var fields: [(String, String)] = []
         fields.reserveCapacity(entry.headers.count + 1 + extra.count)
         for (name, value) in entry.headers {
             if HopByHopFields.equalsIgnoringCase(name, "age")
@@ -172,13 +174,13 @@ public struct CachePolicy: Sendable, Equatable {
             {
                 continue
             }
-            fields.add(name: name, value: value)
+            fields.append((name, value))
         }
-        fields.add(name: "age", value: String(min(max(0, age), CacheControl.maximumDelta)))
+        fields.append(("age", String(min(max(0, age), CacheControl.maximumDelta))))
         for (name, value) in extra {
-            fields.add(name: name, value: value)
+            fields.append((name, value))
         }
-        return fields
+        return HTTPHeaders(fields)
     }
 
     static func pragmaNoCache(_ headers: HTTPHeaders) -> Bool {
