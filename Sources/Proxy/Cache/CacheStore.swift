@@ -151,19 +151,51 @@ public struct CacheStoreObject: Sendable {
     /// Releases what the object holds (an open file, a response in flight) without reading.
     public var release: @Sendable () -> Void
     /// The metadata decoded, when the store keeps it so (a ``MemoryTier``'s copy): a hit then skips decoding it.
-    public var head: CacheEntryHead?
+    public var head: CacheEntryHead? { decoded?.head }
+    /// ``head``, shared: an object is copied on its way to the client, its decoded head only referenced.
+    let decoded: DecodedHead?
+    /// The whole body, when the store holds it in memory (a ``MemoryTier``'s copy): a hit then
+    /// serves it at once instead of reading it.
+    public var heldBody: ByteBuffer?
 
     public init(
         metadata: ByteBuffer,
         bodyLength: Int,
         readBody: @escaping @Sendable (_ offset: Int, _ length: Int) -> any CacheBodyReader,
         release: @escaping @Sendable () -> Void,
-        head: CacheEntryHead? = nil
+        head: CacheEntryHead? = nil,
+        heldBody: ByteBuffer? = nil
     ) {
         self.metadata = metadata
         self.bodyLength = bodyLength
         self.readBody = readBody
         self.release = release
+        self.decoded = head.map(DecodedHead.init)
+        self.heldBody = heldBody
+    }
+
+    init(
+        metadata: ByteBuffer,
+        bodyLength: Int,
+        readBody: @escaping @Sendable (_ offset: Int, _ length: Int) -> any CacheBodyReader,
+        release: @escaping @Sendable () -> Void,
+        decoded: DecodedHead?,
+        heldBody: ByteBuffer?
+    ) {
+        self.metadata = metadata
+        self.bodyLength = bodyLength
+        self.readBody = readBody
+        self.release = release
+        self.decoded = decoded
+        self.heldBody = heldBody
+    }
+}
+
+/// A stored object's metadata decoded once and shared by every copy of the object.
+final class DecodedHead: Sendable {
+    let head: CacheEntryHead
+
+    init(_ head: CacheEntryHead) {
         self.head = head
     }
 }

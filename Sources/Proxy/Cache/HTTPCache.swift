@@ -53,6 +53,11 @@ public final class HTTPCache: ResponseCache {
     private let flights = NIOLockedValueBox<[CacheObjectName: Flight]>([:])
     private let health = NIOLockedValueBox(CacheStoreHealth(isUp: true))
 
+    /// The object names of recent keys: a lookup hashes its key only when it is not among them.
+    private let names = NIOLockedValueBox<[String: CacheObjectName]>([:])
+    /// How many names are kept before they are all let go.
+    static let namesKept = 4096
+
     /// Requests waiting for the fill (or revalidation) of one name.
     struct Flight {
         var waiters: [EventLoopPromise<Void>] = []
@@ -140,22 +145,28 @@ public final class HTTPCache: ResponseCache {
     // MARK: Lookup
 
     public func lookup(_ request: CacheRequest, on eventLoop: any EventLoop) -> EventLoopFuture<CacheLookup> {
+        answer(request, on: eventLoop).future(on: eventLoop)
+    }
+
+    /// The lookup, answered at once when nothing has to be read from the store: a bypass, or a
+    /// response whose copy the store holds in memory (``CacheStore/heldObject(_:)``).
+    public func answer(_ request: CacheRequest, on eventLoop: any EventLoop) -> CacheAnswer {
         if request.method == .CONNECT || request.headers.contains(name: "upgrade") {
-            return eventLoop.makeSucceededFuture(.bypass)
+            return .now(.bypass)
         }
         guard let key = CacheKey(scheme: request.scheme, host: request.headers.first(name: "host"), target: request.target) else {
             metrics.count(.bypass)
-            return eventLoop.makeSucceededFuture(.bypass)
+            return .now(.bypass)
         }
         if !CachePolicy.isSafe(request.method) {
-            return eventLoop.makeSucceededFuture(.miss(InvalidatingFill(cache: self, method: request.method, key: key, eventLoop: eventLoop)))
+            return .now(.miss(InvalidatingFill(cache: self, method: request.method, key: key, eventLoop: eventLoop)))
         }
         guard request.method == .GET || request.method == .HEAD else {
-            return eventLoop.makeSucceededFuture(.bypass)
+            return .now(.bypass)
         }
         let context = LookupContext(request: request, key: key, control: CacheControl(request.headers), requestTime: clock(), eventLoop: eventLoop)
         guard storeHealth.isUp else {
-            return eventLoop.makeSucceededFuture(bypass(context, detail: "store-down"))
+            return .now(bypass(context, detail: "store-down"))
         }
         return find(context, coalesced: false)
     }
@@ -170,9 +181,20 @@ public final class HTTPCache: ResponseCache {
         var isHEAD: Bool { request.method == .HEAD }
     }
 
-    private func find(_ context: LookupContext, coalesced: Bool) -> EventLoopFuture<CacheLookup> {
-        let primary = context.key.objectName
-        return open(primary, on: context.eventLoop).flatMap { [self] object -> EventLoopFuture<CacheLookup> in
+    /// The name of `key`'s object (``CacheKey/objectName``), remembered.
+    func objectName(of key: CacheKey) -> CacheObjectName {
+        if let name = names.withLockedValue({ $0[key.uri] }) { return name }
+        let name = key.objectName
+        names.withLockedValue { names in
+            if names.count >= Self.namesKept { names.removeAll(keepingCapacity: true) }
+            names[key.uri] = name
+        }
+        return name
+    }
+
+    private func find(_ context: LookupContext, coalesced: Bool) -> CacheAnswer {
+        let primary = objectName(of: context.key)
+        return opened(primary, context) { [self] object in
             guard let object else {
                 return miss(context, name: primary, forward: .uriMiss, coalesced: coalesced)
             }
@@ -186,21 +208,31 @@ public final class HTTPCache: ResponseCache {
             }
             object.release()
             let secondary = context.key.objectName(variant: VaryValue.values(of: entry.varyNames, in: context.request.headers))
-            return open(secondary, on: context.eventLoop).flatMap { object in
+            return opened(secondary, context) { [self] object in
                 guard let object else {
-                    return self.miss(context, name: primary, forward: .varyMiss, coalesced: coalesced)
+                    return miss(context, name: primary, forward: .varyMiss, coalesced: coalesced)
                 }
                 guard let entry = object.head ?? CacheEntryHead(decoding: object.metadata), entry.uri == context.key.uri, entry.kind == .response else {
                     object.release()
-                    _ = self.store.remove(secondary, on: context.eventLoop)
-                    return self.miss(context, name: primary, forward: .varyMiss, coalesced: coalesced)
+                    _ = store.remove(secondary, on: context.eventLoop)
+                    return miss(context, name: primary, forward: .varyMiss, coalesced: coalesced)
                 }
-                return self.decide(context, entry: entry, object: object, name: secondary, coalesced: coalesced)
+                return decide(context, entry: entry, object: object, name: secondary, coalesced: coalesced)
             }
+        }
+    }
+
+    /// `then` with the object stored under `name`: at once when the store holds a copy at hand,
+    /// else once the store has answered. A store that fails is bypassed.
+    private func opened(_ name: CacheObjectName, _ context: LookupContext, then: @escaping @Sendable (CacheStoreObject?) -> CacheAnswer) -> CacheAnswer {
+        if let held = store.heldObject(name) { return then(held) }
+        let loop = context.eventLoop
+        return .later(open(name, on: loop).flatMap { object in
+            then(object).future(on: loop)
         }.flatMapError { [self] error in
             storeFault(error, doing: "lookup")
-            return context.eventLoop.makeSucceededFuture(bypass(context, detail: "store-error"))
-        }
+            return loop.makeSucceededFuture(bypass(context, detail: "store-error"))
+        })
     }
 
     /// What to do with a stored response found for the request (RFC 9111 4).
@@ -210,14 +242,13 @@ public final class HTTPCache: ResponseCache {
         object: CacheStoreObject,
         name: CacheObjectName,
         coalesced: Bool
-    ) -> EventLoopFuture<CacheLookup> {
-        let loop = context.eventLoop
+    ) -> CacheAnswer {
         // RFC 9111 4.1: the stored response is used only when the fields it varies on match.
         guard let varyNames = VaryValue.fieldNames(in: entry.headers),
             VaryValue.values(of: varyNames, in: context.request.headers) == entry.variant
         else {
             object.release()
-            return miss(context, name: context.key.objectName, forward: .varyMiss, coalesced: coalesced)
+            return miss(context, name: objectName(of: context.key), forward: .varyMiss, coalesced: coalesced)
         }
         let now = clock()
         let use = settings.policy.use(of: entry, requestControl: context.control, requestHeaders: context.request.headers, now: now)
@@ -225,11 +256,11 @@ public final class HTTPCache: ResponseCache {
         case .fresh(let age, let ttl):
             metrics.count(.hit)
             let status = CacheStatus(hit: true, ttl: ttl, collapsed: coalesced)
-            return loop.makeSucceededFuture(.hit(serve(context, entry: entry, object: object, age: age, status: status, validated: false)))
+            return .now(.hit(serve(context, entry: entry, object: object, age: age, status: status, validated: false)))
         case .staleAllowed(let age, let ttl):
             metrics.count(.stale)
             let status = CacheStatus(hit: true, ttl: ttl, detail: "max-stale")
-            return loop.makeSucceededFuture(.hit(serve(context, entry: entry, object: object, age: age, status: status, validated: false)))
+            return .now(.hit(serve(context, entry: entry, object: object, age: age, status: status, validated: false)))
         case .staleWhileRevalidate(let age, let ttl):
             // RFC 5861 3: served stale at once, while one background request per stored response
             // revalidates it (with its validators, or, without any, fetches it again). A `HEAD`
@@ -239,21 +270,21 @@ public final class HTTPCache: ResponseCache {
             let status = CacheStatus(hit: true, ttl: ttl, detail: "stale-while-revalidate")
             let served = serve(context, entry: entry, object: object, age: age, status: status, validated: false)
             guard !context.isHEAD, !CachePolicy.isConditional(context.request.headers), beginFlight(name) else {
-                return loop.makeSucceededFuture(.hit(served))
+                return .now(.hit(served))
             }
             let fill = StoringFill(cache: self, context: context, forward: .stale, flight: name, revalidating: (entry, name, nil), inBackground: true)
-            return loop.makeSucceededFuture(.hitRevalidatingInBackground(served, conditions: CachePolicy.conditions(for: entry) ?? [:], fill: fill))
+            return .now(.hitRevalidatingInBackground(served, conditions: CachePolicy.conditions(for: entry) ?? [:], fill: fill))
         case .validate(let age, _):
             if context.control.onlyIfCached {
                 object.release()
-                return loop.makeSucceededFuture(.hit(Self.gatewayTimeout()))
+                return .now(.hit(Self.gatewayTimeout()))
             }
             // A request with its own validators goes as it is: the backend's 304 is for them.
             guard !CachePolicy.isConditional(context.request.headers), let conditions = CachePolicy.conditions(for: entry) else {
                 object.release()
-                return miss(context, name: context.key.objectName, forward: context.control.noCache ? .request : .stale, coalesced: true)
+                return miss(context, name: objectName(of: context.key), forward: context.control.noCache ? .request : .stale, coalesced: true)
             }
-            return loop.makeSucceededFuture(revalidate(context, entry: entry, object: object, name: name, conditions: conditions, age: age, flight: nil))
+            return .now(revalidate(context, entry: entry, object: object, name: name, conditions: conditions, age: age, flight: nil))
         }
     }
 
@@ -279,13 +310,13 @@ public final class HTTPCache: ResponseCache {
         return .revalidate(stored, conditions: conditions, fill: fill)
     }
 
-    private func miss(_ context: LookupContext, name: CacheObjectName, forward: CacheStatus.Forward, coalesced: Bool) -> EventLoopFuture<CacheLookup> {
+    private func miss(_ context: LookupContext, name: CacheObjectName, forward: CacheStatus.Forward, coalesced: Bool) -> CacheAnswer {
         let loop = context.eventLoop
         if context.control.onlyIfCached {
-            return loop.makeSucceededFuture(.hit(Self.gatewayTimeout()))
+            return .now(.hit(Self.gatewayTimeout()))
         }
         guard settings.coalesce, !coalesced, !context.isHEAD else {
-            return loop.makeSucceededFuture(.miss(StoringFill(cache: self, context: context, forward: forward, flight: nil)))
+            return .now(.miss(StoringFill(cache: self, context: context, forward: forward, flight: nil)))
         }
         let waiter = loop.makePromise(of: Void.self)
         let leads: Bool = flights.withLockedValue { flights in
@@ -298,16 +329,16 @@ public final class HTTPCache: ResponseCache {
         }
         if leads {
             waiter.succeed(())
-            return loop.makeSucceededFuture(.miss(StoringFill(cache: self, context: context, forward: forward, flight: name)))
+            return .now(.miss(StoringFill(cache: self, context: context, forward: forward, flight: name)))
         }
         // Another request for this name is at the backend: wait for it to be stored.
         let timeout = loop.scheduleTask(in: settings.coalesceTimeout) { waiter.fail(CacheStoreError.timedOut) }
-        return waiter.futureResult.flatMap { [self] in
+        return .later(waiter.futureResult.flatMap { [self] in
             timeout.cancel()
-            return find(context, coalesced: true)
+            return find(context, coalesced: true).future(on: loop)
         }.flatMapError { [self] _ in
             loop.makeSucceededFuture(.miss(StoringFill(cache: self, context: context, forward: forward, flight: nil)))
-        }
+        })
     }
 
     /// Proxies the request without the store, saying why in `Cache-Status`.
@@ -353,13 +384,16 @@ public final class HTTPCache: ResponseCache {
         status: CacheStatus,
         validated: Bool
     ) -> StoredEntry {
-        var fields = settings.policy.servedFields(entry, age: age, validated: validated)
-        fields.replaceOrAdd(name: "cache-status", value: status.description)
+        let fields = settings.policy.servedFields(
+            entry,
+            age: age,
+            validated: validated,
+            extra: ["cache-status": status.description, "content-length": String(object.bodyLength)]
+        )
         if !validated, CachePolicy.answersNotModified(context.request.headers, entry: entry) {
             object.release()
             return StoredEntry(cache: self, head: HTTPResponseHead(version: .http1_1, status: .notModified, headers: CachePolicy.notModifiedFields(fields)), object: nil, range: nil)
         }
-        fields.replaceOrAdd(name: "content-length", value: String(object.bodyLength))
         var range: (Int, Int)? = (0, object.bodyLength)
         var head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: entry.status), headers: fields)
         if !context.isHEAD, entry.status == 200 {

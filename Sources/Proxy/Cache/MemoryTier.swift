@@ -19,15 +19,16 @@ public final class MemoryTier: CacheStore {
     public let maxObjectSize: Int
     private let state = NIOLockedValueBox(State())
 
-    struct Held {
-        var metadata: ByteBuffer
-        var body: ByteBuffer
-        var head: CacheEntryHead?
+    /// A copy; a reference, so that a hit copies no fields out of the tier.
+    final class Held: Sendable {
+        let metadata: ByteBuffer
+        let body: ByteBuffer
+        let decoded: DecodedHead?
 
         init(metadata: ByteBuffer, body: ByteBuffer) {
             self.metadata = metadata
             self.body = body
-            self.head = CacheEntryHead(decoding: metadata)
+            self.decoded = CacheEntryHead(decoding: metadata).map(DecodedHead.init)
         }
     }
 
@@ -200,14 +201,16 @@ public final class MemoryTier: CacheStore {
     }
 
     private static func object(_ held: Held) -> CacheStoreObject {
-        CacheStoreObject(
+        let body = held.body
+        return CacheStoreObject(
             metadata: held.metadata,
-            bodyLength: held.body.readableBytes,
+            bodyLength: body.readableBytes,
             readBody: { offset, length in
-                MemoryBodyReader(part: held.body.getSlice(at: held.body.readerIndex + offset, length: length) ?? ByteBuffer())
+                MemoryBodyReader(part: body.getSlice(at: body.readerIndex + offset, length: length) ?? ByteBuffer())
             },
             release: {},
-            head: held.head
+            decoded: held.decoded,
+            heldBody: body
         )
     }
 

@@ -17,6 +17,29 @@ public protocol ResponseCache: Sendable {
     /// What to do with `request`; `eventLoop` is the client connection's, on which the future
     /// should complete.
     func lookup(_ request: CacheRequest, on eventLoop: any EventLoop) -> EventLoopFuture<CacheLookup>
+    /// The same answer, without a future when it is at hand (a copy held in memory, a request
+    /// the cache passes by): what the proxy asks, so that a hit from memory costs no future.
+    func answer(_ request: CacheRequest, on eventLoop: any EventLoop) -> CacheAnswer
+}
+
+extension ResponseCache {
+    public func answer(_ request: CacheRequest, on eventLoop: any EventLoop) -> CacheAnswer {
+        .later(lookup(request, on: eventLoop))
+    }
+}
+
+/// A lookup's answer: known now, or when the store has answered.
+public enum CacheAnswer: Sendable {
+    case now(CacheLookup)
+    case later(EventLoopFuture<CacheLookup>)
+
+    /// The answer as a future on `eventLoop`.
+    public func future(on eventLoop: any EventLoop) -> EventLoopFuture<CacheLookup> {
+        switch self {
+        case .now(let lookup): eventLoop.makeSucceededFuture(lookup)
+        case .later(let future): future
+        }
+    }
 }
 
 /// A request as the cache sees it.
@@ -105,8 +128,13 @@ public protocol StoredResponse: Sendable {
     /// future has completed and the client can take more, so a slow client slows the read
     /// from the store.
     func nextBodyPart(on eventLoop: any EventLoop) -> EventLoopFuture<ByteBuffer?>
+    /// The whole body at once when it is held in memory, before any ``nextBodyPart(on:)``;
+    /// `nil` when it is to be read part by part (or there is none).
+    func takeBodyAtHand() -> ByteBuffer?
 }
 
 extension StoredResponse {
     public var servesOnError: Bool { false }
+
+    public func takeBodyAtHand() -> ByteBuffer? { nil }
 }

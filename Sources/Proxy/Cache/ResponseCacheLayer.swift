@@ -20,7 +20,11 @@ public final class ResponseCacheLayer: ResponseCache {
     }
 
     public func lookup(_ request: CacheRequest, on eventLoop: any EventLoop) -> EventLoopFuture<CacheLookup> {
-        guard let cache = current.withLockedValue({ $0 }) else { return eventLoop.makeSucceededFuture(.bypass) }
-        return cache.lookup(request, on: eventLoop)
+        answer(request, on: eventLoop).future(on: eventLoop)
+    }
+
+    public func answer(_ request: CacheRequest, on eventLoop: any EventLoop) -> CacheAnswer {
+        guard let cache = current.withLockedValue({ $0 }) else { return .now(.bypass) }
+        return cache.answer(request, on: eventLoop)
     }
 }

@@ -60,6 +60,22 @@ final class StoredEntry: StoredResponse {
         return next
     }
 
+    /// A body held in memory is handed over whole: no read, no future.
+    func takeBodyAtHand() -> ByteBuffer? {
+        let taken: (CacheStoreObject, ByteBuffer)? = state.withLockedValue { state in
+            guard !state.finished, state.reader == nil, let held = state.object?.heldBody, let range = state.range,
+                let body = held.getSlice(at: held.readerIndex + range.offset, length: range.length),
+                let object = state.object.take()
+            else { return nil }
+            state.finished = true
+            return (object, body)
+        }
+        guard let (object, body) = taken else { return nil }
+        object.release()
+        cache?.metrics.served(bytes: body.readableBytes)
+        return body
+    }
+
     deinit {
         let (object, reader) = state.withLockedValue { ($0.object, $0.reader) }
         object?.release()

@@ -654,11 +654,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             }
         }
         let serial = machine.serial
-        cache.lookup(CacheRequest(method: request.method, target: request.uri, headers: headers, scheme: forwarding.scheme), on: eventLoop)
-            .assumeIsolated()
-            .whenComplete { [self] result in
+        switch cache.answer(CacheRequest(method: request.method, target: request.uri, headers: headers, scheme: forwarding.scheme), on: eventLoop) {
+        case .now(let lookup):
+            cacheAnswered(serial: serial, .success(lookup))
+        case .later(let future):
+            future.assumeIsolated().whenComplete { [self] result in
                 cacheAnswered(serial: serial, result)
             }
+        }
     }
 
     private func cacheAnswered(serial: Int, _ result: Result<CacheLookup, any Error>) {
@@ -747,6 +750,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         storedBodyBytes = 0
         writer.writeHead(head)
         if machine.request.isHEAD || bodiless {
+            finishStored()
+        } else if let body = stored.takeBodyAtHand() {
+            storedBodyBytes = body.readableBytes
+            writer.writeBody(body)
             finishStored()
         } else {
             pumpStoredBody()

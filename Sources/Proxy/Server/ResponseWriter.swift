@@ -58,6 +58,8 @@ final class HTTP1ResponseWriter: ResponseWriter {
     /// Bodies up to this size are copied behind their head; a copy of a few kilobytes costs
     /// less than another buffer through the pipeline.
     static let coalescedBodyBytes = 16 * 1024
+    /// Room made for a head written from fields (it grows if they need more).
+    static let headBytes = 1024
 
     func attach(_ context: ChannelHandlerContext) {
         self.context = context
@@ -70,12 +72,20 @@ final class HTTP1ResponseWriter: ResponseWriter {
 
     func writeHead(_ head: HTTPResponseHead) {
         hasUnflushedWrites = true
-        if head.status.code >= 200 {
-            chunkedResponse = false
+        guard head.status.code >= 200 else {
+            var buffer = allocator.buffer(capacity: 256)
+            buffer.writeResponseHead(head)
+            write(.byteBuffer(buffer))
+            return
         }
-        var buffer = allocator.buffer(capacity: 256)
+        chunkedResponse = false
+        // A final head is held back like a forwarded one, with room for a small body (a stored
+        // response's length is known) to follow it in the same buffer.
+        let bodyBytes = head.headers.first(name: "content-length").flatMap(Int.init).map { $0 <= Self.coalescedBodyBytes ? $0 : 0 } ?? 0
+        var buffer = spareHeadBuffer.take(capacity: Self.headBytes + bodyBytes, allocator: allocator)
         buffer.writeResponseHead(head)
-        write(.byteBuffer(buffer))
+        writeHeldBack()
+        heldBack = buffer
     }
 
     func writeForwardedHead(_ response: ResponseHead, request: RequestHead, keepAlive: Bool) {

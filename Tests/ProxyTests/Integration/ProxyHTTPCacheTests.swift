@@ -43,6 +43,7 @@ import Testing
     static func start(
         settings: HTTPCache.Settings = HTTPCache.Settings(),
         directory: String? = nil,
+        memory: Bool = false,
         _ script: @escaping ScriptedBackend.Script
     ) async throws -> Setup {
         let backend = try await ScriptedBackend.start(script)
@@ -53,7 +54,8 @@ import Testing
         let clock = ManualClock()
         var logger = Logger(label: "cache-test")
         logger.logLevel = .critical
-        let cache = HTTPCache(store: store, settings: settings, metrics: CacheMetrics(factory: TestMetrics()), logger: logger, clock: { clock.now })
+        let tiered: any CacheStore = memory ? MemoryTier(store: store, maxSize: 1 << 20, maxObjectSize: 64 << 10) : store
+        let cache = HTTPCache(store: tiered, settings: settings, metrics: CacheMetrics(factory: TestMetrics()), logger: logger, clock: { clock.now })
         await proxy.server.setResponseCache(cache)
         return Setup(backend: backend, proxy: proxy, cache: cache, store: store, clock: clock, directory: directory)
     }
@@ -86,6 +88,36 @@ import Testing
         let head = try await setup.get("/a?x=1&y=2", method: .HEAD)
         #expect(head.head.headers.first(name: "content-length") == "5")
         #expect(setup.backendRequests.count == 2)
+        await setup.stop()
+    }
+
+    /// A copy in the memory tier is answered and written at once: whole, as a range, as a `HEAD` and as a `304`,
+    /// over one keep-alive connection, each response framed right for the next to be read.
+    @Test func hitsOnAMemoryCopyAreServedWholeRangedHeadAndNotModified() async throws {
+        let body = String(repeating: "0123456789", count: 300)
+        let setup = try await Self.start(memory: true) { _, _ in Self.response(body, "ETag: \"m1\"\r\nCache-Control: max-age=60\r\n") }
+        _ = try await setup.get("/m")
+        try await Self.stored(setup, objects: 1)
+        let tier = try #require(setup.cache.store as? MemoryTier)
+        try await eventually { tier.memoryUsage.objects == 1 }
+        let client = try await TestClient.connect(port: setup.proxy.port)
+        let whole = try await client.send(.GET, "/m")
+        #expect(String(buffer: whole.body) == body)
+        #expect(whole.head.headers.first(name: "content-length") == "3000")
+        #expect(whole.head.headers.first(name: "cache-status") == "outrider; hit; ttl=60")
+        let ranged = try await client.send(.GET, "/m", headers: ["Range": "bytes=10-19"])
+        #expect(ranged.status == .partialContent)
+        #expect(String(buffer: ranged.body) == "0123456789")
+        let head = try await client.send(.HEAD, "/m")
+        #expect(head.head.headers.first(name: "content-length") == "3000")
+        #expect(head.body.readableBytes == 0)
+        let notModified = try await client.send(.GET, "/m", headers: ["If-None-Match": "\"m1\""])
+        #expect(notModified.status == .notModified)
+        let again = try await client.send(.GET, "/m")
+        #expect(String(buffer: again.body) == body)
+        await client.close()
+        #expect(tier.memoryUsage.hits >= 5)
+        #expect(setup.backendRequests.count == 1)
         await setup.stop()
     }
 
