@@ -35,6 +35,21 @@ import Testing
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// Whether a new connection to `port` on loopback is refused (nothing listens there).
+    static func refuses(_ port: Int) -> Bool {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { return false }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        return !connected && errno == ECONNREFUSED
+    }
+
     func page(_ name: String) async throws -> StaticBackend {
         let www = directory.url.appendingPathComponent(name)
         try FileManager.default.createDirectory(at: www, withIntermediateDirectories: true)
@@ -42,7 +57,7 @@ import Testing
         return try await StaticBackend(serving: www)
     }
 
-    /// The status and body of a GET for `host` on `port`; nil when the port refuses connections.
+    /// The status and body of a GET for `host` on `port`; nil when it fails.
     static func get(_ client: HTTPClient, port: Int, host: String, path: String = "/") async -> (status: UInt, body: String)? {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.headers.replaceOrAdd(name: "Host", value: host)
@@ -104,6 +119,7 @@ import Testing
 
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
+            #expect(Self.refuses(port), "no application announces the port yet")
             try await eventually(timeout: .seconds(30)) { await Self.get(client, port: port, host: "web.test")?.body == "web-1" }
             _ = try await lb.waitForLine(containing: "discovery: port \(port) opened", timeout: .seconds(10))
             #expect(await Self.get(client, port: port, host: "www.web.test")?.body == "web-1")
@@ -116,11 +132,12 @@ import Testing
             // The backend leaves the cluster: the port closes.
             backend.signal(SIGTERM)
             #expect(try await backend.waitForExit() == 0)
-            try await eventually(timeout: .seconds(30)) { await Self.get(client, port: port, host: "web.test") == nil }
+            try await eventually(timeout: .seconds(30)) { Self.refuses(port) }
             _ = try await lb.waitForLine(containing: "discovery: port \(port) closed", timeout: .seconds(10))
             #expect(await Self.get(client, port: proxyPort, host: "web.test")?.body == "fallback")
             try await client.shutdown()
         } catch {
+            print("load balancer:\n\(lb.stderr.joined(separator: "\n"))\nbackend:\n\(backend.stderr.joined(separator: "\n"))")
             try? await client.shutdown()
             backend.signal(SIGKILL)
             lb.signal(SIGKILL)
