@@ -152,6 +152,20 @@ import Testing
                 ["application": "db", "reason": "a tcp application: the proxy routes HTTP by Host, not TCP ports"],
             ]))
 
+            // A reload keeps the discovered ports, routes and backends; one that narrows discover_ports closes a port.
+            var reloaded = settings
+            reloaded.proxy.retry.attempts = 1
+            _ = try await role.reconfigure(to: reloaded)
+            #expect(await answers(port: second, host: "api.test") == ["api"])
+            try await eventually("web keeps both members") { await answers(port: first, host: "web.test", count: 16) == ["web1", "web2"] }
+            reloaded.discovery?.ports = [first]
+            _ = try await role.reconfigure(to: reloaded)
+            #expect(await answers(port: second, host: "api.test") == nil)
+            #expect(await answers(port: first, host: "web.test") != nil)
+            reloaded.discovery?.ports = [first, second]
+            _ = try await role.reconfigure(to: reloaded)
+            #expect(await answers(port: second, host: "api.test") == ["api"])
+
             // b2 fails: api's port closes, web carries on with b1 alone.
             membership.apply(.updated(member("b2", [], status: .dead)))
             try await eventually("the second port closes") { await answers(port: second, host: "api.test") == nil }
