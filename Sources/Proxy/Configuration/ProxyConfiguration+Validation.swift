@@ -6,7 +6,7 @@ extension ProxyConfiguration {
     /// literal with a brace left in it is an error. Duplicated backends within a site are kept
     /// once, in first-seen order.
     public func resolvedSites() throws(ProxyConfigurationError) -> [ResolvedSite] {
-        guard !sites.isEmpty else { throw .noSites }
+        guard !sites.isEmpty || sitesAddedAtRunTime else { throw .noSites }
         var resolved: [ResolvedSite] = []
         var names: Set<String> = []
         for (position, site) in sites.enumerated() {
@@ -81,8 +81,15 @@ extension ProxyConfiguration {
             throw .invalidValue(field: "limits.max_header_bytes", reason: "must be at least 1024")
         }
         guard limits.maxConnections > 0 else { throw .invalidValue(field: "limits.max_connections", reason: "must be positive") }
+        if let first = sites.firstIndex(where: \.routedOnly), sites[first...].contains(where: { !$0.routedOnly }) {
+            throw .invalidValue(field: "sites", reason: "the sites reached only by route must come after the others")
+        }
         let resolved = try resolvedSites()
         _ = try HostRoutes(routes, defaultSite: defaultSite, sites: resolved.map(\.name))
+        for listener in listeners {
+            guard let virtualHosts = listener.virtualHosts else { continue }
+            _ = try HostRoutes(virtualHosts.routes, defaultSite: virtualHosts.defaultSite, sites: resolved.map(\.name))
+        }
         return resolved
     }
 }

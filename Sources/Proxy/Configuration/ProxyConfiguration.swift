@@ -24,6 +24,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var routes: [Route] = []
     /// The site of a request whose `Host` no route names; `nil`: such a request gets `404`.
     public var defaultSite: String?
+    /// Whether sites (and listeners with their own virtual hosts) are added while the proxy runs, for the
+    /// applications members announce: the configuration may then have no site of its own.
+    public var sitesAddedAtRunTime = false
 
     public init(
         listeners: [Listener] = [Listener()],
@@ -69,11 +72,33 @@ extension ProxyConfiguration {
         /// The port to bind; `0` asks the system for a free port (see ``ProxyServer/localAddresses``).
         public var port: Int
         public var tls: ServerTLS?
+        /// This listener's own virtual hosts, in place of the configuration's ``ProxyConfiguration/routes`` and
+        /// ``ProxyConfiguration/defaultSite``: nginx's `server_name` per `listen` port, for the listeners opened for
+        /// announced applications. Changing them rebinds nothing: the listener keeps its socket and connections.
+        public var virtualHosts: VirtualHosts?
 
-        public init(host: String = "", port: Int = 8080, tls: ServerTLS? = nil) {
+        public init(host: String = "", port: Int = 8080, tls: ServerTLS? = nil, virtualHosts: VirtualHosts? = nil) {
             self.host = host
             self.port = port
             self.tls = tls
+            self.virtualHosts = virtualHosts
+        }
+
+        /// Whether `other` binds the same socket the same way (everything but the virtual hosts' contents).
+        func bindsAs(_ other: Listener) -> Bool {
+            host == other.host && port == other.port && tls == other.tls && (virtualHosts == nil) == (other.virtualHosts == nil)
+        }
+    }
+
+    /// The sites one listener routes to by `Host`: exact names first, then the longest matching `*.` wildcard, then
+    /// ``defaultSite``, else `404`.
+    public struct VirtualHosts: Sendable, Equatable {
+        public var routes: [Route]
+        public var defaultSite: String?
+
+        public init(routes: [Route], defaultSite: String? = nil) {
+            self.routes = routes
+            self.defaultSite = defaultSite
         }
     }
 
@@ -104,11 +129,16 @@ extension ProxyConfiguration {
         /// from pools that membership fills: such a site may start with no pools, and serves `502` while it has no
         /// backend.
         public var backendsSetAtRunTime: Bool
+        /// Whether the site is reached only through a route naming it (a listener's ``VirtualHosts``, or
+        /// ``ProxyConfiguration/routes``), never by failover from the sites before it: the sites of announced
+        /// applications. Such sites come after all the others.
+        public var routedOnly: Bool
 
-        public init(name: String = "", pools: [String], backendsSetAtRunTime: Bool = false) {
+        public init(name: String = "", pools: [String], backendsSetAtRunTime: Bool = false, routedOnly: Bool = false) {
             self.name = name
             self.pools = pools
             self.backendsSetAtRunTime = backendsSetAtRunTime
+            self.routedOnly = routedOnly
         }
     }
 

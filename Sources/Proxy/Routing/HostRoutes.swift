@@ -63,6 +63,15 @@ struct HostRoutes: Sendable {
         return defaultSite
     }
 
+    /// Routes naming no host and no default site: every request gets `404`.
+    static let none = HostRoutes()
+
+    private init() {
+        exact = [:]
+        wildcards = [:]
+        defaultSite = nil
+    }
+
     static func isHostName(_ name: String) -> Bool {
         guard !name.isEmpty, name.utf8.count <= 253 else { return false }
         return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in

@@ -8,16 +8,22 @@ final class Routing: Sendable {
     final class Site: Sendable {
         let name: String
         let backends: [Backend]
+        /// Reached only through a route naming it, never by failover (``ProxyConfiguration/Site/routedOnly``).
+        let routedOnly: Bool
         /// Advanced once per choice for `round_robin`.
         let turn = ManagedAtomic<UInt64>(0)
 
-        init(name: String, backends: [Backend]) {
+        init(name: String, backends: [Backend], routedOnly: Bool = false) {
             self.name = name
             self.backends = backends
+            self.routedOnly = routedOnly
         }
     }
 
     let sites: [Site]
+    /// How many of the first sites a request no route places takes in failover order: the sites reached only by
+    /// route come after them.
+    let failoverSites: Int
     let policy: BalancePolicy
     let retryAttempts: Int
     let upstream: UpstreamSettings
@@ -50,6 +56,7 @@ final class Routing: Sendable {
         routes: HostRoutes? = nil
     ) {
         self.sites = sites
+        self.failoverSites = sites.firstIndex(where: \.routedOnly) ?? sites.count
         self.policy = policy
         self.retryAttempts = retryAttempts
         self.upstream = upstream
@@ -67,7 +74,7 @@ final class Routing: Sendable {
     /// `upstream` in place of its own upstream settings when given; everything else is the same.
     func replacingBackends(ofSiteAt index: Int, with backends: [Backend], upstream: UpstreamSettings? = nil) -> Routing {
         var sites = self.sites
-        sites[index] = Site(name: sites[index].name, backends: backends)
+        sites[index] = Site(name: sites[index].name, backends: backends, routedOnly: sites[index].routedOnly)
         return copy(sites: sites, upstream: upstream ?? self.upstream, cache: cache)
     }
 
@@ -76,7 +83,17 @@ final class Routing: Sendable {
         copy(sites: sites, upstream: upstream, cache: cache)
     }
 
-    private func copy(sites: [Site], upstream: UpstreamSettings, cache: (any ResponseCache)?) -> Routing {
+    /// This table, sharing its sites and backends, with `virtualHosts` as its routes: the table of a listener with
+    /// virtual hosts of its own. Routes to a site this table does not have are left out (a listener's routes of
+    /// the configuration before, while the new one is being applied).
+    func replacingRoutes(with virtualHosts: ProxyConfiguration.VirtualHosts) -> Routing {
+        let names = sites.map(\.name)
+        let routes = virtualHosts.routes.filter { names.contains($0.site) }
+        let defaultSite = virtualHosts.defaultSite.flatMap { names.contains($0) ? $0 : nil }
+        return copy(sites: sites, upstream: upstream, cache: cache, routes: (try? HostRoutes(routes, defaultSite: defaultSite, sites: names)) ?? HostRoutes.none)
+    }
+
+    private func copy(sites: [Site], upstream: UpstreamSettings, cache: (any ResponseCache)?, routes: HostRoutes?? = nil) -> Routing {
         Routing(
             sites: sites,
             policy: policy,
@@ -87,7 +104,7 @@ final class Routing: Sendable {
             limits: limits,
             allowsConnect: allowsConnect,
             cache: cache,
-            routes: routes
+            routes: routes ?? self.routes
         )
     }
 
@@ -115,8 +132,9 @@ final class Routing: Sendable {
         func isCandidate(_ backend: Backend) -> Bool {
             backend.isOnline && (excluded.isEmpty || !excluded.contains(where: { $0 === backend }))
         }
-        for (position, site) in sites.enumerated() where only < 0 || position == only {
-            let backends = site.backends
+        let positions = only < 0 ? 0..<failoverSites : only..<(only + 1)
+        for position in positions {
+            let backends = sites[position].backends
             var firstCandidate = -1
             var candidateCount = 0
             for index in backends.indices where isCandidate(backends[index]) {
@@ -131,7 +149,7 @@ final class Routing: Sendable {
                 scratch.positions.append(index)
                 scratch.loads.append(policy == .p2cEWMA ? backend.load : BackendLoad(inFlight: backend.inFlight))
             }
-            let turn = policy == .roundRobin ? site.turn.loadThenWrappingIncrement(ordering: .relaxed) : 0
+            let turn = policy == .roundRobin ? sites[position].turn.loadThenWrappingIncrement(ordering: .relaxed) : 0
             guard let choice = policy.choose(from: scratch.loads, turn: turn, using: &generator) else { continue }
             return backends[scratch.positions[choice]]
         }

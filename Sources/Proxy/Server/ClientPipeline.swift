@@ -7,10 +7,10 @@ import NIOTLS
 /// The handlers of an accepted client connection.
 enum ClientPipeline {
     /// Plain HTTP/1.1, or TLS with ALPN choosing HTTP/2 or HTTP/1.1 (RFC 7301; RFC 9113 3.2).
-    static func configure(_ channel: any Channel, runtime: ProxyRuntime, certificate: ServerCertificate?) throws {
+    static func configure(_ channel: any Channel, runtime: ProxyRuntime, tables: RoutingInForce, certificate: ServerCertificate?) throws {
         let pipeline = channel.pipeline.syncOperations
         guard let certificate else {
-            try configureHTTP1(channel, runtime: runtime, scheme: "http")
+            try configureHTTP1(channel, runtime: runtime, tables: tables, scheme: "http")
             return
         }
         try pipeline.addHandler(NIOSSLServerHandler(context: certificate.context))
@@ -18,9 +18,9 @@ enum ClientPipeline {
             channel.eventLoop.makeCompletedFuture {
                 switch result {
                 case .negotiated("h2"):
-                    try configureHTTP2(channel.pipeline.syncOperations, runtime: runtime)
+                    try configureHTTP2(channel.pipeline.syncOperations, runtime: runtime, tables: tables)
                 default:
-                    try configureHTTP1(channel, runtime: runtime, scheme: "https")
+                    try configureHTTP1(channel, runtime: runtime, tables: tables, scheme: "https")
                 }
             }
         }
@@ -34,9 +34,9 @@ enum ClientPipeline {
     ///
     /// The reader keeps bytes read past a request to switch protocols so a tunnel loses none;
     /// a request head (request line and fields) is limited to `limits.max_header_bytes`.
-    static func configureHTTP1(_ channel: any Channel, runtime: ProxyRuntime, scheme: String) throws {
+    static func configureHTTP1(_ channel: any Channel, runtime: ProxyRuntime, tables: RoutingInForce, scheme: String) throws {
         let pipeline = channel.pipeline.syncOperations
-        let proxy = ProxyHandler(runtime: runtime, channel: channel, scheme: scheme, clientProtocol: .http1)
+        let proxy = ProxyHandler(runtime: runtime, tables: tables, channel: channel, scheme: scheme, clientProtocol: .http1)
         try pipeline.addHandler(RequestReader(proxy: proxy, maxHeadBytes: runtime.routing.limits.maxHeaderBytes))
         try pipeline.addHandler(proxy)
     }
@@ -46,7 +46,7 @@ enum ClientPipeline {
     /// as a TCP connection. NIO's connection management handler closes idle connections after
     /// `limits.idle_timeout` and, on shutdown, sends GOAWAY and closes once streams are done
     /// (RFC 9113 6.8).
-    static func configureHTTP2(_ pipeline: ChannelPipeline.SynchronousOperations, runtime: ProxyRuntime) throws {
+    static func configureHTTP2(_ pipeline: ChannelPipeline.SynchronousOperations, runtime: ProxyRuntime, tables: RoutingInForce) throws {
         let limits = runtime.routing.limits
         let management = NIOHTTP2ServerConnectionManagementHandler(
             eventLoop: pipeline.eventLoop,
@@ -64,7 +64,7 @@ enum ClientPipeline {
                 let streamPipeline = stream.pipeline.syncOperations
                 try streamPipeline.addHandler(HTTP2RequestValidator())
                 try streamPipeline.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                let proxy = ProxyHandler(runtime: runtime, channel: stream, scheme: "https", clientProtocol: .http2Stream)
+                let proxy = ProxyHandler(runtime: runtime, tables: tables, channel: stream, scheme: "https", clientProtocol: .http2Stream)
                 try streamPipeline.addHandler(proxy)
             }
         }

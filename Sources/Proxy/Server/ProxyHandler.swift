@@ -33,6 +33,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     }
 
     private let runtime: ProxyRuntime
+    /// The table of the listener this connection came in on.
+    private let tables: RoutingInForce
     private let clientProtocol: ClientProtocol
     /// How requests from this client are forwarded.
     private let forwarding: ForwardedRequest
@@ -101,13 +103,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     ///   - channel: the client's connection (or HTTP/2 stream), on whose event loop this is
     ///     created.
     ///   - scheme: `http` or `https`, for `X-Forwarded-Proto`.
-    init(runtime: ProxyRuntime, channel: any Channel, scheme: String, clientProtocol: ClientProtocol) {
+    ///   - tables: the routing table of the listener (``ProxyRuntime/main`` for a configured one).
+    init(runtime: ProxyRuntime, tables: RoutingInForce, channel: any Channel, scheme: String, clientProtocol: ClientProtocol) {
         self.runtime = runtime
+        self.tables = tables
         self.clientProtocol = clientProtocol
         self.eventLoop = channel.eventLoop
         self.pool = runtime.pools.pool(for: channel.eventLoop)
         self.forwarding = ForwardedRequest(clientIP: channel.remoteAddress?.ipAddress, scheme: scheme)
-        self.machine = ExchangeStateMachine(routing: runtime.routing, isHTTP1: clientProtocol == .http1)
+        self.machine = ExchangeStateMachine(routing: tables.routing, isHTTP1: clientProtocol == .http1)
         switch clientProtocol {
         case .http1: writer = HTTP1ResponseWriter()
         case .http2Stream: writer = HTTP2ResponseWriter()
@@ -169,7 +173,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
             awaitingFirstByte = false
         }
         let now = eventLoop.now
-        perform(machine.requestPart(part, routing: runtime.routing(after:), now: now), part: part, now: now)
+        perform(machine.requestPart(part, routing: tables.routing(after:), now: now), part: part, now: now)
     }
 
     /// The end of an HTTP/2 stream's read burst; an HTTP/1 connection's is reported by
@@ -312,7 +316,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         guard !isDrainingQueue, machine.hasQueued else { return }
         isDrainingQueue = true
         defer { isDrainingQueue = false }
-        while let (part, action) = machine.nextQueued(routing: runtime.routing(after:), now: now) {
+        while let (part, action) = machine.nextQueued(routing: tables.routing(after:), now: now) {
             perform(action, part: part, now: now)
         }
     }

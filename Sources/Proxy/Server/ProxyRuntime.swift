@@ -1,4 +1,3 @@
-import Atomics
 import Logging
 import Metrics
 import NIOConcurrencyHelpers
@@ -12,14 +11,12 @@ final class ProxyRuntime: Sendable {
     let pools: UpstreamPools
     let health: HealthChecker
     let retries: Counter
-    private let current: NIOLockedValueBox<Routing>
-    /// Which table is in force, by identity: a request can tell that the table the previous
-    /// one used still is without taking the lock (see ``routing(after:)``).
-    private let currentIdentity: ManagedAtomic<Int>
+    /// The table of the configured listeners; a listener with its own virtual hosts has its own
+    /// ``RoutingInForce``, derived from this one whenever it changes.
+    let main: RoutingInForce
 
     init(routing: Routing, health: HealthChecker, logger: Logger, metricsFactory: any MetricsFactory, traceSink: any TraceSink) {
-        self.current = NIOLockedValueBox(routing)
-        self.currentIdentity = ManagedAtomic(Self.identity(of: routing))
+        self.main = RoutingInForce(routing)
         self.health = health
         self.logger = logger
         self.traceSink = traceSink
@@ -27,31 +24,13 @@ final class ProxyRuntime: Sendable {
         self.pools = UpstreamPools(errors: UpstreamProtocolErrors(factory: metricsFactory, logger: logger))
     }
 
-    /// The routing table for a new request.
+    /// The routing table of the configured listeners for a new request.
     var routing: Routing {
-        current.withLockedValue { $0 }
-    }
-
-    /// The routing table for a new request on a connection whose last request used `last`.
-    ///
-    /// The identities compared are of live tables: `last` is held by the caller and the table
-    /// in force by this runtime, so equal identities are the same table.
-    func routing(after last: Routing) -> Routing {
-        if currentIdentity.load(ordering: .acquiring) == Self.identity(of: last) {
-            return last
-        }
-        return routing
+        main.routing
     }
 
     func install(_ routing: Routing) {
-        current.withLockedValue {
-            $0 = routing
-            currentIdentity.store(Self.identity(of: routing), ordering: .releasing)
-        }
-    }
-
-    private static func identity(of routing: Routing) -> Int {
-        Int(bitPattern: ObjectIdentifier(routing))
+        main.install(routing)
     }
 
     /// A transport error while proxying to `backend`: it goes offline now, and stays so until

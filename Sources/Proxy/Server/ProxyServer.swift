@@ -27,15 +27,18 @@ public final class ProxyServer: Sendable {
     private struct Listening {
         var listener: ProxyConfiguration.Listener
         var channel: any Channel
+        /// The table of a listener with its own virtual hosts; `nil`: the runtime's main table.
+        var tables: RoutingInForce?
 
-        /// Whether this bound listener already is `wanted`: the same settings, or (when not
-        /// `exactly`) a port-0 listener whose chosen port is now asked for explicitly.
+        /// Whether this bound listener already is `wanted`: the same socket settings, or (when
+        /// not `exactly`) a port-0 listener whose chosen port is now asked for explicitly. The
+        /// contents of its virtual hosts may differ: they are installed without a rebind.
         func serves(_ wanted: ProxyConfiguration.Listener, exactly: Bool) -> Bool {
-            if exactly { return listener == wanted }
+            if exactly { return listener.bindsAs(wanted) }
             guard listener.port == 0, let port = channel.localAddress?.port else { return false }
             var resolved = listener
             resolved.port = port
-            return resolved == wanted
+            return resolved.bindsAs(wanted)
         }
     }
 
@@ -112,6 +115,13 @@ public final class ProxyServer: Sendable {
     /// where the system's chosen port shows.
     public var localAddresses: [SocketAddress] {
         state.withLockedValue { $0.listeners.compactMap(\.channel.localAddress) }
+    }
+
+    /// Each bound listener's settings with the address it is bound to, in configuration order.
+    public var boundListeners: [(listener: ProxyConfiguration.Listener, address: SocketAddress)] {
+        state.withLockedValue { state in
+            state.listeners.compactMap { listening in listening.channel.localAddress.map { (listening.listener, $0) } }
+        }
     }
 
     /// Validates the configuration, starts the health checks and binds every listener.
@@ -300,7 +310,7 @@ public final class ProxyServer: Sendable {
                 targets: healthTargets(routing, configuration: configuration),
                 settings: healthSettings(configuration, tlsContext: routing.upstream.tlsContext)
             ).get()
-            runtime.install(routing)
+            install(routing)
             await retire(from: current, keeping: routing)
         }
     }
@@ -310,7 +320,7 @@ public final class ProxyServer: Sendable {
     /// they started with. Nothing else changes; a ``reconfigure(_:)`` keeps the cache.
     public func setResponseCache(_ cache: (any ResponseCache)?) async {
         try? await control.withLock {
-            runtime.install(runtime.routing.replacingCache(cache))
+            install(runtime.routing.replacingCache(cache))
         }
     }
 
@@ -350,9 +360,28 @@ public final class ProxyServer: Sendable {
         let limit = min(TimeAmount(configuration.health.timeout), .seconds(2))
         try await runtime.health.firstChecks(of: newKeys, limit: limit).get()
         let previous = runtime.routing
-        runtime.install(routing)
+        install(routing)
+        do {
+            try await rebindListeners(configuration.listeners, routing: routing)
+        } catch {
+            await retire(from: previous, keeping: routing)
+            throw error
+        }
         await retire(from: previous, keeping: routing)
-        try await rebindListeners(configuration.listeners)
+    }
+
+    /// Installs `routing` for the configured listeners and, with each one's routes, for the
+    /// listeners with virtual hosts of their own.
+    private func install(_ routing: Routing) {
+        runtime.install(routing)
+        let own = state.withLockedValue { state in
+            state.listeners.compactMap { listening in
+                listening.tables.flatMap { tables in listening.listener.virtualHosts.map { (tables, $0) } }
+            }
+        }
+        for (tables, virtualHosts) in own {
+            tables.install(routing.replacingRoutes(with: virtualHosts))
+        }
     }
 
     private func healthSettings(_ configuration: ProxyConfiguration, tlsContext: NIOSSLContext?) -> HealthChecker.Settings {
@@ -384,7 +413,7 @@ public final class ProxyServer: Sendable {
             for backend in site.backends { known[backend.key] = backend }
         }
         let now = NIODeadline.now()
-        let sites = resolved.map { site in
+        let sites = resolved.enumerated().map { position, site in
             Routing.Site(
                 name: site.name,
                 backends: site.backends.map { endpoint in
@@ -395,7 +424,8 @@ public final class ProxyServer: Sendable {
                             metrics: BackendMetrics(site: site.name, backend: endpoint.description, factory: metricsFactory),
                             now: now
                         )
-                }
+                },
+                routedOnly: configuration.sites[position].routedOnly
             )
         }
         let intervalSeconds = Int(configuration.health.interval.components.seconds)
@@ -426,11 +456,11 @@ public final class ProxyServer: Sendable {
         )
     }
 
-    /// The health check of each backend; the last site uses `readPath` when set, as sidekick
-    /// checks a failover site for read readiness.
+    /// The health check of each backend; the last site in failover order uses `readPath` when
+    /// set, as sidekick checks a failover site for read readiness.
     private func healthTargets(_ routing: Routing, configuration: ProxyConfiguration) -> [HealthChecker.Target] {
         routing.sites.enumerated().flatMap { position, site in
-            let isLast = position == routing.sites.count - 1 && routing.sites.count > 1
+            let isLast = position == routing.failoverSites - 1 && routing.failoverSites > 1
             let path = isLast ? (configuration.health.readPath ?? configuration.health.path) : configuration.health.path
             return site.backends.map { HealthChecker.Target(backend: $0, path: path, port: configuration.health.port) }
         }
@@ -441,7 +471,7 @@ public final class ProxyServer: Sendable {
     /// Keeps bound listeners that are still wanted, closes the others, binds the new ones.
     /// Each bound listener serves at most one wanted entry: identical settings, or a port-0
     /// listener whose chosen port is now asked for explicitly.
-    private func rebindListeners(_ wanted: [ProxyConfiguration.Listener]) async throws {
+    private func rebindListeners(_ wanted: [ProxyConfiguration.Listener], routing: Routing) async throws {
         let (assigned, removed) = state.withLockedValue { state -> ([Int: Listening], [Listening]) in
             var available = state.listeners
             var assigned: [Int: Listening] = [:]
@@ -460,11 +490,15 @@ public final class ProxyServer: Sendable {
         }
         for listening in removed {
             try? await listening.channel.close()
+            // Connections it accepted finish what they are doing; requests they send after it
+            // get 404, as its virtual hosts are gone.
+            listening.tables?.install(routing.replacingRoutes(with: .init(routes: [])))
         }
         var bound: [Int: Listening] = [:]
         do {
             for (index, listener) in wanted.enumerated() where assigned[index] == nil {
-                bound[index] = Listening(listener: listener, channel: try await bind(listener))
+                let tables = listener.virtualHosts.map { RoutingInForce(routing.replacingRoutes(with: $0)) }
+                bound[index] = Listening(listener: listener, channel: try await bind(listener, tables: tables ?? runtime.main), tables: tables)
             }
         } catch {
             for listening in bound.values {
@@ -472,12 +506,23 @@ public final class ProxyServer: Sendable {
             }
             throw error
         }
-        state.withLockedValue { state in
-            state.listeners = wanted.indices.compactMap { assigned[$0] ?? bound[$0] }
+        let kept = state.withLockedValue { state -> [(RoutingInForce, ProxyConfiguration.VirtualHosts)] in
+            state.listeners = wanted.indices.compactMap { index in
+                guard var listening = assigned[index] else { return bound[index] }
+                // A port-0 listener keeps the port it was given; its virtual hosts are the wanted ones.
+                listening.listener.virtualHosts = wanted[index].virtualHosts
+                return listening
+            }
+            return wanted.indices.compactMap { index in
+                assigned[index].flatMap { listening in listening.tables.flatMap { tables in wanted[index].virtualHosts.map { (tables, $0) } } }
+            }
+        }
+        for (tables, virtualHosts) in kept {
+            tables.install(routing.replacingRoutes(with: virtualHosts))
         }
     }
 
-    private func bind(_ listener: ProxyConfiguration.Listener) async throws -> any Channel {
+    private func bind(_ listener: ProxyConfiguration.Listener, tables: RoutingInForce) async throws -> any Channel {
         let certificate: ServerCertificate?
         if let tls = listener.tls {
             do {
@@ -502,7 +547,7 @@ public final class ProxyServer: Sendable {
                     return channel.eventLoop.makeFailedFuture(ProxyServerError.tooManyConnections)
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    try ClientPipeline.configure(channel, runtime: runtime, certificate: certificate)
+                    try ClientPipeline.configure(channel, runtime: runtime, tables: tables, certificate: certificate)
                 }
             }
         let hosts = listener.host.isEmpty ? ["::", "0.0.0.0"] : [listener.host]

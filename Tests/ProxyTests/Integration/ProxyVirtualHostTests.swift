@@ -77,3 +77,65 @@ import Testing
         #expect(routes?.site(forAuthority: "[::1]:80") == nil)
     }
 }
+
+/// Listeners with virtual hosts of their own (`Listener.virtualHosts`, the ports `discover: true` opens) beside the
+/// configured ones, and sites reached only by route.
+@Suite struct ListenerVirtualHostTests {
+    func configuration(main: TestBackend, app: TestBackend, appHosts: [String]) -> ProxyConfiguration {
+        var configuration = ProxyHarness.configuration(sites: [[main], [app]])
+        configuration.sites[0].name = "main"
+        configuration.sites[1].name = "app"
+        configuration.sites[1].routedOnly = true
+        configuration.listeners.append(.init(host: "127.0.0.1", port: 0, virtualHosts: .init(routes: [.init(hosts: appHosts, site: "app")])))
+        return configuration
+    }
+
+    @Test func aListenerRoutesItsOwnHostsAndTakesNewOnesWithoutARebind() async throws {
+        let main = try await TestBackend.start(name: "main")
+        let app = try await TestBackend.start(name: "app")
+        let proxy = try await ProxyHarness.start(configuration(main: main, app: app, appHosts: ["app.test"]))
+        let own = try #require(proxy.server.localAddresses.last?.port)
+        let configured = try await TestClient.connect(port: proxy.port)
+        let client = try await TestClient.connect(port: own)
+        #expect(try await client.send(.GET, "/", headers: ["host": "app.test"]).text.hasPrefix("app\n"))
+        #expect(try await client.send(.GET, "/", headers: ["host": "main.test"]).status == .notFound)
+        #expect(try await configured.send(.GET, "/", headers: ["host": "app.test"]).text.hasPrefix("main\n"), "the configured listener has no routes")
+
+        // New hosts on the same port: the listener and its connections stay, the new route applies at once.
+        try await proxy.server.reconfigure(configuration(main: main, app: app, appHosts: ["app.test", "*.app.test"]))
+        #expect(proxy.server.localAddresses.last?.port == own)
+        #expect(try await client.send(.GET, "/", headers: ["host": "www.app.test"]).text.hasPrefix("app\n"))
+        #expect(client.isActive)
+
+        var without = configuration(main: main, app: app, appHosts: ["app.test"])
+        without.listeners.removeLast()
+        without.sites.removeLast()
+
+        // A site reached only by route is never a failover target for the configured listener.
+        await main.stop()
+        try await eventually { proxy.server.status().sites[0].backends.allSatisfy { $0.status != "online" } }
+        #expect(try await configured.send(.GET, "/", headers: ["host": "app.test"]).status == .badGateway)
+
+        // The listener goes: its port refuses connections, its open connection is answered 404.
+        try await proxy.server.reconfigure(without)
+        #expect(try await client.send(.GET, "/", headers: ["host": "app.test"]).status == .notFound)
+        await #expect(throws: (any Error).self) { try await TestClient.connect(port: own) }
+        await client.close()
+        await configured.close()
+        await proxy.stop()
+        await app.stop()
+    }
+
+    @Test func sitesReachedOnlyByRouteComeLast() {
+        var configuration = ProxyConfiguration(sites: [.init(name: "a", pools: ["http://127.0.0.1:1"], routedOnly: true), .init(name: "b", pools: ["http://127.0.0.1:2"])])
+        #expect(throws: ProxyConfigurationError.invalidValue(field: "sites", reason: "the sites reached only by route must come after the others")) { try configuration.validate() }
+        configuration.sites.reverse()
+        #expect(throws: Never.self) { try configuration.validate() }
+        configuration.listeners.append(.init(port: 0, virtualHosts: .init(routes: [.init(hosts: ["x.test"], site: "nope")])))
+        #expect(throws: ProxyConfigurationError.unknownRouteSite("nope")) { try configuration.validate() }
+        var empty = ProxyConfiguration(sites: [])
+        #expect(throws: ProxyConfigurationError.noSites) { try empty.validate() }
+        empty.sitesAddedAtRunTime = true
+        #expect(throws: Never.self) { try empty.validate() }
+    }
+}

@@ -213,7 +213,7 @@ private final class EmbeddedProxy {
 
         client = EmbeddedChannel(loop: loop)
         try client.pipeline.syncOperations.addHandlers([clientReads, clientOutput])
-        try ClientPipeline.configureHTTP1(client, runtime: runtime, scheme: "http")
+        try ClientPipeline.configureHTTP1(client, runtime: runtime, tables: runtime.main, scheme: "http")
         try client.connect(to: address).wait()
     }
 

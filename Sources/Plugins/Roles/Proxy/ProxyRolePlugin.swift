@@ -17,10 +17,12 @@ public struct ProxyRolePlugin: RolePlugin {
     }
 
     /// The cache role's response cache, asked before routing when a cache runs on the host; membership, required by
-    /// the first `gossip://` pool, when any site has one.
+    /// `discover: true` or the first `gossip://` pool, when either is set.
     public func uses(for settings: ProxyRoleSettings) -> [CapabilityUse] {
-        guard let first = settings.discoveredPools.first else { return [.optional(.responseCache)] }
-        return [.optional(.responseCache), .required(.membership, by: first.application.location)]
+        guard let location = settings.discovery?.location ?? settings.discoveredPools.first?.application.location else {
+            return [.optional(.responseCache)]
+        }
+        return [.optional(.responseCache), .required(.membership, by: location)]
     }
 
     public func summary(of settings: ProxyRoleSettings) -> String {
@@ -33,13 +35,14 @@ public struct ProxyRolePlugin: RolePlugin {
             let fixed = "\(site.backends.count) backend\(site.backends.count == 1 ? "" : "s")"
             return "\(site.name): " + (discovered.isEmpty ? fixed : ([fixed] + discovered).joined(separator: " + "))
         }
-        return "listen \(listen.joined(separator: ", ")); \(sites.count) site\(sites.count == 1 ? "" : "s") (\(described.joined(separator: ", "))); balance \(settings.proxy.balance.rawValue)"
+        let discover = settings.discovery.map { "; discover on \($0.ports.map(String.init).joined(separator: ", "))" } ?? ""
+        return "listen \(listen.joined(separator: ", ")); \(sites.count) site\(sites.count == 1 ? "" : "s") (\(described.joined(separator: ", ")))\(discover); balance \(settings.proxy.balance.rawValue)"
     }
 
     public func makeRole(settings: ProxyRoleSettings, context: RoleContext) async throws -> any Role<ProxyRoleSettings> {
         let discovery = DiscoveredBackends(settings: settings)
-        let membership = settings.discoveredPools.isEmpty ? nil : context.capabilities[.membership]
-        if let membership { _ = discovery.update(from: membership.snapshot) }
+        let membership = settings.followsMembership ? context.capabilities[.membership] : nil
+        if let membership { discovery.fillPools(from: membership.snapshot) }
         let server = ProxyServer(
             configuration: discovery.configuration(),
             eventLoopGroup: context.eventLoopGroup,
@@ -104,7 +107,7 @@ final class ProxyRole: Role {
     /// `gossip://` pools follow its membership, or empty.
     func capabilitiesChanged(_ capabilities: Capabilities) async {
         await server.setResponseCache(capabilities[.responseCache])
-        guard discovery.hasDiscoveredPools else { return }
+        guard discovery.followsMembership else { return }
         if let membership = capabilities[.membership] {
             follow(membership)
         } else {
@@ -112,8 +115,26 @@ final class ProxyRole: Role {
         }
     }
 
+    /// The proxy's sites and backends; with `discover: true`, under `discovery`, the ports opened for announced
+    /// applications (each with its bound addresses and routes) and what discovery leaves out, with the reason.
     func status() async -> JSONValue {
-        (try? JSONValue(encoding: server.status())) ?? .null
+        let status = (try? JSONValue(encoding: server.status())) ?? .null
+        guard discovery.discovers, case .object(var fields) = status else { return status }
+        let routes = discovery.routes
+        let bound = server.boundListeners.filter { $0.listener.virtualHosts != nil }
+        fields.append(("discovery", [
+            "listeners": .array(routes.listeners.map { listener in
+                [
+                    "port": .number(Double(listener.port)),
+                    "addresses": .array(bound.filter { $0.listener.port == listener.port }.map { .string("\($0.address)") }),
+                    "routes": .array(listener.routes.map { route in
+                        ["hosts": .array(route.hosts.map { .string($0) }), "site": .string(route.site)]
+                    }),
+                ]
+            }),
+            "ignored": .array(routes.ignored.map { ["application": .string($0.application), "reason": .string($0.reason)] }),
+        ]))
+        return .object(fields)
     }
 
     /// Follows `membership` (none: the discovered pools empty) from now on, in place of what was followed before.
@@ -124,12 +145,50 @@ final class ProxyRole: Role {
                 previous?.cancel()
                 await previous?.value
                 guard let membership else {
-                    await Self.apply(discovery.update(from: nil), to: server, logger: logger)
+                    await Self.apply(discovery.update(from: nil), to: server, discovery: discovery, logger: logger)
                     return
                 }
                 for await snapshot in membership.snapshots() {
-                    await Self.apply(discovery.update(from: snapshot), to: server, logger: logger)
+                    await Self.apply(discovery.update(from: snapshot), to: server, discovery: discovery, logger: logger)
                 }
+            }
+        }
+    }
+
+    private static func apply(_ update: DiscoveredBackends.Update, to server: ProxyServer, discovery: DiscoveredBackends, logger: Logger) async {
+        for ignored in update.ignored {
+            logger.warning("discovery: application \(ignored.application) is not served: \(ignored.reason)")
+        }
+        guard var configuration = update.configuration else {
+            await apply(update.backends, to: server, logger: logger)
+            return
+        }
+        var update = update
+        while true {
+            do {
+                try await server.reconfigure(configuration)
+                for port in update.opened { logger.info("discovery: port \(port) opened for announced applications") }
+                for port in update.closed { logger.info("discovery: port \(port) closed: no announced application uses it") }
+                let sites = discovery.routes.sites
+                logger.info("discovery: \(sites.count) application\(sites.count == 1 ? "" : "s") routed (\(sites.map { "\($0.application): \($0.urls.count)" }.joined(separator: ", ")))")
+                return
+            } catch ProxyServerError.bindFailed(let address, let reason) {
+                // One port that cannot be opened (in use by another program) must not hold back every other
+                // application: it is left out until the next membership change, when it is tried again.
+                guard let port = address.split(separator: ":").last.flatMap({ Int($0) }),
+                      let next = discovery.markUnavailable(port, reason: reason), let nextConfiguration = next.configuration
+                else {
+                    logger.error("discovery: the announced applications cannot be applied: cannot listen on \(address): \(reason)")
+                    discovery.routesFailed()
+                    return
+                }
+                logger.error("discovery: cannot listen on \(address) for announced applications: \(reason)")
+                update = next
+                configuration = nextConfiguration
+            } catch {
+                logger.error("discovery: the announced applications cannot be applied: \(error)")
+                discovery.routesFailed()
+                return
             }
         }
     }

@@ -63,7 +63,7 @@ enum ProxySection {
             }
         } else if let sitesValue {
             decoder.record("roles.proxy.sites must be a list of sites, found \(sitesValue.kindDescription)", at: sitesValue.location)
-        } else {
+        } else if section.value("discover", default: false) != true {
             decoder.record("roles.proxy is missing required key 'sites'", at: section.location)
         }
 
@@ -141,6 +141,9 @@ enum ProxySection {
             limits.finish()
         }
 
+        let discovery = decodeDiscovery(section, configuration: configuration)
+        configuration.sitesAddedAtRunTime = discovery != nil
+
         if decoder.problemCount == before {
             do {
                 _ = try configuration.validate()
@@ -163,7 +166,60 @@ enum ProxySection {
             }
         }
         if decoder.problemCount != before { throw ConfigProblemsRecorded() }
-        return ProxyRoleSettings(proxy: configuration, discoveredPools: discovered)
+        return ProxyRoleSettings(proxy: configuration, discoveredPools: discovered, discovery: discovery)
+    }
+
+    /// `discover`, `discover_ports`, `discover_default_site`, `discover_tls`.
+    private static func decodeDiscovery(_ section: ConfigMapping, configuration: ProxyConfiguration) -> ProxyRoleSettings.Discovery? {
+        let decoder = section.decoder
+        let discover = section.located("discover", as: Bool.self)
+        let portsValue = section.value("discover_ports")
+        let ports = section.optional("discover_ports", as: [Int].self)
+        let defaultSite = section.located("discover_default_site", as: String.self)
+        var tls: ProxyConfiguration.ServerTLS?
+        let tlsValue = section.value("discover_tls")
+        if tlsValue != nil, let mapping = section.mapping("discover_tls") {
+            let cert = mapping.required("cert", as: String.self)
+            let key = mapping.required("key", as: String.self)
+            let password = mapping.optional("key_password", as: String.self)
+            mapping.finish()
+            if let cert, let key { tls = .init(certificatePath: cert, keyPath: key, keyPassword: password) }
+        }
+        guard let discover, discover.value else {
+            for key in ["discover_ports", "discover_default_site", "discover_tls"] {
+                if let value = section.value(key) { decoder.record("roles.proxy.\(key) needs discover: true", at: value.location) }
+            }
+            return nil
+        }
+        guard let portsValue else {
+            decoder.record("roles.proxy.discover: true needs discover_ports, the listen ports announced applications may open (such as [443, 8443])", at: discover.location)
+            return nil
+        }
+        guard let ports else { return nil }
+        if ports.isEmpty {
+            decoder.record("roles.proxy.discover_ports needs at least one port", at: portsValue.location)
+        }
+        var seen: Set<Int> = []
+        let configured = Set(configuration.listeners.map(\.port).filter { $0 != 0 })
+        for port in ports {
+            if !(1...65_535).contains(port) {
+                decoder.record("roles.proxy.discover_ports: \(port) is not a port (1-65535)", at: portsValue.location)
+            } else if port == 80 {
+                decoder.record("roles.proxy.discover_ports: 80 is refused: applications may not announce listen_port 80, which load balancers keep for their redirect to HTTPS", at: portsValue.location)
+            } else if !seen.insert(port).inserted {
+                decoder.record("roles.proxy.discover_ports: \(port) is listed twice", at: portsValue.location)
+            } else if configured.contains(port) {
+                decoder.record("roles.proxy.discover_ports: \(port) is also in roles.proxy.listen; a port is either configured or opened for announced applications", at: portsValue.location)
+            }
+        }
+        let names = configuration.sites.enumerated().map { $0.element.name.isEmpty ? "site\($0.offset + 1)" : $0.element.name }
+        if let taken = names.first(where: { $0.hasPrefix(ProxyRoleSettings.discoveredScheme) }) {
+            decoder.record("roles.proxy.sites: the name \(taken) is kept for the site of an announced application", at: section.value("sites")?.location ?? section.location)
+        }
+        if let defaultSite, !names.contains(defaultSite.value) {
+            decoder.record("roles.proxy.discover_default_site: no site is named \(defaultSite.value)", at: defaultSite.location)
+        }
+        return .init(ports: ports, defaultSite: defaultSite?.value, tls: tls, location: discover.location)
     }
 }
 
