@@ -213,6 +213,7 @@ let package = Package(
                 "Plugins",
                 "Proxy",
                 "Membership",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -294,13 +295,14 @@ let package = Package(
             ]
         ),
         // What several test targets start the same way: a PostgreSQL server, a moto S3 server, test certificates,
-        // a child process's output lines.
+        // a child process's output lines, an HTTP backend that answers with its name.
         .target(
             name: "TestSupport",
             dependencies: [
                 "ObjectStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],

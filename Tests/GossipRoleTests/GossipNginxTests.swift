@@ -6,6 +6,7 @@ import NIOHTTP1
 import NIOPosix
 import Plugins
 import Testing
+import TestSupport
 
 @testable import GossipRole
 

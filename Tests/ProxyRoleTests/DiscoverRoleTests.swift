@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import Proxy
 import Testing
+import TestSupport
 
 @testable import Plugins
 @testable import ProxyRole

@@ -2,14 +2,14 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A real HTTP backend on loopback answering every request `200` with its name as the body, so a test sees which
-/// backend nginx chose.
-final class NamedBackend: Sendable {
-    let name: String
-    let channel: any Channel
-    var port: Int { channel.localAddress?.port ?? 0 }
+/// A real HTTP backend on loopback that answers every request `200` with its name as the body, so a test sees which
+/// backend a proxy (outrider's, or nginx) chose.
+public final class NamedBackend: Sendable {
+    public let name: String
+    public let channel: any Channel
+    public var port: Int { channel.localAddress?.port ?? 0 }
 
-    init(name: String, group: any EventLoopGroup) async throws {
+    public init(name: String, group: any EventLoopGroup) async throws {
         self.name = name
         channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -22,6 +22,8 @@ final class NamedBackend: Sendable {
             .bind(host: "127.0.0.1", port: 0)
             .get()
     }
+
+    public func stop() async throws { try await channel.close() }
 
     private final class Responder: ChannelInboundHandler, Sendable {
         typealias InboundIn = HTTPServerRequestPart
