@@ -23,6 +23,8 @@ final class CoordinatorRole: Role {
     struct Running: Sendable {
         var store: any CoordinationStore
         var member: CoordinatorMember
+        /// A follower's clients' Puts on their way to the leader, in batches.
+        var forwarder: PutForwarder
         var peerServer: AdminServer
         var address: String
         /// `peer.tls` as loaded, and the repeated check for renewed files.
@@ -118,8 +120,12 @@ final class CoordinatorRole: Role {
             onLeaderChange: { [weak self] leader in self?.leaderChanged(leader) },
             onStoreChange: { [weak self] fault in self?.metrics.storeUp.record(fault == nil ? 1 : 0) }
         )
+        let forwarder = PutForwarder { [weak self] puts in
+            guard let self else { return puts.map { _ in .failure(AdminError.serviceUnavailable("the coordinator is not running")) } }
+            return await self.forwardPuts(puts)
+        }
         state.withLock {
-            $0 = Running(store: store, member: member, peerServer: peerServer, address: address, credentials: credentials, credentialsCheck: credentialsCheck)
+            $0 = Running(store: store, member: member, forwarder: forwarder, peerServer: peerServer, address: address, credentials: credentials, credentialsCheck: credentialsCheck)
         }
         addPeerRoutes(peerRoutes.routes(for: "peer"))
         addRoutes(context.admin)
