@@ -17,11 +17,13 @@ extension CoordinatorProcessTests {
         let leader = try await leader(of: members)
         let follower = members.first { $0 !== leader }!
 
+        let port = follower.admin
         func putAll(_ values: [String], key: (String) -> String) async throws -> [(value: String, status: Int, body: String, headers: [String: String])] {
             try await withThrowingTaskGroup(of: (String, Int, String, [String: String]).self) { group in
                 for value in values {
+                    let idempotencyKey = key(value)
                     group.addTask {
-                        let answer = try await HTTPCall.exchange("PUT", follower.admin, "/v1/coordinator/kv/many", body: value, headers: ["Idempotency-Key": key(value)], timeout: 30)
+                        let answer = try await HTTPCall.exchange("PUT", port, "/v1/coordinator/kv/many", body: value, headers: ["Idempotency-Key": idempotencyKey], timeout: 30)
                         return (value, answer.status, answer.body, answer.headers)
                     }
                 }
