@@ -85,6 +85,7 @@ extension CoordinatorRole {
         let reply = try await replyFromLeader(holder, address, kind: kind, path: path, body: body, headers: headers)
         var headers = HTTPHeaders()
         if let type = reply.contentType { headers.add(name: "Content-Type", value: type) }
+        if reply.replayed { headers.add(name: "Idempotent-Replayed", value: "true") }
         return AdminResponse(status: HTTPResponseStatus(statusCode: reply.status), headers: headers, body: reply.body)
     }
 

@@ -255,6 +255,8 @@ final class CoordinatorRole: Role {
         var status: Int
         var body: ByteBuffer
         var contentType: String?
+        /// The leader's `Idempotent-Replayed: true`, passed on to the client with the reply.
+        var replayed = false
     }
 
     static func post(client: HTTPClient, url: String, body: ByteBuffer, contentType: String, headers: [(String, String)] = [], tls: TLSConfiguration? = nil, timeout: Duration) async throws -> Reply {
@@ -266,7 +268,9 @@ final class CoordinatorRole: Role {
         request.body = .bytes(body)
         let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
         let reply = try await response.body.collect(upTo: 16 << 20)
-        return Reply(status: Int(response.status.code), body: reply, contentType: response.headers.first(name: "Content-Type"))
+        return Reply(
+            status: Int(response.status.code), body: reply, contentType: response.headers.first(name: "Content-Type"),
+            replayed: response.headers.first(name: "Idempotent-Replayed") == "true")
     }
 
     /// A call to another member's peer listener.
