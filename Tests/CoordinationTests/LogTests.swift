@@ -72,4 +72,56 @@ import Testing
         let value6 = batch.enqueue(PutRequest(key: "a", value: "8"), 8)?.map { $0.waiter }
         #expect(value6 == [8], "idle again: commits at once")
     }
+
+    /// A follower's forwarding: two batches on their way at once, the third waits and takes everything queued.
+    @Test func twoBatchesUnderWayAndTheRestTogether() {
+        var batch = PutBatch<Int>(maximumInFlight: 2)
+        #expect(batch.enqueue(PutRequest(key: "a", value: "1"), 1)?.map(\.waiter) == [1])
+        #expect(batch.enqueue(PutRequest(key: "a", value: "2"), 2)?.map(\.waiter) == [2])
+        for waiter in 3...5 { #expect(batch.enqueue(PutRequest(key: "a", value: "\(waiter)"), waiter) == nil) }
+        #expect(batch.underWay == 2 && batch.queued == 3)
+        #expect(batch.committed()?.map(\.waiter) == [3, 4, 5])
+        #expect(batch.enqueue(PutRequest(key: "a", value: "6"), 6) == nil, "still two under way")
+        #expect(batch.committed()?.map(\.waiter) == [6])
+        #expect(batch.committed() == nil)
+        #expect(batch.committed() == nil)
+        #expect(batch.underWay == 0 && batch.queued == 0)
+    }
+
+    /// A batch holds at most `maximumBytes` of keys, values and idempotency keys, except a single larger Put.
+    @Test func aBatchStopsAtItsBytes() {
+        var batch = PutBatch<Int>(maximumBytes: 10)
+        #expect(batch.enqueue(PutRequest(key: "k", value: "1"), 0)?.map(\.waiter) == [0])
+        let sizes = [(1, "12345"), (2, "12345"), (3, "1234567890123"), (4, "1"), (5, "1"), (6, "123"), (7, "1")]
+        for (waiter, value) in sizes { #expect(batch.enqueue(PutRequest(key: "k", value: value, idempotencyKey: waiter == 5 ? "ii" : nil), waiter) == nil) }
+        #expect(PutRequest(key: "k", value: "1", idempotencyKey: "ii").size == 4)
+        #expect(batch.committed()?.map(\.waiter) == [1], "6 bytes, and 6 more would pass 10")
+        #expect(batch.committed()?.map(\.waiter) == [2])
+        #expect(batch.committed()?.map(\.waiter) == [3], "larger than the limit: alone")
+        #expect(batch.committed()?.map(\.waiter) == [4, 5, 6], "2 + 4 + 4 bytes: 10 exactly; 2 more would pass it")
+        #expect(batch.committed()?.map(\.waiter) == [7])
+        #expect(batch.committed() == nil)
+    }
+
+    /// Several writes queued at once go in one batch, in order, when nothing is under way.
+    @Test func writesQueuedTogetherGoTogether() {
+        var batch = PutBatch<Int>(maximumSize: 4)
+        #expect(batch.enqueue(contentsOf: []) == nil)
+        #expect(batch.enqueue(contentsOf: (1...3).map { (PutRequest(key: "k", value: "\($0)"), $0) })?.map(\.waiter) == [1, 2, 3])
+        #expect(batch.enqueue(contentsOf: (4...9).map { (PutRequest(key: "k", value: "\($0)"), $0) }) == nil)
+        #expect(batch.committed()?.map(\.waiter) == [4, 5, 6, 7])
+        #expect(batch.committed()?.map(\.waiter) == [8, 9])
+        #expect(batch.committed() == nil)
+    }
+
+    /// Many writes through a long queue: each goes once, in order, however the queue's front is dropped.
+    @Test func aLongQueueKeepsItsOrder() {
+        var batch = PutBatch<Int>(maximumSize: 7)
+        var seen: [Int] = []
+        seen += batch.enqueue(PutRequest(key: "k", value: "0"), 0)?.map(\.waiter) ?? []
+        for waiter in 1..<5000 { seen += batch.enqueue(PutRequest(key: "k", value: "\(waiter)"), waiter)?.map(\.waiter) ?? [] }
+        while let next = batch.committed() { seen += next.map(\.waiter) }
+        #expect(seen == Array(0..<5000))
+    }
 }
+

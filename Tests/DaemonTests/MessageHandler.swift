@@ -60,13 +60,22 @@ final class MessageHandler {
 /// Any method to a loopback port, for the coordinator's API.
 enum HTTPCall {
     static func send(_ method: String, _ port: Int, _ path: String, body: String? = nil, headers: [String: String] = [:], timeout: TimeInterval = 10) async throws -> (status: Int, body: String) {
+        let answer = try await exchange(method, port, path, body: body, headers: headers, timeout: timeout)
+        return (answer.status, answer.body)
+    }
+
+    /// ``send(_:_:_:body:headers:timeout:)`` with the response's fields.
+    static func exchange(_ method: String, _ port: Int, _ path: String, body: String? = nil, headers: [String: String] = [:], timeout: TimeInterval = 10) async throws -> (status: Int, body: String, headers: [String: String]) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         request.httpBody = body.map { Data($0.utf8) }
         request.timeoutInterval = timeout
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        let http = response as? HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (name, value) in http?.allHeaderFields ?? [:] { fields["\(name)".lowercased()] = "\(value)" }
+        return (http?.statusCode ?? 0, String(decoding: data, as: UTF8.self), fields)
     }
 
     static func json(_ text: String) -> Any? {

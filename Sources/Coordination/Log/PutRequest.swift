@@ -39,3 +39,8 @@ public struct PutAnswer: Sendable, Hashable, Codable {
         self.token = token
     }
 }
+
+extension PutRequest {
+    /// The bytes of its key, value and idempotency key: what a batch's ``PutBatch/maximumBytes`` counts.
+    public var size: Int { key.utf8.count + value.utf8.count + (idempotencyKey?.utf8.count ?? 0) }
+}

@@ -34,7 +34,7 @@ public actor CoordinatorMember {
     let tick: Duration = .milliseconds(20)
 
     private var cycle: LeaderCycle
-    private var batch = PutBatch<CheckedContinuation<PutOutcome, any Error>>()
+    private var batch = PutBatch<PutWaiter>()
     private var waiters: [String: SemaphoreQueue<CheckedContinuation<Semaphore.Outcome, any Error>>] = [:]
     private var nextHeartbeat: ContinuousClock.Instant
     private var nextQueueCheck: ContinuousClock.Instant
@@ -241,26 +241,41 @@ public actor CoordinatorMember {
     public func put(_ request: PutRequest) async throws -> PutOutcome {
         _ = try identity()
         return try await withCheckedThrowingContinuation { continuation in
-            guard let first = batch.enqueue(request, continuation) else { return }
+            let waiter = PutWaiter { continuation.resume(with: $0.mapError { $0 }) }
+            guard let first = batch.enqueue(request, waiter) else { return }
             Task { await self.commit(first) }
         }
     }
 
-    private func commit(_ first: [(request: PutRequest, waiter: CheckedContinuation<PutOutcome, any Error>)]) async {
-        var next: [(request: PutRequest, waiter: CheckedContinuation<PutOutcome, any Error>)]? = first
+    /// Commits `requests` (a follower's forwarded batch) together, in their order, with the writes that arrive
+    /// while the previous batch commits: each request's outcome, or why it was refused. Throws ``MemberRefusal``
+    /// when this member cannot take writes at all.
+    public func put(_ requests: [PutRequest]) async throws -> [Result<PutOutcome, MemberRefusal>] {
+        _ = try identity()
+        guard !requests.isEmpty else { return [] }
+        return await withCheckedContinuation { continuation in
+            let gathered = GatheredOutcomes(count: requests.count, continuation)
+            let entries = requests.enumerated().map { index, request in (request: request, waiter: PutWaiter { gathered.set(index, $0) }) }
+            guard let first = batch.enqueue(contentsOf: entries) else { return }
+            Task { await self.commit(first) }
+        }
+    }
+
+    private func commit(_ first: [PutBatch<PutWaiter>.Entry]) async {
+        var next: [PutBatch<PutWaiter>.Entry]? = first
         while let current = next {
             do {
                 let leader = try identity()
                 let outcomes = try await store.put(current.map(\.request), group: configuration.group, as: leader, keepingKeysFor: configuration.idempotencyRetention)
-                for (entry, outcome) in zip(current, outcomes) { entry.waiter.resume(returning: outcome) }
+                for (entry, outcome) in zip(current, outcomes) { entry.waiter.resume(.success(outcome)) }
             } catch let refusal as MemberRefusal {
-                for entry in current { entry.waiter.resume(throwing: refusal) }
+                for entry in current { entry.waiter.resume(.failure(refusal)) }
             } catch CoordinationStoreError.fenced {
                 logger.warning("a write was fenced: this member's term is over in the store")
-                for entry in current { entry.waiter.resume(throwing: MemberRefusal.notLeader) }
+                for entry in current { entry.waiter.resume(.failure(.notLeader)) }
             } catch {
                 await storeFailed(error)
-                for entry in current { entry.waiter.resume(throwing: MemberRefusal.storeUnavailable("\(error)")) }
+                for entry in current { entry.waiter.resume(.failure(.storeUnavailable("\(error)"))) }
             }
             next = batch.committed()
         }
@@ -346,4 +361,30 @@ public actor CoordinatorMember {
 /// The queue position of a waiting acquirer, for its cancellation handler, which runs outside the actor.
 final class WaiterTicket: Sendable {
     let id = Mutex<UInt64>(0)
+}
+
+/// What a queued write is answered through: a single Put's continuation, or one place in a forwarded batch.
+struct PutWaiter: Sendable {
+    let resume: @Sendable (Result<PutOutcome, MemberRefusal>) -> Void
+}
+
+/// The outcomes of one forwarded batch as they come in, handed on once all are in.
+final class GatheredOutcomes: Sendable {
+    private let state: Mutex<(outcomes: [Result<PutOutcome, MemberRefusal>?], remaining: Int)>
+    private let continuation: CheckedContinuation<[Result<PutOutcome, MemberRefusal>], Never>
+
+    init(count: Int, _ continuation: CheckedContinuation<[Result<PutOutcome, MemberRefusal>], Never>) {
+        state = Mutex((Array(repeating: nil, count: count), count))
+        self.continuation = continuation
+    }
+
+    func set(_ index: Int, _ outcome: Result<PutOutcome, MemberRefusal>) {
+        let done: [Result<PutOutcome, MemberRefusal>]? = state.withLock { state in
+            guard state.outcomes[index] == nil else { return nil }
+            state.outcomes[index] = outcome
+            state.remaining -= 1
+            return state.remaining == 0 ? state.outcomes.compactMap { $0 } : nil
+        }
+        if let done { continuation.resume(returning: done) }
+    }
 }

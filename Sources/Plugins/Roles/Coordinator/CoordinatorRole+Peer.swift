@@ -15,6 +15,19 @@ extension CoordinatorRole {
             let put = PutRequest(key: try request.parameter("key"), value: value, mode: mode, idempotencyKey: request.headers.first(name: "Idempotency-Key"))
             return try await putOnLeader(put)
         }
+        // A follower's batch (ForwardedPuts): committed together, each Put answered as the route above would.
+        routes.add(.POST, "/puts") { [self] request in
+            try authenticate(request, kind: "put")
+            let puts: [PutRequest]
+            do {
+                puts = try ForwardedPuts.decodeRequests(request.body)
+            } catch {
+                throw AdminError.badRequest("\(error)")
+            }
+            guard !puts.contains(where: { $0.key.isEmpty }) else { throw AdminError.badRequest("a forwarded Put has an empty key") }
+            let replies = try await putsOnLeader(puts)
+            return AdminResponse(status: .ok, headers: ["Content-Type": "application/octet-stream"], body: ForwardedPuts.encode(replies))
+        }
         routes.add(.POST, "/send") { [self] request in
             try authenticate(request, kind: "send")
             guard try await running.member.held != nil else { throw AdminError.serviceUnavailable("\(context.node.name) is not the leader") }

@@ -62,6 +62,12 @@ extension CoordinatorRole {
     func throughLeader(kind: String, path: String, body: ByteBuffer, headers: [(String, String)] = [], local: @Sendable () async throws -> AdminResponse) async throws -> AdminResponse {
         let running = try running
         if await running.member.held != nil { return try await local() }
+        let (holder, address) = try await leaderPeer(running)
+        return try await callLeader(holder, address, kind: kind, path: path, body: body, headers: headers)
+    }
+
+    /// The leader by the store's lease, and its peer address; 503 when there is none or it has no address.
+    func leaderPeer(_ running: Running) async throws -> (name: String, address: String) {
         // The members are read beside the lease, not after it: one round trip's wait instead of two.
         async let members = storeCall { try await running.store.members(group: self.settings.group) }
         let (lease, now) = try await storeCall { try await running.store.lease(group: self.settings.group) }
@@ -71,6 +77,19 @@ extension CoordinatorRole {
         guard let address = try await members.members.first(where: { $0.name == holder })?.address else {
             throw AdminError.serviceUnavailable("the leader \(holder) has no known peer address")
         }
+        return (holder, address)
+    }
+
+    /// One call to the leader's peer listener, its answer passed through as it came.
+    func callLeader(_ holder: String, _ address: String, kind: String, path: String, body: ByteBuffer, headers: [(String, String)] = []) async throws -> AdminResponse {
+        let reply = try await replyFromLeader(holder, address, kind: kind, path: path, body: body, headers: headers)
+        var headers = HTTPHeaders()
+        if let type = reply.contentType { headers.add(name: "Content-Type", value: type) }
+        if reply.replayed { headers.add(name: "Idempotent-Replayed", value: "true") }
+        return AdminResponse(status: HTTPResponseStatus(statusCode: reply.status), headers: headers, body: reply.body)
+    }
+
+    func replyFromLeader(_ holder: String, _ address: String, kind: String, path: String, body: ByteBuffer, headers: [(String, String)] = []) async throws -> Reply {
         let reply: Reply
         do {
             reply = try await callPeer(address, kind: kind, path: path, body: body, headers: headers)
@@ -78,9 +97,7 @@ extension CoordinatorRole {
             throw AdminError.serviceUnavailable("the leader \(holder) at \(address) cannot be reached: \(error)")
         }
         if reply.status == 401 { throw AdminError.serviceUnavailable("the leader \(holder) refused this member's peer token") }
-        var headers = HTTPHeaders()
-        if let type = reply.contentType { headers.add(name: "Content-Type", value: type) }
-        return AdminResponse(status: HTTPResponseStatus(statusCode: reply.status), headers: headers, body: reply.body)
+        return reply
     }
 
     func storeCall<T: Sendable>(_ call: @Sendable () async throws -> T) async throws -> T {
@@ -116,16 +133,65 @@ extension CoordinatorRole {
         let put = PutRequest(key: key, value: value, mode: mode, idempotencyKey: request.headers.first(name: "Idempotency-Key"))
         defer { metrics.putDuration(since: start) }
         do {
-            // Forwarded as it came: the value as the body, the rest in the path, query and field, so a value of
-            // value_limit fits the peer listener's body limit as it fits the admin listener's.
-            let response = try await throughLeader(
-                kind: "put", path: "/v1/peer/kv/\(Self.pathSegment(key))?mode=\(mode.rawValue)", body: request.body,
-                headers: put.idempotencyKey.map { [("Idempotency-Key", $0)] } ?? []
-            ) { try await self.putOnLeader(put) }
-            return response
+            let running = try running
+            if await running.member.held != nil { return try await putOnLeader(put) }
+            return try await running.forwarder.forward(put)
         } catch {
             metrics.put(result: "failed")
             throw error
+        }
+    }
+
+    /// A follower's batch of its clients' Puts, sent to the leader (``PutForwarder``): one lookup of the leader
+    /// and one peer request for them all. A batch of one goes as it came, to the single-Put route: the value as
+    /// the body, the rest in the path, query and field, so that a value of value_limit fits the peer listener's
+    /// body limit as it fits the admin listener's. A leader that does not know `/v1/peer/puts` (an older
+    /// version, during a rolling upgrade) gets each Put on its own.
+    func forwardPuts(_ puts: [PutRequest]) async -> [Result<AdminResponse, any Error>] {
+        do {
+            let running = try running
+            // Leadership may have come to this member while the Puts waited.
+            if await running.member.held != nil { return try await putsOnLeader(puts).map { .success(Self.response($0)) } }
+            let (holder, address) = try await leaderPeer(running)
+            if puts.count > 1 {
+                let reply = try await replyFromLeader(holder, address, kind: "put", path: "/v1/peer/puts", body: ForwardedPuts.encode(puts))
+                if reply.status != 404 {
+                    guard reply.status == 200 else {
+                        var headers = HTTPHeaders()
+                        if let type = reply.contentType { headers.add(name: "Content-Type", value: type) }
+                        let response = AdminResponse(status: HTTPResponseStatus(statusCode: reply.status), headers: headers, body: reply.body)
+                        return Array(repeating: .success(response), count: puts.count)
+                    }
+                    let replies: [ForwardedPuts.Reply]
+                    do {
+                        replies = try ForwardedPuts.decodeReplies(reply.body)
+                    } catch {
+                        throw AdminError.serviceUnavailable("the leader \(holder) answered the forwarded Puts with \(error)")
+                    }
+                    guard replies.count == puts.count else {
+                        throw AdminError.serviceUnavailable("the leader \(holder) answered \(replies.count) of \(puts.count) forwarded Puts")
+                    }
+                    return replies.map { .success(Self.response($0)) }
+                }
+            }
+            return await withTaskGroup(of: (Int, Result<AdminResponse, any Error>).self) { group in
+                for (index, put) in puts.enumerated() {
+                    group.addTask {
+                        do {
+                            return (index, .success(try await self.callLeader(
+                                holder, address, kind: "put", path: "/v1/peer/kv/\(Self.pathSegment(put.key))?mode=\(put.mode.rawValue)",
+                                body: ByteBuffer(string: put.value), headers: put.idempotencyKey.map { [("Idempotency-Key", $0)] } ?? [])))
+                        } catch {
+                            return (index, .failure(error))
+                        }
+                    }
+                }
+                var results = [Result<AdminResponse, any Error>?](repeating: nil, count: puts.count)
+                for await (index, result) in group { results[index] = result }
+                return results.map { $0 ?? .failure(AdminError.serviceUnavailable("the forwarded Put was not answered")) }
+            }
+        } catch {
+            return Array(repeating: .failure(error), count: puts.count)
         }
     }
 
@@ -139,17 +205,55 @@ extension CoordinatorRole {
             metrics.put(result: "failed")
             throw AdminError.serviceUnavailable("\(refusal)")
         }
-        switch outcome {
-        case .committed(let answer):
-            metrics.put(result: "committed")
-            return Self.answer(answer, replayed: false)
-        case .replayed(let answer):
-            metrics.put(result: "replayed")
-            return Self.answer(answer, replayed: true)
-        case .conflict:
-            metrics.put(result: "conflict")
-            throw AdminError.conflict("the Idempotency-Key was used for another request")
+        return try leaderAnswer(.success(outcome)).get()
+    }
+
+    /// The leader's side of a follower's batch: each Put's answer as ``putOnLeader(_:)`` would give it.
+    func putsOnLeader(_ puts: [PutRequest]) async throws -> [ForwardedPuts.Reply] {
+        let running = try running
+        let outcomes: [Result<PutOutcome, MemberRefusal>]
+        do {
+            outcomes = try await running.member.put(puts)
+        } catch let refusal as MemberRefusal {
+            for _ in puts { metrics.put(result: "failed") }
+            throw AdminError.serviceUnavailable("\(refusal)")
         }
+        return outcomes.map { outcome in
+            switch leaderAnswer(outcome) {
+            case .success(let response): Self.reply(response)
+            case .failure(let error): Self.reply(.json(["error": .string(error.message)], status: error.status))
+            }
+        }
+    }
+
+    func leaderAnswer(_ outcome: Result<PutOutcome, MemberRefusal>) -> Result<AdminResponse, AdminError> {
+        switch outcome {
+        case .failure(let refusal):
+            metrics.put(result: "failed")
+            return .failure(.serviceUnavailable("\(refusal)"))
+        case .success(.committed(let answer)):
+            metrics.put(result: "committed")
+            return .success(Self.answer(answer, replayed: false))
+        case .success(.replayed(let answer)):
+            metrics.put(result: "replayed")
+            return .success(Self.answer(answer, replayed: true))
+        case .success(.conflict):
+            metrics.put(result: "conflict")
+            return .failure(.conflict("the Idempotency-Key was used for another request"))
+        }
+    }
+
+    static func reply(_ response: AdminResponse) -> ForwardedPuts.Reply {
+        ForwardedPuts.Reply(
+            status: Int(response.status.code), replayed: response.headers.first(name: "Idempotent-Replayed") == "true",
+            contentType: response.headers.first(name: "Content-Type"), body: response.body)
+    }
+
+    static func response(_ reply: ForwardedPuts.Reply) -> AdminResponse {
+        var headers = HTTPHeaders()
+        if let type = reply.contentType { headers.add(name: "Content-Type", value: type) }
+        if reply.replayed { headers.add(name: "Idempotent-Replayed", value: "true") }
+        return AdminResponse(status: HTTPResponseStatus(statusCode: reply.status), headers: headers, body: reply.body)
     }
 
     static func answer(_ answer: PutAnswer, replayed: Bool) -> AdminResponse {

@@ -23,6 +23,8 @@ final class CoordinatorRole: Role {
     struct Running: Sendable {
         var store: any CoordinationStore
         var member: CoordinatorMember
+        /// A follower's clients' Puts on their way to the leader, in batches.
+        var forwarder: PutForwarder
         var peerServer: AdminServer
         var address: String
         /// `peer.tls` as loaded, and the repeated check for renewed files.
@@ -118,8 +120,12 @@ final class CoordinatorRole: Role {
             onLeaderChange: { [weak self] leader in self?.leaderChanged(leader) },
             onStoreChange: { [weak self] fault in self?.metrics.storeUp.record(fault == nil ? 1 : 0) }
         )
+        let forwarder = PutForwarder { [weak self] puts in
+            guard let self else { return puts.map { _ in .failure(AdminError.serviceUnavailable("the coordinator is not running")) } }
+            return await self.forwardPuts(puts)
+        }
         state.withLock {
-            $0 = Running(store: store, member: member, peerServer: peerServer, address: address, credentials: credentials, credentialsCheck: credentialsCheck)
+            $0 = Running(store: store, member: member, forwarder: forwarder, peerServer: peerServer, address: address, credentials: credentials, credentialsCheck: credentialsCheck)
         }
         addPeerRoutes(peerRoutes.routes(for: "peer"))
         addRoutes(context.admin)
@@ -249,6 +255,8 @@ final class CoordinatorRole: Role {
         var status: Int
         var body: ByteBuffer
         var contentType: String?
+        /// The leader's `Idempotent-Replayed: true`, passed on to the client with the reply.
+        var replayed = false
     }
 
     static func post(client: HTTPClient, url: String, body: ByteBuffer, contentType: String, headers: [(String, String)] = [], tls: TLSConfiguration? = nil, timeout: Duration) async throws -> Reply {
@@ -260,7 +268,9 @@ final class CoordinatorRole: Role {
         request.body = .bytes(body)
         let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
         let reply = try await response.body.collect(upTo: 16 << 20)
-        return Reply(status: Int(response.status.code), body: reply, contentType: response.headers.first(name: "Content-Type"))
+        return Reply(
+            status: Int(response.status.code), body: reply, contentType: response.headers.first(name: "Content-Type"),
+            replayed: response.headers.first(name: "Idempotent-Replayed") == "true")
     }
 
     /// A call to another member's peer listener.
