@@ -114,12 +114,12 @@ import Testing
                 applications:
                   - {name: web, listen_port: \(port), application_port: \(web.port), protocol: http, domains: [web.test, "*.web.test"]}
             """.write(toFile: backendPath, atomically: true, encoding: .utf8)
+        #expect(Self.refuses(port), "no application announces the port yet")
         let backend = try DaemonProcess(["run", "--config", backendPath])
         _ = try await backend.waitForLine(containing: "outrider started", timeout: .seconds(30))
 
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
-            #expect(Self.refuses(port), "no application announces the port yet")
             try await eventually(timeout: .seconds(30)) { await Self.get(client, port: port, host: "web.test")?.body == "web-1" }
             _ = try await lb.waitForLine(containing: "discovery: port \(port) opened", timeout: .seconds(10))
             #expect(await Self.get(client, port: port, host: "www.web.test")?.body == "web-1")
