@@ -260,6 +260,7 @@ let package = Package(
             name: "MembershipTests",
             dependencies: [
                 "Membership",
+                "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -295,7 +296,7 @@ let package = Package(
             ]
         ),
         // What several test targets start the same way: a PostgreSQL server, a moto S3 server, test certificates,
-        // a child process's output lines, an HTTP backend that answers with its name.
+        // a child process's output lines, an HTTP backend that answers with its name, a serf agent.
         .target(
             name: "TestSupport",
             dependencies: [

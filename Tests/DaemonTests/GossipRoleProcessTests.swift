@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The gossip role through the built binary, in one cluster with a real serf agent (`/usr/bin/serf`) on loopback:
 /// serf sees outrider's tags, `outrider members` lists serf, SIGTERM is `left` and kill -9 is `failed` in serf.
@@ -10,67 +11,7 @@ import Testing
         directory = try TemporaryDirectory(prefix: "outrider-gossip-")
     }
 
-    /// A serf agent on free loopback ports; a missing binary fails the test (CI installs serf with apt).
-    final class Serf {
-        let process = Process()
-        let port: Int
-        let rpcPort: Int
-
-        init(name: String) throws {
-            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/serf") else {
-                throw Failure("serf is not installed at /usr/bin/serf (apt-get install serf)")
-            }
-            port = try Self.freePort()
-            rpcPort = try Self.freePort()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/serf")
-            process.arguments = ["agent", "-node=\(name)", "-bind=127.0.0.1:\(port)", "-rpc-addr=127.0.0.1:\(rpcPort)", "-profile=local", "-tag=role=lb"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-        }
-
-        func status(of name: String) -> String? {
-            let command = Process()
-            command.executableURL = URL(fileURLWithPath: "/usr/bin/serf")
-            command.arguments = ["members", "-format=json", "-rpc-addr=127.0.0.1:\(rpcPort)"]
-            let pipe = Pipe()
-            command.standardOutput = pipe
-            command.standardError = FileHandle.nullDevice
-            guard (try? command.run()) != nil else { return nil }
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            command.waitUntilExit()
-            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let members = object["members"] as? [[String: Any]] else { return nil }
-            guard let member = members.first(where: { $0["name"] as? String == name }) else { return nil }
-            let tags = member["tags"] as? [String: String] ?? [:]
-            return "\(member["status"] as? String ?? "?") \(tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))"
-        }
-
-        func stop() {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
-        }
-
-        static func freePort() throws -> Int {
-            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-            }
-            guard bound else { throw Failure("no free port") }
-            return Int(UInt16(bigEndian: address.sin_port))
-        }
-    }
-
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-        init(_ description: String) { self.description = description }
-    }
-
-    func startOutrider(name: String, joining serf: Serf) async throws -> (DaemonProcess, adminPort: Int) {
+    func startOutrider(name: String, joining serf: SerfProcess) async throws -> (DaemonProcess, adminPort: Int) {
         let path = directory.path("\(name).yaml")
         try """
             node:
@@ -93,7 +34,7 @@ import Testing
     }
 
     @Test func joinsSerfShowsMembersAndLeavesOnSIGTERM() async throws {
-        let serf = try Serf(name: "serf-p1")
+        let serf = try SerfProcess(name: "serf-p1", tags: ["role": "lb"])
         defer { serf.stop() }
         try await Task.sleep(for: .milliseconds(500))
         let (daemon, adminPort) = try await startOutrider(name: "outrider-p1", joining: serf)
@@ -116,14 +57,13 @@ import Testing
     }
 
     @Test func aKilledSerfAgentIsReportedFailed() async throws {
-        let serf = try Serf(name: "serf-p3")
+        let serf = try SerfProcess(name: "serf-p3", tags: ["role": "lb"])
         try await Task.sleep(for: .milliseconds(500))
         let (daemon, adminPort) = try await startOutrider(name: "outrider-p3", joining: serf)
         try await eventually(timeout: .seconds(15)) {
             try DaemonProcess.run(["members", "--admin", "127.0.0.1:\(adminPort)", "--status", "alive"]).stdout.contains("serf-p3")
         }
-        kill(serf.process.processIdentifier, SIGKILL)
-        serf.process.waitUntilExit()
+        serf.kill()
         try await eventually(timeout: .seconds(20)) {
             try DaemonProcess.run(["members", "--admin", "127.0.0.1:\(adminPort)", "--status", "failed"]).stdout.contains("serf-p3")
         }
@@ -134,7 +74,7 @@ import Testing
     }
 
     @Test func aKilledOutriderIsFailedInSerf() async throws {
-        let serf = try Serf(name: "serf-p2")
+        let serf = try SerfProcess(name: "serf-p2", tags: ["role": "lb"])
         defer { serf.stop() }
         try await Task.sleep(for: .milliseconds(500))
         let (daemon, _) = try await startOutrider(name: "outrider-p2", joining: serf)

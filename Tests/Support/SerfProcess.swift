@@ -4,21 +4,21 @@ import NIOPosix
 
 /// A real serf agent (`/usr/bin/serf`, Debian's 0.9.4) on 127.0.0.1 with free ports, for interoperation tests.
 /// A missing binary fails the test (CI installs it with apt).
-final class SerfProcess: @unchecked Sendable {
+public final class SerfProcess: @unchecked Sendable {
     // Sendable: `process` is set in init and only read after; `Process` itself is thread-safe for terminate/wait.
-    static let binary = "/usr/bin/serf"
+    public static let binary = "/usr/bin/serf"
 
-    let name: String
-    let port: Int
-    let rpcPort: Int
-    let process: Process
-    let logFile: URL
+    public let name: String
+    public let port: Int
+    public let rpcPort: Int
+    public let process: Process
+    public let logFile: URL
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    init(name: String, tags: [String: String] = [:], encryptKey: String? = nil, profile: String = "local") throws {
+    public init(name: String, tags: [String: String] = [:], encryptKey: String? = nil, profile: String = "local") throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw Failure(description: "serf is not installed at \(Self.binary) (apt-get install serf)")
         }
@@ -65,12 +65,12 @@ final class SerfProcess: @unchecked Sendable {
         return false
     }
 
-    var address: String { "127.0.0.1:\(port)" }
+    public var address: String { "127.0.0.1:\(port)" }
 
-    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
     /// `serf members -format=json`, as name → (status, tags).
-    func members() throws -> [String: (status: String, tags: [String: String])] {
+    public func members() throws -> [String: (status: String, tags: [String: String])] {
         let output = try run(["members", "-format=json", "-rpc-addr=127.0.0.1:\(rpcPort)"])
         guard let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
             let list = object["members"] as? [[String: Any]]
@@ -83,7 +83,14 @@ final class SerfProcess: @unchecked Sendable {
         return members
     }
 
-    func join(_ address: String) throws {
+    /// One member's status and tags as serf lists them, `alive role=lb,dc=eu1` (tags sorted); `nil` when serf does
+    /// not answer or does not list it.
+    public func status(of member: String) -> String? {
+        guard let found = (try? members())?[member] else { return nil }
+        return "\(found.status) \(found.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))"
+    }
+
+    public func join(_ address: String) throws {
         _ = try run(["join", "-rpc-addr=127.0.0.1:\(rpcPort)", address])
     }
 
@@ -103,7 +110,7 @@ final class SerfProcess: @unchecked Sendable {
     }
 
     /// Waits up to `timeout` for `condition` on serf's member list.
-    func waitFor(_ what: String, timeout: Duration = .seconds(15), _ condition: ([String: (status: String, tags: [String: String])]) -> Bool) async throws {
+    public func waitFor(_ what: String, timeout: Duration = .seconds(15), _ condition: ([String: (status: String, tags: [String: String])]) -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         var last: [String: (status: String, tags: [String: String])] = [:]
         while ContinuousClock.now < deadline {
@@ -117,18 +124,18 @@ final class SerfProcess: @unchecked Sendable {
         throw Failure(description: "serf \(name): timed out waiting for \(what); members: \(last.mapValues { $0.status }); agent \(process.isRunning ? "running" : "exited with \(process.terminationStatus)"); log:\n\(tail)")
     }
 
-    func kill() {
+    public func kill() {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 
-    func stop() {
+    public func stop() {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: logFile)
     }
 
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
