@@ -13,6 +13,14 @@ public final class LiveMembership: MembershipView {
 
     public var snapshot: MembershipSnapshot { delivery.withLock { $0.current } }
 
+    private let health = Mutex<(any EndpointHealth)?>(nil)
+
+    public var endpointHealth: (any EndpointHealth)? { health.withLock { $0 } }
+
+    public func report(_ health: (any EndpointHealth)?) {
+        self.health.withLock { $0 = health }
+    }
+
     public func snapshots() -> MembershipSubscription { MembershipSubscription(view: self) }
 
     /// Applies `changes` as one new state, one version later, and wakes the subscribers waiting for it. Changes that

@@ -126,6 +126,9 @@ import Testing
             #expect(await Self.get(client, port: port, host: "other.test")?.body == "fallback", "discover_default_site")
             #expect(await Self.get(client, port: proxyPort, host: "web.test")?.body == "fallback", "the configured listener has no route to web")
 
+            // The gossip role shows each backend's health as the proxy's checks find it.
+            let applications = try #require(await Self.get(client, port: adminPort, host: "127.0.0.1", path: "/v1/gossip/applications"))
+            #expect(applications.body.contains("\"health\"") && applications.body.contains("\"online\""), "\(applications.body)")
             let status = try #require(await Self.get(client, port: adminPort, host: "127.0.0.1", path: "/v1/status"))
             #expect(status.body.contains("\"discovery\"") && status.body.contains("gossip://web") && status.body.contains("\(port)"), "\(status.body)")
 

@@ -470,7 +470,14 @@ final class GossipRole: Role {
                     "listen_ports": .array(application.listenPorts.map { .number(Double($0)) }),
                     "domains": .array(application.domains.map { .string($0) }),
                     "backends": .array(application.endpoints.map { endpoint in
-                        ["member": .string(endpoint.member), "address": .string(endpoint.host), "port": .number(Double(endpoint.port))]
+                        var fields: [(String, JSONValue)] = [
+                            ("member", .string(endpoint.member)), ("address", .string(endpoint.host)), ("port", .number(Double(endpoint.port))),
+                        ]
+                        // As the proxy's health checks find it, per site that routes to it, when a proxy runs here.
+                        if let health = membership.endpointHealth, let url = endpoint.url {
+                            fields.append(("health", .object(health.status(of: url).sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
+                        }
+                        return JSONValue.object(fields)
                     }),
                 ]
             })])

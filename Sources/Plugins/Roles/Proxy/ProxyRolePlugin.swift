@@ -64,6 +64,8 @@ final class ProxyRole: Role {
     /// The task following membership for the `gossip://` pools, replaced when the capability's provider changes;
     /// cancelled and awaited by ``shutdown(grace:)``, so it never outlives the role.
     private let follower = Mutex<Task<Void, Never>?>(nil)
+    /// The membership the proxy's health is reported to, told when the proxy stops.
+    private let reportingTo = Mutex<(any MembershipView)?>(nil)
     private let initialMembership: (any MembershipView)?
     /// The cache role's response cache, when one ran before this role started.
     private let initialCache: (any ResponseCache)?
@@ -95,6 +97,10 @@ final class ProxyRole: Role {
         }
         task?.cancel()
         await task?.value
+        reportingTo.withLock { reporting in
+            reporting?.report(nil)
+            reporting = nil
+        }
         await server.shutdown(grace: grace)
     }
 
@@ -137,8 +143,14 @@ final class ProxyRole: Role {
         return .object(fields)
     }
 
-    /// Follows `membership` (none: the discovered pools empty) from now on, in place of what was followed before.
+    /// Follows `membership` (none: the discovered pools empty) from now on, in place of what was followed before,
+    /// and reports the health checks' findings to it.
     private func follow(_ membership: (any MembershipView)?) {
+        reportingTo.withLock { reporting in
+            reporting?.report(nil)
+            membership?.report(ProxyEndpointHealth(server: server))
+            reporting = membership
+        }
         follower.withLock { current in
             let previous = current
             current = Task { [server, discovery, logger] in
@@ -202,5 +214,21 @@ final class ProxyRole: Role {
                 logger.error("site \(site): the backends membership gives cannot be applied: \(error)")
             }
         }
+    }
+}
+
+/// The proxy's health checks, as the gossip role shows them beside each announced backend
+/// (`/v1/gossip/applications`).
+struct ProxyEndpointHealth: EndpointHealth {
+    let server: ProxyServer
+
+    func status(of url: String) -> [String: String] {
+        var found: [String: String] = [:]
+        for site in server.status().sites {
+            for backend in site.backends where backend.endpoint == url {
+                found[site.name] = backend.status
+            }
+        }
+        return found
     }
 }
