@@ -180,6 +180,55 @@ import TestSupport
     }
 }
 
+extension DiscoveredPoolTests {
+    /// A proxy started with URL pools only, beside a gossip role, follows the membership once a reload adds a
+    /// `gossip://` pool.
+    @Test func aReloadThatAddsAGossipPoolFollowsTheMembership() async throws {
+        let fixed = try await NamedBackend(name: "fixed", group: group)
+        let announced = try await NamedBackend(name: "announced", group: group)
+        let membership = LiveMembership(localMember: Member(name: "lb", host: "127.0.0.1", port: 7946, status: .alive))
+        membership.apply(.joined(member("b1", announced)))
+        var capabilities = Capabilities()
+        capabilities.offers["membership"] = .init(capability: AnyCapability(.membership), provider: "gossip", generation: 1, value: membership as any MembershipView)
+        var settings = try settings("""
+              proxy:
+                listen: ["127.0.0.1:0"]
+                sites:
+                  - name: web
+                    pools: ["http://127.0.0.1:\(fixed.port)"]
+            """)
+        settings.proxy.health.interval = .milliseconds(20)
+        let context = RoleContext(
+            eventLoopGroup: group,
+            metrics: NOOPMetricsHandler.instance,
+            logger: Logger(label: "test"),
+            node: NodeIdentity(name: "lb", version: "0"),
+            admin: AdminRouteTable().routes(for: "proxy"),
+            capabilities: capabilities,
+            shutdownGrace: .seconds(1)
+        )
+        let role = try await ProxyRolePlugin().makeRole(settings: settings, context: context)
+        try await role.start()
+        let port = try #require((role as? ProxyRole)?.server.localAddresses.first?.port)
+        try await expectAnswers(["fixed"], through: port)
+
+        var reloaded = try self.settings("""
+              proxy:
+                listen: ["127.0.0.1:0"]
+                sites:
+                  - name: web
+                    pools: ["gossip://web"]
+            """)
+        reloaded.proxy.health.interval = .milliseconds(20)
+        _ = try await role.reconfigure(to: reloaded)
+        try await expectAnswers(["announced"], through: port)
+
+        await role.shutdown(grace: .seconds(1))
+        try await role.run()
+        for backend in [fixed, announced] { try await backend.stop() }
+    }
+}
+
 /// Offers membership in the configuration only: `check-config`'s view of a gossip role, never started.
 struct MembershipOffering: RolePlugin {
     struct NotRunnable: Error {}

@@ -41,8 +41,8 @@ public struct ProxyRolePlugin: RolePlugin {
 
     public func makeRole(settings: ProxyRoleSettings, context: RoleContext) async throws -> any Role<ProxyRoleSettings> {
         let discovery = DiscoveredBackends(settings: settings)
-        let membership = settings.followsMembership ? context.capabilities[.membership] : nil
-        if let membership { discovery.fillPools(from: membership.snapshot) }
+        let membership = context.capabilities[.membership]
+        if let membership, settings.followsMembership { discovery.fillPools(from: membership.snapshot) }
         let server = ProxyServer(
             configuration: discovery.configuration(),
             eventLoopGroup: context.eventLoopGroup,
@@ -64,16 +64,17 @@ final class ProxyRole: Role {
     /// The task following membership for the `gossip://` pools, replaced when the capability's provider changes;
     /// cancelled and awaited by ``shutdown(grace:)``, so it never outlives the role.
     private let follower = Mutex<Task<Void, Never>?>(nil)
+    /// The membership offered on the host, followed while the settings have `gossip://` pools or `discover: true`.
+    private let offeredMembership: Mutex<(any MembershipView)?>
     /// The membership the proxy's health is reported to, told when the proxy stops.
     private let reportingTo = Mutex<(any MembershipView)?>(nil)
-    private let initialMembership: (any MembershipView)?
     /// The cache role's response cache, when one ran before this role started.
     private let initialCache: (any ResponseCache)?
 
     init(server: ProxyServer, discovery: DiscoveredBackends, membership: (any MembershipView)?, cache: (any ResponseCache)? = nil, logger: Logger) {
         self.server = server
         self.discovery = discovery
-        self.initialMembership = membership
+        self.offeredMembership = Mutex(membership)
         self.initialCache = cache
         self.logger = logger
     }
@@ -83,7 +84,7 @@ final class ProxyRole: Role {
             await server.setResponseCache(initialCache)
         }
         try await server.start()
-        if let initialMembership { follow(initialMembership) }
+        if discovery.followsMembership, let membership = offeredMembership.withLock({ $0 }) { follow(membership) }
     }
 
     func run() async throws { try await server.run() }
@@ -105,7 +106,10 @@ final class ProxyRole: Role {
     }
 
     func reconfigure(to settings: ProxyRoleSettings) async throws -> Reconfiguration {
+        let followed = discovery.followsMembership
         try await server.reconfigure(discovery.replaceSettings(with: settings))
+        // A reload that adds the first `gossip://` pool (or `discover: true`) starts following the membership.
+        if !followed, discovery.followsMembership, let membership = offeredMembership.withLock({ $0 }) { follow(membership) }
         return .applied
     }
 
@@ -113,6 +117,7 @@ final class ProxyRole: Role {
     /// `gossip://` pools follow its membership, or empty.
     func capabilitiesChanged(_ capabilities: Capabilities) async {
         await server.setResponseCache(capabilities[.responseCache])
+        offeredMembership.withLock { $0 = capabilities[.membership] }
         guard discovery.followsMembership else { return }
         if let membership = capabilities[.membership] {
             follow(membership)
