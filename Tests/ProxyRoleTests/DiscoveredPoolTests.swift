@@ -122,23 +122,10 @@ import TestSupport
         Issue.record("answers \(last.sorted()), expected \(expected.sorted())", sourceLocation: sourceLocation)
     }
 
-    @Test func backendsFollowTheMembersAnnouncingTheApplication() async throws {
-        let first = try await NamedBackend(name: "b1", group: group)
-        let second = try await NamedBackend(name: "b2", group: group)
-        let other = try await NamedBackend(name: "other", group: group)
-        let membership = LiveMembership(localMember: Member(name: "lb", host: "127.0.0.1", port: 7946, status: .alive))
+    /// The proxy role started with `settings`, beside a gossip role offering `membership`, and its listener's port.
+    func start(_ settings: ProxyRoleSettings, beside membership: LiveMembership) async throws -> (any Role<ProxyRoleSettings>, Int) {
         var capabilities = Capabilities()
         capabilities.offers["membership"] = .init(capability: AnyCapability(.membership), provider: "gossip", generation: 1, value: membership as any MembershipView)
-
-        var settings = try settings("""
-              proxy:
-                listen: ["127.0.0.1:0"]
-                health: {interval: 20ms, timeout: 500ms}
-                sites:
-                  - name: web
-                    pools: ["gossip://web"]
-            """)
-        settings.proxy.health.interval = .milliseconds(20)
         let context = RoleContext(
             eventLoopGroup: group,
             metrics: NOOPMetricsHandler.instance,
@@ -150,7 +137,25 @@ import TestSupport
         )
         let role = try await ProxyRolePlugin().makeRole(settings: settings, context: context)
         try await role.start()
-        let port = try #require((role as? ProxyRole)?.server.localAddresses.first?.port)
+        return (role, try #require((role as? ProxyRole)?.server.localAddresses.first?.port))
+    }
+
+    @Test func backendsFollowTheMembersAnnouncingTheApplication() async throws {
+        let first = try await NamedBackend(name: "b1", group: group)
+        let second = try await NamedBackend(name: "b2", group: group)
+        let other = try await NamedBackend(name: "other", group: group)
+        let membership = LiveMembership(localMember: Member(name: "lb", host: "127.0.0.1", port: 7946, status: .alive))
+
+        var settings = try settings("""
+              proxy:
+                listen: ["127.0.0.1:0"]
+                health: {interval: 20ms, timeout: 500ms}
+                sites:
+                  - name: web
+                    pools: ["gossip://web"]
+            """)
+        settings.proxy.health.interval = .milliseconds(20)
+        let (role, port) = try await start(settings, beside: membership)
 
         try await expectAnswers(["502"], through: port)
         membership.apply(.joined(member("b1", first)))
@@ -188,8 +193,6 @@ extension DiscoveredPoolTests {
         let announced = try await NamedBackend(name: "announced", group: group)
         let membership = LiveMembership(localMember: Member(name: "lb", host: "127.0.0.1", port: 7946, status: .alive))
         membership.apply(.joined(member("b1", announced)))
-        var capabilities = Capabilities()
-        capabilities.offers["membership"] = .init(capability: AnyCapability(.membership), provider: "gossip", generation: 1, value: membership as any MembershipView)
         var settings = try settings("""
               proxy:
                 listen: ["127.0.0.1:0"]
@@ -198,18 +201,7 @@ extension DiscoveredPoolTests {
                     pools: ["http://127.0.0.1:\(fixed.port)"]
             """)
         settings.proxy.health.interval = .milliseconds(20)
-        let context = RoleContext(
-            eventLoopGroup: group,
-            metrics: NOOPMetricsHandler.instance,
-            logger: Logger(label: "test"),
-            node: NodeIdentity(name: "lb", version: "0"),
-            admin: AdminRouteTable().routes(for: "proxy"),
-            capabilities: capabilities,
-            shutdownGrace: .seconds(1)
-        )
-        let role = try await ProxyRolePlugin().makeRole(settings: settings, context: context)
-        try await role.start()
-        let port = try #require((role as? ProxyRole)?.server.localAddresses.first?.port)
+        let (role, port) = try await start(settings, beside: membership)
         try await expectAnswers(["fixed"], through: port)
 
         var reloaded = try self.settings("""
