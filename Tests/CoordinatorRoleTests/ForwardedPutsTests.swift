@@ -2,30 +2,19 @@ import Coordination
 @testable import CoordinatorRole
 import NIOCore
 import Testing
+import TestSupport
 
 /// The batch body a follower sends its leader, and the leader's replies: what goes in comes out, and any bytes
 /// either decode or are refused with a reason, never a trap (seeded random inputs, and valid bodies cut, flipped
 /// and lengthened).
 @Suite struct ForwardedPutsTests {
-    /// SplitMix64: a seeded source, so that a failure can be run again.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let alphabet: [Character] = ["a", "Z", "0", "/", " ", "\"", "\\", "\n", "\0", "é", "€", "𝄞", "\u{7F}"]
 
-    static func text(_ random: inout Seeded, upTo length: Int) -> String {
+    static func text(_ random: inout SeededGenerator, upTo length: Int) -> String {
         String((0..<Int.random(in: 0...length, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
     }
 
-    static func requests(_ random: inout Seeded) -> [PutRequest] {
+    static func requests(_ random: inout SeededGenerator) -> [PutRequest] {
         (0..<Int.random(in: 0...20, using: &random)).map { _ in
             PutRequest(
                 key: text(&random, upTo: 12), value: text(&random, upTo: 300), mode: Bool.random(using: &random) ? .append : .overwrite,
@@ -33,7 +22,7 @@ import Testing
         }
     }
 
-    static func replies(_ random: inout Seeded) -> [ForwardedPuts.Reply] {
+    static func replies(_ random: inout SeededGenerator) -> [ForwardedPuts.Reply] {
         (0..<Int.random(in: 0...20, using: &random)).map { _ in
             ForwardedPuts.Reply(
                 status: [201, 409, 503, 413].randomElement(using: &random)!, replayed: Bool.random(using: &random),
@@ -42,7 +31,7 @@ import Testing
     }
 
     @Test func whatGoesInComesOut() throws {
-        var random = Seeded(state: 15)
+        var random = SeededGenerator(seed: 15)
         for _ in 0..<300 {
             let requests = Self.requests(&random)
             #expect(try ForwardedPuts.decodeRequests(ForwardedPuts.encode(requests)) == requests)
@@ -75,7 +64,7 @@ import Testing
 
     /// Random bytes, and valid bodies with a byte flipped, bytes cut off the end or added: decoded or refused.
     @Test func anyBytesDecodeOrAreRefused() {
-        var random = Seeded(state: 1015)
+        var random = SeededGenerator(seed: 1015)
         var accepted = 0
         for round in 0..<3000 {
             var bytes: [UInt8]

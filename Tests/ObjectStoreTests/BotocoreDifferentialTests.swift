@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 @testable import ObjectStore
 import Testing
+import TestSupport
 
 /// The S3 client's signed requests against botocore's (`Support/botocore_sigv4.py`, boto3's signer), for keys
 /// and query values with the characters encoders disagree on: the encoded path must be the same, and the

@@ -1,4 +1,5 @@
 import NIOCore
+import TestSupport
 
 /// A request body of `count` deterministic bytes in `chunk`-sized buffers, made as they are asked for (so a
 /// large upload is never whole in memory); `failingAfter` throws once that many bytes went out. The bytes repeat

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 @testable import Proxy
 import Testing
+import TestSupport
 
 /// The S3 store's object layout and its base64, as pure values.
 @Suite struct S3StoreLayoutTests {

@@ -1,5 +1,6 @@
 import ObjectStore
 import Testing
+import TestSupport
 
 /// The hand-written SigV4 encoding against a plain reference (a byte at a time, a table of unreserved
 /// characters), on seeded random byte strings biased towards the characters that differ between encoders.

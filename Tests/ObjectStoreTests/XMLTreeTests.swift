@@ -1,5 +1,6 @@
 @testable import ObjectStore
 import Testing
+import TestSupport
 
 @Suite struct XMLTreeTests {
     @Test func readsAnErrorDocument() throws {

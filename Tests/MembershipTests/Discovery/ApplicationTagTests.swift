@@ -1,5 +1,6 @@
 import Membership
 import Testing
+import TestSupport
 
 @Suite struct ApplicationTagTests {
     let web = Application(name: "web", listenPort: 443, applicationPort: 8080, transport: .http, domains: ["example.com", "www.example.com"])
@@ -36,7 +37,7 @@ import Testing
 
     /// The value comes from the network: any text decodes to valid applications or fails, never traps.
     @Test func anyTextDecodesOrFails() {
-        var generator = SeededBytes(seed: 0x5EED)
+        var generator = SeededGenerator(seed: 0x5EED)
         let alphabet = Array("web:443>8080/http=a.com,;*.-_9x".unicodeScalars)
         for _ in 0..<5_000 {
             let length = Int(generator.next() % 48)
@@ -62,18 +63,5 @@ import Testing
         #expect(snapshot.routedApplications.map(\.name) == ["api-v2", "web"])
         #expect(snapshot.routedApplications.last?.endpoints.map(\.member) == ["b1", "b2"])
         #expect(ApplicationEndpoint(member: "x", host: "fd00::5", port: 1, transport: .http).url == "http://[fd00::5]:1")
-    }
-}
-
-/// splitmix64: a seeded source, so a failure repeats.
-struct SeededBytes {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

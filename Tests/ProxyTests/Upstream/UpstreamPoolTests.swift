@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import Testing
+import TestSupport
 
 @testable import Proxy
 
