@@ -10,9 +10,10 @@ extension CoordinatorProcessTests {
     struct PeerCaller {
         let client: HTTPClient
 
+        /// The status, and the reason of an error answer (`{"error": …}`).
         struct Answer: Equatable {
             var status: Int
-            var body: String
+            var error: String?
         }
 
         init(ca: String, certificate: String? = nil, key: String? = nil) throws {
@@ -39,7 +40,8 @@ extension CoordinatorProcessTests {
             do {
                 let response = try await client.execute(request, timeout: .seconds(10))
                 let body = try await response.body.collect(upTo: 1 << 20)
-                return .success(Answer(status: Int(response.status.code), body: String(buffer: body)))
+                let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+                return .success(Answer(status: Int(response.status.code), error: object?["error"] as? String))
             } catch {
                 return .failure(error)
             }
@@ -90,7 +92,7 @@ extension CoordinatorProcessTests {
         let strangerAfterReload: Result<PeerCaller.Answer, any Error>
         let memberAfterReload: Result<PeerCaller.Answer, any Error>
         do {
-            func refused(_ reason: String) -> PeerCaller.Answer { PeerCaller.Answer(status: 401, body: #"{"error": "\#(reason)"}"#) }
+            func refused(_ reason: String) -> PeerCaller.Answer { PeerCaller.Answer(status: 401, error: reason) }
             let noCertificate = await anonymous.put(leader.peer, key: "k", value: "v", token: Self.token)
             #expect((try? noCertificate.get()) == refused("client certificate missing"), "\(noCertificate)")
             let otherCA = await foreign.put(leader.peer, key: "k", value: "v", token: Self.token)
