@@ -19,6 +19,8 @@ final class CoordinatorRole: Role {
     let peerToken: PeerToken?
     let client: HTTPClient
     let peerWork = AdminWork()
+    /// Wakes the watches on this member when a commit goes through it.
+    let commits = CommitNotices()
 
     struct Running: Sendable {
         var store: any CoordinationStore
