@@ -78,4 +78,18 @@ import Testing
         let encipherOnly = await verifier.verify(try chain(group.path("encipher.pem")), at: Date())
         guard case .notForClientAuthentication = encipherOnly else { Issue.record("\(encipherOnly)"); return }
     }
+
+    @Test func aChainThroughAnIntermediateIsVerifiedWhenTheClientSendsIt() async throws {
+        defer { group.remove(); stranger.remove() }
+        try group.issueIntermediate(name: "sub")
+        try group.issue(name: "leaf", commonName: "member", issuer: "sub")
+        #expect(await verifier.verify(try chain(group.path("leaf-chain.pem")), at: Date()) == .verified)
+        // Without the intermediate there is no path to the CA.
+        #expect(await verifier.verify(try chain(group.path("leaf.pem")), at: Date()) == .notSignedByCA)
+        // An intermediate whose key may not sign certificates.
+        try group.issueIntermediate(name: "signing-only", keyUsage: "critical,digitalSignature")
+        try group.issue(name: "under-signing-only", commonName: "member", issuer: "signing-only")
+        let misused = await verifier.verify(try chain(group.path("under-signing-only-chain.pem")), at: Date())
+        #expect(misused == .notForClientAuthentication("an issuer's key usage does not allow keyCertSign"), "\(misused)")
+    }
 }

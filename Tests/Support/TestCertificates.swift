@@ -60,6 +60,30 @@ public struct TestCertificates: Sendable {
         )
     }
 
+    /// Issues `<name>.pem` and `<name>.key`, an intermediate CA certificate signed by the test CA, with `keyUsage`
+    /// (openssl's syntax) as its key usage extension.
+    public func issueIntermediate(name: String, keyUsage: String = "critical,keyCertSign,cRLSign") throws {
+        try run(
+            """
+            printf 'basicConstraints=critical,CA:TRUE\\nkeyUsage=\(keyUsage)\\n' > \(name).ext
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout \(name).key -out \(name).csr -subj /CN=\(name)
+            openssl x509 -req -in \(name).csr -CA ca.pem -CAkey ca.key -CAcreateserial -out \(name).pem -days 2 -extfile \(name).ext
+            """
+        )
+    }
+
+    /// Issues `<name>.pem` and `<name>.key` signed by the intermediate `issuer` (``issueIntermediate(name:keyUsage:)``),
+    /// and `<name>-chain.pem`: the certificate followed by the intermediate's, as a client presents them.
+    public func issue(name: String, commonName: String, issuer: String) throws {
+        try run(
+            """
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout \(name).key -out \(name).csr -subj /CN=\(commonName)
+            openssl x509 -req -in \(name).csr -CA \(issuer).pem -CAkey \(issuer).key -CAcreateserial -out \(name).pem -days 2 -extfile san.ext
+            cat \(name).pem \(issuer).pem > \(name)-chain.pem
+            """
+        )
+    }
+
     /// Makes `<name>.pem` and `<name>.key`, a certificate signed by its own key (no CA).
     public func selfSigned(name: String, commonName: String) throws {
         try run(

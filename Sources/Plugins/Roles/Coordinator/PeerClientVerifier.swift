@@ -3,14 +3,15 @@ import NIOSSL
 import SwiftASN1
 @_spi(FixedExpiryValidationTime) @_spi(DisableValidityCheck) import X509
 
-/// Checks the certificate chain a caller of the peer listener presented against `peer.tls.ca`, the way the TLS
-/// handshake checked it before the listener answered refused callers with 401 instead of a failed handshake:
-/// a path to one of the CA certificates (RFC 5280 section 6: signatures, basic constraints, name constraints),
-/// every certificate on it inside its validity period at `now`, and key usage fit for a TLS client
-/// (``PeerClientUsagePolicy``). Host names are not checked, as on the handshake: members are reached by address.
+/// Checks the certificate chain a caller of the peer listener presented against `peer.tls.ca` as strictly as
+/// BoringSSL's own check in the handshake would (`SSL_VERIFY_PEER` with the "ssl_client" purpose): a path to one
+/// of the CA certificates (RFC 5280 section 6: signatures, basic constraints, name constraints), every
+/// certificate on it inside its validity period at `now`, and key usage fit for a TLS client
+/// (``PeerClientUsagePolicy``). Host names are not checked: members are reached by address.
 ///
-/// The handshake now accepts every caller and records this verdict on its connection; the peer routes refuse a
-/// connection whose verdict is not ``Verdict/verified``, with the verdict's reason.
+/// The handshake completes whatever the verdict and records it on the connection (``PeerHandshakeWatcher``); the
+/// peer routes refuse a connection whose verdict is not ``Verdict/verified`` with 401 and the verdict's reason,
+/// which a failed handshake could not tell the caller.
 struct PeerClientVerifier: Sendable {
     /// What a connection's client certificate turned out to be.
     enum Verdict: Sendable, Equatable {
