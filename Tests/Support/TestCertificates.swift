@@ -42,6 +42,57 @@ public struct TestCertificates: Sendable {
         )
     }
 
+    /// Issues `<name>.pem` and `<name>.key` signed by the test CA, valid from `notBefore` until `notAfter`
+    /// (`YYYYMMDDHHMMSSZ`, so that a test can make one that has expired or is not valid yet), with `extensions`
+    /// (openssl extension lines such as `extendedKeyUsage=serverAuth`) beside the subject alternative names.
+    public func issue(name: String, commonName: String, notBefore: String, notAfter: String, extensions: [String] = []) throws {
+        let lines = ["subjectAltName=IP:127.0.0.1,DNS:localhost"] + extensions
+        try run(
+            """
+            rm -rf \(name).ca && mkdir \(name).ca && : > \(name).ca/index.txt && echo 01 > \(name).ca/serial
+            printf '[ca]\\ndefault_ca=test\\n[test]\\ndatabase=\(name).ca/index.txt\\nnew_certs_dir=\(name).ca\\nserial=\(name).ca/serial\\ndefault_md=sha256\\npolicy=any\\nunique_subject=no\\n[any]\\ncommonName=supplied\\n' > \(name).ca/ca.cnf
+            printf '\(lines.joined(separator: "\\n"))\\n' > \(name).ext
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout \(name).key.new -out \(name).csr -subj /CN=\(commonName)
+            openssl ca -batch -notext -config \(name).ca/ca.cnf -cert ca.pem -keyfile ca.key -in \(name).csr -out \(name).pem.new -startdate \(notBefore) -enddate \(notAfter) -extfile \(name).ext
+            mv \(name).key.new \(name).key
+            mv \(name).pem.new \(name).pem
+            """
+        )
+    }
+
+    /// Issues `<name>.pem` and `<name>.key`, an intermediate CA certificate signed by the test CA, with `keyUsage`
+    /// (openssl's syntax) as its key usage extension.
+    public func issueIntermediate(name: String, keyUsage: String = "critical,keyCertSign,cRLSign") throws {
+        try run(
+            """
+            printf 'basicConstraints=critical,CA:TRUE\\nkeyUsage=\(keyUsage)\\n' > \(name).ext
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout \(name).key -out \(name).csr -subj /CN=\(name)
+            openssl x509 -req -in \(name).csr -CA ca.pem -CAkey ca.key -CAcreateserial -out \(name).pem -days 2 -extfile \(name).ext
+            """
+        )
+    }
+
+    /// Issues `<name>.pem` and `<name>.key` signed by the intermediate `issuer` (``issueIntermediate(name:keyUsage:)``),
+    /// and `<name>-chain.pem`: the certificate followed by the intermediate's, as a client presents them.
+    public func issue(name: String, commonName: String, issuer: String) throws {
+        try run(
+            """
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout \(name).key -out \(name).csr -subj /CN=\(commonName)
+            openssl x509 -req -in \(name).csr -CA \(issuer).pem -CAkey \(issuer).key -CAcreateserial -out \(name).pem -days 2 -extfile san.ext
+            cat \(name).pem \(issuer).pem > \(name)-chain.pem
+            """
+        )
+    }
+
+    /// Makes `<name>.pem` and `<name>.key`, a certificate signed by its own key (no CA).
+    public func selfSigned(name: String, commonName: String) throws {
+        try run(
+            """
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout \(name).key -out \(name).pem -days 2 -subj /CN=\(commonName) -addext subjectAltName=IP:127.0.0.1
+            """
+        )
+    }
+
     public func remove() {
         try? FileManager.default.removeItem(at: directory)
     }

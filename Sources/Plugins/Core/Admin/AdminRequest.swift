@@ -12,14 +12,21 @@ public struct AdminRequest: Sendable {
     public var body: ByteBuffer
     /// The route's path parameters by name, percent-decoded: `["key": "a/b"]` for `/kv/a%2Fb` on `/kv/{key}`.
     public var parameters: [String: String]
+    /// The connection the request came on, for a route that asks what the listener's `prepareConnection`
+    /// handlers learnt about it (a role's TLS client certificate); nil for a request made in process.
+    public var channel: (any Channel)?
 
-    public init(method: HTTPMethod, path: String, query: String?, headers: HTTPHeaders, body: ByteBuffer, parameters: [String: String] = [:]) {
+    public init(
+        method: HTTPMethod, path: String, query: String?, headers: HTTPHeaders, body: ByteBuffer, parameters: [String: String] = [:],
+        channel: (any Channel)? = nil
+    ) {
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
         self.body = body
         self.parameters = parameters
+        self.channel = channel
     }
 
     /// The path parameter `name`; a route declared with `{name}` always has it.

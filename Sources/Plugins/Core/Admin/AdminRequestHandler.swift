@@ -109,7 +109,7 @@ final class AdminRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
         case .badRequest(let reason):
             write(AdminError.badRequest(reason).response, for: head, context: context)
         case .found(let handler):
-            let request = AdminRequest(method: head.method, path: routePath, query: query, headers: head.headers, body: body)
+            let request = AdminRequest(method: head.method, path: routePath, query: query, headers: head.headers, body: body, channel: context.channel)
             run(context: context, head: head) { try await handler(request) }
         }
     }

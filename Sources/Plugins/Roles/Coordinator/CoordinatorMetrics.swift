@@ -30,7 +30,7 @@ struct CoordinatorMetrics: Sendable {
             .record(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 
-    /// `kind`: put, send, broadcast, released, semaphore, tls (a refused handshake); `result`: ok, error, unauthorized.
+    /// `kind`: put, send, broadcast, released, semaphore, tls (a failed handshake: not TLS, no common cipher); `result`: ok, error, unauthorized.
     func peerRequest(kind: String, result: String) {
         Counter(label: "peer_requests_total", dimensions: [("kind", kind), ("result", result)], factory: factory).increment()
     }

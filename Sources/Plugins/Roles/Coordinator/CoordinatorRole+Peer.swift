@@ -3,11 +3,12 @@ import Foundation
 import NIOCore
 import Plugins
 
-/// What other members call on this one's peer listener, each call authenticated by the shared token.
+/// What other members call on this one's peer listener, each call authenticated by the client certificate and
+/// the shared token (``authenticate(_:kind:)``).
 extension CoordinatorRole {
     func addPeerRoutes(_ routes: AdminRoutes) {
         routes.add(.POST, "/kv/{key}") { [self] request in
-            try authenticate(request, kind: "put")
+            try await authenticate(request, kind: "put")
             guard let value = String(validating: request.body.readableBytesView, as: UTF8.self) else {
                 throw AdminError.badRequest("the value must be UTF-8 text")
             }
@@ -17,7 +18,7 @@ extension CoordinatorRole {
         }
         // A follower's batch (ForwardedPuts): committed together, each Put answered as the route above would.
         routes.add(.POST, "/puts") { [self] request in
-            try authenticate(request, kind: "put")
+            try await authenticate(request, kind: "put")
             let puts: [PutRequest]
             do {
                 puts = try ForwardedPuts.decodeRequests(request.body)
@@ -29,31 +30,46 @@ extension CoordinatorRole {
             return AdminResponse(status: .ok, headers: ["Content-Type": "application/octet-stream"], body: ForwardedPuts.encode(replies))
         }
         routes.add(.POST, "/send") { [self] request in
-            try authenticate(request, kind: "send")
+            try await authenticate(request, kind: "send")
             guard try await running.member.held != nil else { throw AdminError.serviceUnavailable("\(context.node.name) is not the leader") }
             return try await sendOnLeader(request.body)
         }
         routes.add(.POST, "/broadcast") { [self] request in
-            try authenticate(request, kind: "broadcast")
+            try await authenticate(request, kind: "broadcast")
             guard let url = settings.handlers.broadcast else { throw AdminError(.badGateway, "\(context.node.name) has no handlers.broadcast") }
             return try await callHandler(url, body: request.body)
         }
         routes.add(.POST, "/released") { [self] request in
-            try authenticate(request, kind: "released")
+            try await authenticate(request, kind: "released")
             try await running.member.leaseReleased()
             return .json(["ok": true])
         }
         for action in ["acquire", "refresh", "release"] {
             routes.add(.POST, "/semaphores/{name}/\(action)") { [self] request in
-                try authenticate(request, kind: "semaphore")
+                try await authenticate(request, kind: "semaphore")
                 guard try await running.member.held != nil else { throw AdminError.serviceUnavailable("\(context.node.name) is not the leader") }
                 return try await semaphoreOnLeader(name: try request.parameter("name"), action: action, body: request.body)
             }
         }
     }
 
-    /// 401 (counted) without the group's token.
-    func authenticate(_ request: AdminRequest, kind: String) throws(AdminError) {
+    /// 401 (counted under the route's `kind`) for a caller without a client certificate signed by `peer.tls.ca`
+    /// when `peer.tls` is set, or without the group's token when `peer.token` is; both must pass when both are
+    /// set. The reason is the answer's one line; a connection refused for its certificate is logged once.
+    func authenticate(_ request: AdminRequest, kind: String) async throws(AdminError) {
+        if settings.peer.tls != nil {
+            let watcher = try? await request.channel?.pipeline.handler(type: PeerHandshakeWatcher.self).get()
+            let verdict = watcher?.verdict ?? .missing
+            if let refusal = verdict.refusal {
+                metrics.peerRequest(kind: kind, result: "unauthorized")
+                if watcher?.firstRefusal() ?? true {
+                    logger.warning("peer request refused: \(refusal)", metadata: [
+                        "kind": "\(kind)", "remote": "\(request.channel?.remoteAddress.map { "\($0)" } ?? "?")",
+                    ])
+                }
+                throw AdminError(.unauthorized, refusal)
+            }
+        }
         guard let peerToken else { return }
         guard peerToken.accepts(request.headers.first(name: "Authorization")) else {
             metrics.peerRequest(kind: kind, result: "unauthorized")

@@ -135,7 +135,9 @@ extension CoordinatorRole {
         do {
             let running = try running
             if await running.member.held != nil { return try await putOnLeader(put) }
-            return try await running.forwarder.forward(put)
+            let response = try await running.forwarder.forward(put)
+            if response.status == .created, response.headers.first(name: "Idempotent-Replayed") != "true" { commits.committed(key) }
+            return response
         } catch {
             metrics.put(result: "failed")
             throw error
@@ -233,6 +235,7 @@ extension CoordinatorRole {
             return .failure(.serviceUnavailable("\(refusal)"))
         case .success(.committed(let answer)):
             metrics.put(result: "committed")
+            commits.committed(answer.key)
             return .success(Self.answer(answer, replayed: false))
         case .success(.replayed(let answer)):
             metrics.put(result: "replayed")
@@ -285,15 +288,17 @@ extension CoordinatorRole {
         }
         let deadline = ContinuousClock.now + wait
         while true {
+            let mark = commits.mark
             let entries = try await storeCall { try await running.store.entries(group: self.settings.group, key: key, limit: limit, after: after) }
             if let entries, !entries.isEmpty || ContinuousClock.now >= deadline {
                 return .json(["key": .string(key), "values": .array(entries.map(Self.json))])
             }
             if entries == nil, after == nil { throw AdminError.notFound("no key '\(key)'") }
             if ContinuousClock.now >= deadline { return .json(["key": .string(key), "values": []]) }
-            // Writes may come from another process on the file or another host: the store is polled, cheaply
-            // (one indexed read), every 50 ms.
-            try await Task.sleep(for: .milliseconds(50))
+            // A commit through this member ends the wait at once (CommitNotices); writes from another process on
+            // the file or another host are found by polling the store, cheaply (one indexed read), every 50 ms.
+            await commits.wait(for: key, since: mark, upTo: .milliseconds(50))
+            try Task.checkCancellation()
         }
     }
 

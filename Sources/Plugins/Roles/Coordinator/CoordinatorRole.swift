@@ -19,6 +19,8 @@ final class CoordinatorRole: Role {
     let peerToken: PeerToken?
     let client: HTTPClient
     let peerWork = AdminWork()
+    /// Wakes the watches on this member when a commit goes through it.
+    let commits = CommitNotices()
 
     struct Running: Sendable {
         var store: any CoordinationStore
@@ -84,10 +86,22 @@ final class CoordinatorRole: Role {
         var prepareConnection: (@Sendable (any Channel) throws -> Void)?
         if let credentials {
             let metrics = metrics, logger = logger
+            // Each connection takes the credentials current when it is accepted, so a renewed CA applies to new
+            // connections. The verification records its verdict and lets the handshake complete whatever it is:
+            // the routes answer an unverified caller 401 (CoordinatorRole+Peer).
             prepareConnection = { channel in
+                let current = credentials.value
+                let verifier = current.clientVerifier
+                let watcher = PeerHandshakeWatcher(metrics: metrics, logger: logger)
+                let tls = NIOSSLServerHandler(context: current.server) { presented, promise in
+                    promise.completeWithTask {
+                        watcher.record(await verifier.verify(presented, at: Date()))
+                        return .certificateVerified
+                    }
+                }
                 let sync = channel.pipeline.syncOperations
-                try sync.addHandler(NIOSSLServerHandler(context: credentials.value.server))
-                try sync.addHandler(PeerHandshakeWatcher(metrics: metrics, logger: logger))
+                try sync.addHandler(tls)
+                try sync.addHandler(watcher)
             }
         }
         do {

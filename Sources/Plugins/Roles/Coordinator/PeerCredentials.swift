@@ -4,8 +4,9 @@ import NIOSSL
 import Plugins
 
 /// This member's side of mutual TLS between members: the server context its peer listener accepts with, which
-/// asks every caller for a certificate signed by the group's CA and refuses the handshake without one, and the
-/// client configuration its own peer calls present the same certificate with.
+/// asks every caller for a certificate and completes the handshake with or without one, the verifier that
+/// decides whether the one presented is signed by the group's CA (the peer routes answer 401 otherwise), and
+/// the client configuration its own peer calls present the same certificate with.
 ///
 /// Both sides check the other's certificate against `peer.tls.ca` only, not its host name: members are reached
 /// at addresses they advertise (often bare IPs), and the group's private CA signing a certificate is what makes
@@ -13,6 +14,7 @@ import Plugins
 /// `verify_server_hostname`.
 struct PeerCredentials: Sendable {
     var server: NIOSSLContext
+    var clientVerifier: PeerClientVerifier
     var client: TLSConfiguration
 
     /// Reads the three files; the error says which file is wrong.
@@ -28,7 +30,10 @@ struct PeerCredentials: Sendable {
 
         var server = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         server.minimumTLSVersion = .tlsv12
-        server.certificateVerification = .noHostnameVerification
+        // Asks for a certificate (CertificateRequest) and takes the handshake without one; one presented goes to
+        // the custom verification callback the listener installs per connection (PeerClientVerifier), which
+        // replaces BoringSSL's chain check.
+        server.certificateVerification = .optionalVerification
         server.trustRoots = .certificates(roots)
         var client = TLSConfiguration.makeClientConfiguration()
         client.minimumTLSVersion = .tlsv12
@@ -36,8 +41,14 @@ struct PeerCredentials: Sendable {
         client.privateKey = .privateKey(key)
         client.certificateVerification = .noHostnameVerification
         client.trustRoots = .certificates(roots)
+        let clientVerifier: PeerClientVerifier
         do {
-            return PeerCredentials(server: try NIOSSLContext(configuration: server), client: client)
+            clientVerifier = try PeerClientVerifier(roots: roots)
+        } catch {
+            throw Problem(file: tls.caPath, reason: "'\(tls.caPath)' holds a CA certificate that cannot be decoded (\(error))")
+        }
+        do {
+            return PeerCredentials(server: try NIOSSLContext(configuration: server), clientVerifier: clientVerifier, client: client)
         } catch {
             throw Problem(file: nil, reason: "the key '\(tls.keyPath)' does not belong to the certificate '\(tls.certificatePath)' (\(error))")
         }
