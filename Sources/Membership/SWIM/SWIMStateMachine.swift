@@ -19,6 +19,9 @@ import NIOCore
 ///   members) the full state is exchanged with one random member (`pushPull`, `mergeState`).
 /// - Incarnations: a suspect, dead or conflicting alive about this member is refuted with a higher incarnation
 ///   (`refute`); a dead message from the member itself means it left (`deadNode`).
+/// - Past memberlist, on purpose, for members that are lossy but alive: the direct ping is sent again at the probe
+///   timeout, the member that raises a suspicion tells the suspect at once, and a refutation (or the current alive,
+///   for an accusation already refuted) goes straight to the accuser too. Each rule's comment gives the reason.
 /// - Name conflicts (`aliveNode`): an alive for a known name at another address is refused unless the known member
 ///   left, or died longer than `deadNodeReclaimTime` ago.
 public struct SWIMStateMachine: Sendable {
