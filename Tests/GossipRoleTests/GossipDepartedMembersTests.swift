@@ -1,6 +1,7 @@
 import Membership
 import NIOCore
 import Plugins
+import TestSupport
 import Testing
 
 @testable import GossipRole
@@ -86,6 +87,23 @@ import Testing
         #expect(await Self.listed("b", at: a)?.state == .alive)
         try await GossipRoleTests.waitFor("a alive at the restarted b", in: again.membership) { $0.member(named: "a")?.status == .alive }
         await again.shutdown(grace: .seconds(1))
+        await a.shutdown(grace: .seconds(1))
+    }
+
+    /// A real serf agent killed: outrider lists it `failed`, as serf would, after memberlist has reaped it.
+    @Test func aKilledSerfAgentStaysListedAsFailed() async throws {
+        let a = try await GossipRoleTests.role("o", Self.settings())
+        let port = try #require(a.address?.port)
+        let serf = try SerfProcess(name: "serf-kept")
+        defer { serf.stop() }
+        try serf.join("127.0.0.1:\(port)")
+        try await GossipRoleTests.waitFor("serf alive at outrider", in: a.membership) { $0.member(named: "serf-kept")?.status == .alive }
+        serf.kill()
+        try await GossipRoleTests.waitFor("serf failed at outrider", in: a.membership, timeout: .seconds(30)) { $0.member(named: "serf-kept")?.status == .dead }
+        let node = try #require(a.node)
+        try await Self.eventually("memberlist at outrider reaped serf") { !(await node.members().contains { $0.name == "serf-kept" }) }
+        #expect(await Self.listed("serf-kept", at: a)?.state == .dead)
+        #expect(a.membership.snapshot.member(named: "serf-kept")?.status == .dead)
         await a.shutdown(grace: .seconds(1))
     }
 }
