@@ -8,6 +8,8 @@ public enum GossipEvent: Sendable {
     public enum DropReason: String, Sendable {
         case decrypt, decode, label
         case tooLarge = "too_large"
+        /// A datagram the kernel refused to send (`sendto` failed: EPERM, ENOBUFS, EAGAIN, ENETUNREACH, ...).
+        case send
     }
 
     /// A member appeared or changed state, address or metadata.

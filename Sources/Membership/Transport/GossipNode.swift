@@ -46,10 +46,14 @@ public final class GossipNode: @unchecked Sendable {
     private var packetFrame: PacketFrame
     private var streamFrame: StreamFrame
     private var compress: Bool
+    /// The channel reading the UDP socket; sends go through ``sender``, a duplicate of its descriptor.
     private var udp: (any Channel)?
+    private var sender: UDPSocket?
     private var tcp: (any Channel)?
-    /// Where the UDP socket is bound, and the holder its handler reaches this node through, to bind it again.
-    private var udpBinding: (host: String, port: Int, holder: NodeHolder)?
+    /// Failed sends since the last one logged, and when that was: one line per ``sendLogInterval`` at most.
+    private var unloggedSendFailures = 0
+    private var lastSendLog: NIODeadline?
+    static let sendLogInterval: TimeAmount = .seconds(10)
     private var timer: Scheduled<Void>?
     private var closed = false
     private let delegate: (any GossipDelegate)?
@@ -74,10 +78,25 @@ public final class GossipNode: @unchecked Sendable {
         // With port 0 the system picks a free UDP port, which TCP may already have in use: try again, as
         // memberlist's transport does when it is given port 0 (`net_transport.go`, `NewNetTransport`).
         var attempt = 0
-        var bound: (udp: any Channel, tcp: any Channel)?
+        var bound: (udp: any Channel, sender: UDPSocket, tcp: any Channel)?
         while bound == nil {
             attempt += 1
-            let udp = try await bindDatagram(host: settings.bindHost, port: settings.bindPort, holder: holder, on: eventLoop).get()
+            let socket = try UDPSocket.bound(host: settings.bindHost, port: settings.bindPort)
+            let sender: UDPSocket
+            let udp: any Channel
+            do {
+                sender = try socket.duplicate()
+            } catch {
+                socket.close()
+                throw error
+            }
+            do {
+                udp = try await bindDatagram(socket, holder: holder, on: eventLoop).get()
+            } catch {
+                // The descriptor is NIO's once handed over (a channel that fails to register closes it); the duplicate is ours.
+                sender.close()
+                throw error
+            }
             let port = udp.localAddress?.port ?? settings.bindPort
             do {
                 let tcp = try await ServerBootstrap(group: eventLoop)
@@ -88,13 +107,14 @@ public final class GossipNode: @unchecked Sendable {
                         }
                     }
                     .bind(host: settings.bindHost, port: port).get()
-                bound = (udp, tcp)
+                bound = (udp, sender, tcp)
             } catch {
                 try? await udp.close()
+                sender.close()
                 if settings.bindPort != 0 || attempt >= 10 { throw error }
             }
         }
-        guard let (udp, tcp) = bound else { throw GossipTransportError.timeout }
+        guard let (udp, sender, tcp) = bound else { throw GossipTransportError.timeout }
         let port = udp.localAddress?.port ?? settings.bindPort
         let address = NodeAddress(host: settings.advertiseHost ?? settings.bindHost, port: settings.advertisePort ?? port)
         let node = try await eventLoop.submit {
@@ -102,8 +122,8 @@ public final class GossipNode: @unchecked Sendable {
             machine.packetRoom = settings.configuration.packetSize - 12 - (settings.keyring == nil ? 0 : Keyring.encryptedLength(.v1, plaintext: 0) + 1) - (settings.label.isEmpty ? 0 : settings.label.utf8.count + 2)
             let node = GossipNode(eventLoop: eventLoop, address: address, machine: machine, settings: settings, delegate: delegate, observe: observe)
             node.udp = udp
+            node.sender = sender
             node.tcp = tcp
-            node.udpBinding = (settings.bindHost, port, holder)
             node.watch(udp)
             holder.node = node
             node.observe(.changed(node.machine.localMember))
@@ -113,47 +133,21 @@ public final class GossipNode: @unchecked Sendable {
         return node
     }
 
-    private static func bindDatagram(host: String, port: Int, holder: NodeHolder, on eventLoop: any EventLoop) -> EventLoopFuture<any Channel> {
+    private static func bindDatagram(_ socket: UDPSocket, holder: NodeHolder, on eventLoop: any EventLoop) -> EventLoopFuture<any Channel> {
         DatagramBootstrap(group: eventLoop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(GossipDatagramHandler(holder: holder)) }
             }
-            .bind(host: host, port: port)
+            .withBoundSocket(socket.descriptor)
     }
 
-    /// A UDP socket closed by anything but ``shutdown()`` is bound again. SwiftNIO closes a datagram channel on
-    /// any send error but EMSGSIZE and EHOSTUNREACH: one EPERM from a local firewall, ENOBUFS or ENETUNREACH
-    /// would otherwise leave the member deaf to gossip for good, and every suspicion of it would end in a false
-    /// failure. memberlist logs a failed `WriteTo` and goes on with the same socket (`net_transport.go`).
+    /// Nothing is written through the UDP channel (sends go through ``sender``), so NIO has no write error to
+    /// close it for; should it close anyway (a read error), the member can no longer hear gossip, and says so.
     private func watch(_ channel: any Channel) {
         channel.closeFuture.whenComplete { [self] _ in
-            eventLoop.execute { self.udpClosed(channel) }
-        }
-    }
-
-    private func udpClosed(_ channel: any Channel) {
-        eventLoop.preconditionInEventLoop()
-        guard !closed, let current = udp, current === channel else { return }
-        udp = nil
-        observe(.log(level: .warning, "gossip UDP socket closed after a send error; binding it again"))
-        rebindUDP(attempt: 1)
-    }
-
-    private func rebindUDP(attempt: Int) {
-        guard !closed, udp == nil, let binding = udpBinding else { return }
-        Self.bindDatagram(host: binding.host, port: binding.port, holder: binding.holder, on: eventLoop).whenComplete { [self] result in
-            switch result {
-            case .success(let channel):
-                guard !closed else {
-                    channel.close(promise: nil)
-                    return
-                }
-                udp = channel
-                watch(channel)
-                observe(.log(level: .info, "gossip UDP socket bound again on \(binding.host):\(binding.port)"))
-            case .failure(let error):
-                observe(.log(level: .error, "gossip UDP socket could not be bound again on \(binding.host):\(binding.port) (attempt \(attempt)): \(error)"))
-                _ = eventLoop.scheduleTask(in: .seconds(1)) { self.rebindUDP(attempt: attempt + 1) }
+            eventLoop.execute {
+                guard !self.closed, self.udp === channel else { return }
+                self.observe(.log(level: .error, "gossip: the UDP socket's reading channel closed; this member no longer hears gossip"))
             }
         }
     }
@@ -231,6 +225,10 @@ public final class GossipNode: @unchecked Sendable {
             return [self.udp, self.tcp].compactMap { $0 }
         }.get()) ?? []
         for channel in channels { try? await channel.close() }
+        try? await eventLoop.submit {
+            self.sender?.close()
+            self.sender = nil
+        }.get()
     }
 
     // MARK: The machine
@@ -282,16 +280,41 @@ public final class GossipNode: @unchecked Sendable {
     // MARK: Packets
 
     func sendPacket(_ messages: [SWIMMessage], to target: NodeAddress) {
-        guard let udp, let remote = try? SocketAddress(ipAddress: target.host, port: target.port) else { return }
+        guard let sender, let remote = try? SocketAddress(ipAddress: target.host, port: target.port) else { return }
         let parts = messages.map { $0.wire.encoded() }
         let packets = parts.count == 1 ? parts : Compound.packets(parts)
         let checksum = (machine.member(at: target)?.versions?.protocolMax ?? 0) >= 5
         for message in messages { observe(.message(type: message.kind, direction: .sent)) }
         for packet in packets {
             let framed = packetFrame.seal(packet, compress: compress, checksum: checksum)
-            observe(.bytes(framed.count, direction: .sent))
-            udp.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: udp.allocator.buffer(bytes: framed)), promise: nil)
+            if let code = sender.send(framed, to: remote) {
+                sendFailed(code, to: target)
+            } else {
+                observe(.bytes(framed.count, direction: .sent))
+            }
         }
+    }
+
+    /// One datagram lost to a failed `sendto`: counted as a drop (`send`), logged at most once per
+    /// ``sendLogInterval`` with the count of those not logged, as memberlist logs each failed `WriteTo` and goes on.
+    private func sendFailed(_ code: CInt, to target: NodeAddress) {
+        let description = UDPSocket.describe(code)
+        observe(.dropped(.send, detail: "to \(target): \(description)"))
+        let now = NIODeadline.now()
+        if let last = lastSendLog, now - last < Self.sendLogInterval {
+            unloggedSendFailures += 1
+            return
+        }
+        let more = unloggedSendFailures == 0 ? "" : " (\(unloggedSendFailures) more failed sends since the last report)"
+        observe(.log(level: .warning, "gossip: UDP send to \(target) failed: \(description); the datagram is dropped\(more)"))
+        unloggedSendFailures = 0
+        lastSendLog = now
+    }
+
+    /// The channel reading the UDP socket, to tell that a send error did not replace it.
+    var udpChannel: (any Channel)? {
+        eventLoop.preconditionInEventLoop()
+        return udp
     }
 
     fileprivate func receivePacket(_ bytes: [UInt8], from remote: SocketAddress) {

@@ -57,12 +57,90 @@ import Testing
         #expect(network.state(of: "node-2", seenBy: a) == .alive)
     }
 
+    /// memberlist `sendMsg`: a ping's ack carries the queued broadcasts that fit beside it.
+    @Test func anAckCarriesQueuedBroadcasts() {
+        var network = SimulatedNetwork.cluster(3, configuration: local)
+        let a = SimulatedNetwork.address(0)
+        var machine = network.members[a]!
+        _ = machine.updateMeta([1, 2, 3], now: network.now)
+        let actions = machine.receive(.ping(seq: 9, target: "node-0", source: SimulatedNetwork.address(1), sourceName: "node-1"), from: SimulatedNetwork.address(1), now: network.now)
+        guard case .send(let messages, let to)? = actions.first else {
+            Issue.record("no packet: \(actions)")
+            return
+        }
+        #expect(to == SimulatedNetwork.address(1))
+        #expect(messages.first == .ack(seq: 9))
+        #expect(messages.dropFirst().contains { if case .alive(let alive) = $0 { alive.node == "node-0" && alive.meta == [1, 2, 3] } else { false } })
+        network.members[a] = machine
+    }
+
+    /// A probe without an ack by `probe_timeout` sends the direct ping again (same sequence number) beside the
+    /// indirect pings; an ack to either ends it.
+    @Test func theDirectPingIsSentAgainAtTheProbeTimeout() {
+        var network = SimulatedNetwork.cluster(4, configuration: local)
+        let a = SimulatedNetwork.address(0)
+        network.killed = Set(network.order.dropFirst())
+        network.run(for: .seconds(3))
+        let pings = network.log.compactMap { entry -> (UInt32, NodeAddress, NIODeadline)? in
+            if entry.member == "node-0", case .send(let messages, let to) = entry.action, case .ping(let seq, let target, _, _)? = messages.first, !target.isEmpty { return (seq, to, entry.at) }
+            return nil
+        }
+        let first = try! #require(pings.first)
+        let again = pings.filter { $0.0 == first.0 }
+        #expect(again.count == 2)
+        #expect(again.allSatisfy { $0.1 == first.1 })
+        #expect(again.last!.2 - first.2 == local.probeTimeout)
+        _ = a
+    }
+
+    /// The member that raises a suspicion from its own failed probe tells the suspect at once.
+    @Test func theSuspectIsToldOfItsSuspicionAtOnce() {
+        var network = SimulatedNetwork.cluster(4, configuration: local)
+        let c = SimulatedNetwork.address(2)
+        network.killed = [c]
+        network.run(for: .seconds(6))
+        let raised = network.log.firstIndex { entry in
+            if case .suspected("node-2") = entry.action { return true }
+            return false
+        }
+        let index = try! #require(raised)
+        let suspecter = network.log[index].member
+        let told = network.log[index...].prefix(4).contains { entry in
+            if entry.member == suspecter, case .send(let messages, let to) = entry.action, to == c, messages == [.suspect(incarnation: 1, node: "node-2", from: suspecter)] { return true }
+            return false
+        }
+        #expect(told)
+    }
+
+    /// An accusation already refuted (an older incarnation), from a member that has not heard the refutation: the
+    /// accuser gets the current alive, with no new incarnation and no rise in the health score.
+    @Test func aStaleAccusationIsAnsweredWithTheCurrentAlive() {
+        var network = SimulatedNetwork.cluster(3, configuration: local)
+        let a = SimulatedNetwork.address(0)
+        _ = network.members[a]!.receive(.suspect(incarnation: 1, node: "node-0", from: "node-1"), from: SimulatedNetwork.address(1), now: network.now)
+        let local = network.members[a]!.localMember
+        #expect(local.incarnation == 2)
+        let score = network.members[a]!.healthScore
+        let answer = network.members[a]!.receive(.suspect(incarnation: 1, node: "node-0", from: "node-2"), from: SimulatedNetwork.address(2), now: network.now)
+        #expect(answer == [.send([.alive(.init(incarnation: 2, node: "node-0", address: a, meta: local.meta, versions: local.versions))], to: SimulatedNetwork.address(2))])
+        #expect(network.members[a]!.localMember.incarnation == 2)
+        #expect(network.members[a]!.healthScore == score)
+        let dead = network.members[a]!.receive(.dead(incarnation: 1, node: "node-0", from: "node-1"), from: SimulatedNetwork.address(1), now: network.now)
+        #expect(dead.count == 1)
+        #expect(network.members[a]!.localMember.incarnation == 2)
+    }
+
     @Test func aMemberSuspectedRefutesWithAHigherIncarnation() {
         var network = SimulatedNetwork.cluster(3, configuration: local)
         let a = SimulatedNetwork.address(0)
         let accused = network.members[a]!.localMember.incarnation
         let actions = network.members[a]!.receive(.suspect(incarnation: accused + 4, node: "node-0", from: "node-1"), from: SimulatedNetwork.address(1), now: network.now)
-        #expect(actions == [.refuted(accused: accused + 4, incarnation: accused + 5)])
+        let local = network.members[a]!.localMember
+        // Refuted, and the refutation also sent straight to the accuser.
+        #expect(actions == [
+            .refuted(accused: accused + 4, incarnation: accused + 5),
+            .send([.alive(.init(incarnation: accused + 5, node: "node-0", address: a, meta: local.meta, versions: local.versions))], to: SimulatedNetwork.address(1)),
+        ])
         #expect(network.members[a]!.localMember.incarnation == accused + 5)
         #expect(network.members[a]!.localMember.state == .alive)
         #expect(network.members[a]!.healthScore == 1)
@@ -77,7 +155,8 @@ import Testing
         var network = SimulatedNetwork.cluster(4, configuration: local)
         let a = SimulatedNetwork.address(0)
         let refuted = network.members[a]!.receive(.dead(incarnation: 1, node: "node-0", from: "node-2"), from: SimulatedNetwork.address(2), now: network.now)
-        #expect(refuted == [.refuted(accused: 1, incarnation: 2)])
+        #expect(refuted.first == .refuted(accused: 1, incarnation: 2))
+        #expect(refuted.dropFirst().map { if case .send(let messages, let to) = $0, case .alive(let alive)? = messages.first { alive.incarnation == 2 && to == SimulatedNetwork.address(2) } else { false } } == [true])
         let leave = network.members[a]!.leave(now: network.now)
         #expect(leave.count == 1)
         #expect(network.members[a]!.localMember.state == .left)
@@ -125,8 +204,13 @@ import Testing
         network.blocked = Set(network.order.dropFirst().map { [$0, slow] })
         network.run(for: .seconds(8))
         #expect(network.members[slow]!.healthScore >= 2)
+        // The first ping of each probe (the direct ping is sent again with the same sequence number at the probe
+        // timeout).
+        var seen: Set<UInt32> = []
         let probeStarts = network.log.filter { entry in
-            if entry.member == "node-0", case .send(let messages, _) = entry.action, case .ping(_, let target, _, _)? = messages.first { return !target.isEmpty }
+            if entry.member == "node-0", case .send(let messages, _) = entry.action, case .ping(let seq, let target, _, _)? = messages.first, !target.isEmpty {
+                return seen.insert(seq).inserted
+            }
             return false
         }.map(\.at)
         let gaps = zip(probeStarts.dropFirst(), probeStarts).map { $0 - $1 }

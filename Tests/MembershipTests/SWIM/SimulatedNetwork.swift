@@ -27,6 +27,10 @@ struct SimulatedNetwork {
     var watched: String?
     var declaredDead: [String: NIODeadline] = [:]
     var suspicions = 0
+    /// Accusations members refuted (each a healthy member suspected, as the member itself saw it).
+    var refutations = 0
+    /// Members declared dead, counted once per member that declared it.
+    var deathsDeclared = 0
     var loss = 0.0
     var random = SeededRandom(seed: 42)
     private var inFlight: [Delivery] = []
@@ -66,11 +70,14 @@ struct SimulatedNetwork {
             if recordLog { log.append((now, member.localName, action)) }
             switch action {
             case .changed(let entry):
+                if entry.state == .dead { deathsDeclared += 1 }
                 if entry.name == watched, entry.state == .dead, declaredDead[member.localName] == nil {
                     declaredDead[member.localName] = now
                 }
             case .suspected:
                 suspicions += 1
+            case .refuted:
+                refutations += 1
             case .send(let messages, let to):
                 packetsSent[address, default: 0] += 1
                 if loss > 0, Double(random.next() % 1_000_000) / 1_000_000 < loss { continue }
@@ -81,8 +88,12 @@ struct SimulatedNetwork {
                 }
             case .probeOverStream(let ping, let to, _):
                 guard case .ping(let seq, _, _, _) = ping else { continue }
-                // A stream needs both directions.
-                let contacted = members[to] != nil && !killed.contains(to) && !blocked.contains([address, to]) && !blocked.contains([to, address])
+                // A stream needs both directions, and its handshake must get through: a lost SYN or SYN-ACK costs
+                // TCP's 1 s retransmission timeout, past the probe's deadline at every profile but wan.
+                var contacted = members[to] != nil && !killed.contains(to) && !blocked.contains([address, to]) && !blocked.contains([to, address])
+                if loss > 0, contacted {
+                    for _ in 0..<2 where Double(random.next() % 1_000_000) / 1_000_000 < loss { contacted = false }
+                }
                 members[address]!.streamProbeCompleted(seq: seq, contacted: contacted, now: now)
             case .pushPull(let to, _):
                 guard members[to] != nil, !killed.contains(to), !blocked.contains([address, to]), !blocked.contains([to, address]) else { continue }

@@ -30,6 +30,10 @@ final class GossipRole: Role {
     private let withdrawn = Mutex(false)
     /// The longest a graceful leave waits for those entries to be taken out.
     static let withdrawTimeout: Duration = .seconds(5)
+    /// Failed and left members kept in the list as serf keeps them (``DepartedMembers``), and the task reaping them
+    /// and trying failed ones again.
+    let departed: Mutex<DepartedMembers>
+    private let departedTask = Mutex<Task<Void, Never>?>(nil)
     /// The generator of `generate`'s file and the task running it, cancelled and awaited before the role stops.
     private let generator = Mutex<(generator: LoadBalancerGenerator, task: Task<Void, Never>)?>(nil)
 
@@ -37,12 +41,16 @@ final class GossipRole: Role {
         self.context = context
         self.settingsBox = Mutex(settings)
         self.metrics = GossipMetrics(factory: context.metrics)
+        self.departed = Mutex(DepartedMembers(timeouts: settings.departures, now: .now()))
         self.membership = LiveMembership(localMember: Member(
             name: context.node.name, host: settings.advertiseHost, port: settings.advertisePort, status: .alive, tags: settings.tags))
     }
 
     /// Where the member listens, once started.
     var address: NodeAddress? { running.withLock { $0?.node.address } }
+
+    /// The gossip member, once started.
+    var node: GossipNode? { running.withLock { $0?.node } }
 
     var offers: CapabilityOffers {
         var offers = CapabilityOffers()
@@ -64,16 +72,19 @@ final class GossipRole: Role {
         let metrics = metrics
         let node: GossipNode
         do {
-            node = try await GossipNode.start(settings: nodeSettings, group: context.eventLoopGroup, delegate: serf) { event in
+            node = try await GossipNode.start(settings: nodeSettings, group: context.eventLoopGroup, delegate: serf) { [weak self] event in
                 metrics.record(event)
                 switch event {
                 case .changed(let entry):
+                    self?.departed.withLock { $0.update(entry, now: .now()) }
                     let member = Self.member(entry)
                     let snapshot = membership.apply(.updated(member))
                     metrics.members(Self.counts(snapshot))
                     metrics.backends(snapshot.routedApplications)
                     logger.info("gossip: member \(entry.name) at \(entry.address) is \(Self.serfStatus(entry.state))")
                 case .removed(let entry):
+                    // memberlist reaped it from its table; serf keeps a failed or left member until its own timeout.
+                    if self?.departed.withLock({ $0.keeps(entry.name) }) ?? false { break }
                     let snapshot = membership.apply(.removed(Self.member(entry)))
                     metrics.members(Self.counts(snapshot))
                     metrics.backends(snapshot.routedApplications)
@@ -107,6 +118,7 @@ final class GossipRole: Role {
         }
         seedObjects.withLock { $0 = objects }
         if !sources.isEmpty { startJoining(sources) }
+        startKeepingDeparted()
         startPublishing()
         await startGenerating(settings.generate)
     }
@@ -156,6 +168,7 @@ final class GossipRole: Role {
     /// `leave_timeout` in all.
     func drain() async {
         joinTask.withLock { $0?.cancel() }
+        await stopKeepingDeparted()
         await stopPublishing()
         await withdrawFromSeedObjects()
         guard let current = running.withLock({ $0 }) else { return }
@@ -173,6 +186,7 @@ final class GossipRole: Role {
 
     func shutdown(grace: Duration) async {
         joinTask.withLock { $0?.cancel() }
+        await stopKeepingDeparted()
         await stopPublishing()
         await withdrawFromSeedObjects()
         for object in seedObjects.withLock({ objects in
@@ -205,9 +219,11 @@ final class GossipRole: Role {
         comparable.applications = settings.applications
         comparable.keys = settings.keys
         comparable.generate = settings.generate
+        comparable.departures = settings.departures
         guard comparable == settings, old.keys.isEmpty == settings.keys.isEmpty else { return .restartRequired }
         let keyring = settings.keys.isEmpty ? nil : try Keyring(keys: settings.keys)
         settingsBox.withLock { $0 = settings }
+        departed.withLock { $0.timeouts = settings.departures }
         if let current = running.withLock({ $0 }) {
             if old.keys != settings.keys {
                 await current.node.setKeyring(keyring)
@@ -225,7 +241,7 @@ final class GossipRole: Role {
 
     func status() async -> JSONValue {
         guard let current = running.withLock({ $0 }) else { return ["running": false] }
-        let members = await current.node.members()
+        let members = await listedMembers(of: current.node)
         var counts: [String: Int] = [:]
         for member in members { counts[Self.serfStatus(member.state), default: 0] += 1 }
         let health = await current.node.healthScore()
@@ -250,6 +266,59 @@ final class GossipRole: Role {
             ]))
         }
         return .object(status)
+    }
+
+    // MARK: Failed and left members
+
+    /// The member list as serf shows it: memberlist's alive and suspect members, and the failed and left ones
+    /// kept (``DepartedMembers``), whether or not memberlist still holds them.
+    func listedMembers(of node: GossipNode) async -> [NodeEntry] {
+        let table = await node.members()
+        let kept = departed.withLock { $0.entries }
+        let keptNames = Set(kept.map(\.name))
+        let current = table.filter { !$0.isDeadOrLeft && !keptNames.contains($0.name) }
+        return (current + kept).sorted { $0.name < $1.name }
+    }
+
+    /// serf's `handleReap` and `handleReconnect` in one task: wakes at the next expiry or reconnect (at least once
+    /// a second, so a departure recorded meanwhile is seen), takes the reaped members out of the view and tries
+    /// a join with the failed member picked.
+    private func startKeepingDeparted() {
+        let logger = context.logger
+        let membership = membership
+        let metrics = metrics
+        let task = Task { [weak self] in
+            var random = SystemRandomNumberGenerator()
+            while !Task.isCancelled {
+                guard let self else { return }
+                let now = NIODeadline.now()
+                let members = membership.snapshot.members.count
+                let outcome = self.departed.withLock { $0.tick(now: now, members: members, random: &random) }
+                for entry in outcome.reaped {
+                    logger.info("gossip: member \(entry.name) reaped after being \(Self.serfStatus(entry.state)) for its \(entry.state == .left ? "tombstone_timeout" : "reconnect_timeout")")
+                    let snapshot = membership.apply(.removed(Self.member(entry)))
+                    metrics.members(Self.counts(snapshot))
+                    metrics.backends(snapshot.routedApplications)
+                }
+                if let target = outcome.reconnect, let node = self.running.withLock({ $0?.node }) {
+                    logger.info("gossip: attempting reconnect to \(target.name) at \(target.address)")
+                    _ = await node.join([target.address])
+                }
+                let next = self.departed.withLock { $0.nextDeadline }
+                let wait = min(max(next - .now(), .milliseconds(10)), .seconds(1))
+                try? await Task.sleep(for: .nanoseconds(wait.nanoseconds))
+            }
+        }
+        departedTask.withLock { $0 = task }
+    }
+
+    private func stopKeepingDeparted() async {
+        let task = departedTask.withLock { task in
+            defer { task = nil }
+            return task
+        }
+        task?.cancel()
+        await task?.value
     }
 
     // MARK: Joining
@@ -448,7 +517,7 @@ final class GossipRole: Role {
         let admin = context.admin
         admin.add(.GET, "/members") { [weak self] _ in
             guard let self, let node = self.running.withLock({ $0?.node }) else { throw AdminError.serviceUnavailable("gossip is not running") }
-            let members = await node.members()
+            let members = await self.listedMembers(of: node)
             return .json(["members": .array(members.map(Self.json))])
         }
         admin.add(.POST, "/join") { [weak self] request in

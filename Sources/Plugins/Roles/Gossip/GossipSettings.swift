@@ -25,6 +25,9 @@ public struct GossipSettings: Sendable, Equatable {
     public var keys: [[UInt8]] = []
     public var label = ""
     public var leaveTimeout: Duration = .seconds(5)
+    /// serf's `ReconnectTimeout`, `TombstoneTimeout` and `ReconnectInterval`: how long failed and left members stay
+    /// in the member list, and how often a failed one is tried again.
+    public var departures = DepartedMembers.Timeouts.serf
 
     public init() {}
 
