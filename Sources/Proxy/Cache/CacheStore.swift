@@ -191,12 +191,15 @@ public struct CacheStoreObject: Sendable {
     }
 }
 
-/// A stored object's metadata decoded once and shared by every copy of the object.
+/// A stored object's metadata decoded once and shared by every copy of the object, with its
+/// head's lines as a plain hit sends them, encoded once too.
 final class DecodedHead: Sendable {
     let head: CacheEntryHead
+    let servedLines: ServedHeadLines?
 
     init(_ head: CacheEntryHead) {
         self.head = head
+        self.servedLines = ServedHeadLines(head)
     }
 }
 

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// A `Cache-Status` field value (RFC 9211): what the cache did with a request.
 public struct CacheStatus: Sendable, Equatable, CustomStringConvertible {
     /// RFC 9211 2.2's `fwd` values.
@@ -42,6 +44,31 @@ public struct CacheStatus: Sendable, Equatable, CustomStringConvertible {
         if collapsed { text += "; collapsed" }
         if let detail { text += "; detail=\(Self.token(detail))" }
         return text
+    }
+
+    /// Writes ``description`` into `buffer` without making it a `String` first: a hit writes
+    /// one with every response.
+    public func write(into buffer: inout ByteBuffer) {
+        buffer.writeString(Self.cacheName)
+        if hit { buffer.writeStaticString("; hit") }
+        if let forward {
+            buffer.writeStaticString("; fwd=")
+            buffer.writeString(forward.rawValue)
+        }
+        if let forwardStatus {
+            buffer.writeStaticString("; fwd-status=")
+            buffer.writeString(String(forwardStatus))
+        }
+        if let ttl {
+            buffer.writeStaticString("; ttl=")
+            buffer.writeString(String(ttl))
+        }
+        if stored { buffer.writeStaticString("; stored") }
+        if collapsed { buffer.writeStaticString("; collapsed") }
+        if let detail {
+            buffer.writeStaticString("; detail=")
+            buffer.writeString(Self.token(detail))
+        }
     }
 
     /// `detail` as an sf-token when it is one, else an sf-string (RFC 8941).
