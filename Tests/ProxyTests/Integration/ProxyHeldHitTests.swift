@@ -78,7 +78,7 @@ import Testing
             #expect(fast == general, "\(request)")
             #expect(fast.contains("\r\nage: 8\r\n"))
             #expect(!fast.contains("Age: 3"))
-            #expect(!fast.lowercased().contains("x-secret"))
+            #expect(!fast.contains("X-Secret: s"))
             #expect(fast.contains("X-Multi: a\r\nX-Multi: b\r\n"))
         }
         let whole = try await Self.exchange(held, Self.requests[0])
