@@ -196,10 +196,13 @@ public struct CacheStoreObject: Sendable {
 final class DecodedHead: Sendable {
     let head: CacheEntryHead
     let servedLines: ServedHeadLines?
+    /// ``VaryValue/fieldNames(in:)`` of the head's fields, which every hit checks (RFC 9111 4.1).
+    let varyFieldNames: [String]?
 
     init(_ head: CacheEntryHead) {
         self.head = head
         self.servedLines = ServedHeadLines(head)
+        self.varyFieldNames = VaryValue.fieldNames(in: head.headers)
     }
 }
 

@@ -244,7 +244,8 @@ public final class HTTPCache: ResponseCache {
         coalesced: Bool
     ) -> CacheAnswer {
         // RFC 9111 4.1: the stored response is used only when the fields it varies on match.
-        guard let varyNames = VaryValue.fieldNames(in: entry.headers),
+        let varyNames = if let decoded = object.decoded { decoded.varyFieldNames } else { VaryValue.fieldNames(in: entry.headers) }
+        guard let varyNames,
             VaryValue.values(of: varyNames, in: context.request.headers) == entry.variant
         else {
             object.release()

@@ -15,10 +15,9 @@ import NIOHTTP1
 /// the next copy is encoded again.
 struct ServedHeadLines: Sendable {
     let status: HTTPResponseStatus
-    /// The status line after its version: ` 200 OK\r\n`.
-    let statusLineTail: ByteBuffer
-    /// The stored fields sent, each `name: value\r\n`.
-    let fieldLines: ByteBuffer
+    /// The status line after its version (` 200 OK\r\n`), then the stored fields sent, each
+    /// `name: value\r\n`.
+    let statusLineAndFields: ByteBuffer
 
     /// The lines of `entry`'s head; `nil` for a list of `Vary` fields, and for a stored head with
     /// a hop-by-hop field (the proxy removes those from every response, so such a head is
@@ -26,14 +25,13 @@ struct ServedHeadLines: Sendable {
     init?(_ entry: CacheEntryHead) {
         guard entry.kind == .response, HopByHopFields(of: entry.headers).isEmpty else { return nil }
         let status = HTTPResponseStatus(statusCode: entry.status)
-        var tail = ByteBuffer()
-        tail.writeStaticString(" ")
-        tail.writeString(String(status.code))
-        tail.writeStaticString(" ")
-        tail.writeString(status.reasonPhrase)
-        tail.writeStaticString("\r\n")
-        let dropped = entry.control.noCacheFields
         var lines = ByteBuffer()
+        lines.writeStaticString(" ")
+        lines.writeString(String(status.code))
+        lines.writeStaticString(" ")
+        lines.writeString(status.reasonPhrase)
+        lines.writeStaticString("\r\n")
+        let dropped = entry.control.noCacheFields
         for (name, value) in entry.headers {
             if Self.isMadePerHit(name) || dropped.contains(where: { HopByHopFields.equalsIgnoringCase(name, $0) }) {
                 continue
@@ -41,8 +39,7 @@ struct ServedHeadLines: Sendable {
             lines.writeField(name: name, value: value)
         }
         self.status = status
-        self.statusLineTail = tail
-        self.fieldLines = lines
+        self.statusLineAndFields = lines
     }
 
     /// The fields a hit writes itself.

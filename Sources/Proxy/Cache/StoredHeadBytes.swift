@@ -18,29 +18,38 @@ public struct StoredHeadBytes: Sendable {
 
     public var status: HTTPResponseStatus { lines.status }
 
-    /// The most bytes ``write(version:connection:into:)`` writes.
+    /// The most bytes ``write(version:connection:into:)`` writes: the lines kept, the status
+    /// line's version, three fields with their numbers, `Connection` and the empty line.
     var maximumLength: Int {
-        lines.statusLineTail.readableBytes + lines.fieldLines.readableBytes + 256 + (cacheStatus.detail?.utf8.count ?? 0) * 2
+        lines.statusLineAndFields.readableBytes + cacheStatus.maximumLength + 160
     }
 
-    /// Writes the head in `version` with `Connection: connection` (the client connection's framing) when given.
+    /// Writes the head in `version` with `Connection: connection` (the client connection's
+    /// framing) when given: one reservation, then plain copies.
     func write(version: HTTPVersion, connection: StaticString?, into buffer: inout ByteBuffer) {
-        buffer.reserveCapacity(minimumWritableBytes: maximumLength)
-        buffer.writeHTTPVersion(version)
-        buffer.writeImmutableBuffer(lines.statusLineTail)
-        buffer.writeImmutableBuffer(lines.fieldLines)
-        buffer.writeStaticString("age: ")
-        buffer.writeString(String(min(max(0, age), CacheControl.maximumDelta)))
-        buffer.writeStaticString("\r\ncache-status: ")
-        cacheStatus.write(into: &buffer)
-        buffer.writeStaticString("\r\ncontent-length: ")
-        buffer.writeString(String(contentLength))
-        buffer.writeStaticString("\r\n")
-        if let connection {
-            buffer.writeStaticString("connection: ")
-            buffer.writeStaticString(connection)
-            buffer.writeStaticString("\r\n")
+        buffer.writeHead(maximumLength: maximumLength) { writer in
+            if version == .http1_1 {
+                writer.write("HTTP/1.1")
+            } else {
+                writer.write("HTTP/")
+                writer.write(decimal: Int(version.major))
+                writer.write(".")
+                writer.write(decimal: Int(version.minor))
+            }
+            writer.write(lines.statusLineAndFields)
+            writer.write("age: ")
+            writer.write(decimal: min(max(0, age), CacheControl.maximumDelta))
+            writer.write("\r\ncache-status: ")
+            cacheStatus.write(into: &writer)
+            writer.write("\r\ncontent-length: ")
+            writer.write(decimal: contentLength)
+            writer.write("\r\n")
+            if let connection {
+                writer.write("connection: ")
+                writer.write(connection)
+                writer.write("\r\n")
+            }
+            writer.write("\r\n")
         }
-        buffer.writeStaticString("\r\n")
     }
 }

@@ -86,11 +86,14 @@ import Testing
             CacheStatus(forward: .stale, forwardStatus: 503, detail: "stale-if-error"),
             CacheStatus(forward: .miss, detail: "store error \"x\""),
             CacheStatus(detail: "only-if-cached"),
+            CacheStatus(hit: true, ttl: Int.min, detail: String(repeating: "\"", count: 40)),
+            CacheStatus(forward: .varyMiss, forwardStatus: Int.max, ttl: Int.max, stored: true, collapsed: true, detail: "é\\x"),
         ]
         for status in statuses {
             var buffer = ByteBuffer()
-            status.write(into: &buffer)
+            buffer.writeHead(maximumLength: status.maximumLength) { status.write(into: &$0) }
             #expect(String(buffer: buffer) == status.description)
+            #expect(buffer.readableBytes <= status.maximumLength)
         }
     }
 

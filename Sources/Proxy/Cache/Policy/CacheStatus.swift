@@ -1,5 +1,3 @@
-import NIOCore
-
 /// A `Cache-Status` field value (RFC 9211): what the cache did with a request.
 public struct CacheStatus: Sendable, Equatable, CustomStringConvertible {
     /// RFC 9211 2.2's `fwd` values.
@@ -46,29 +44,35 @@ public struct CacheStatus: Sendable, Equatable, CustomStringConvertible {
         return text
     }
 
-    /// Writes ``description`` into `buffer` without making it a `String` first: a hit writes
-    /// one with every response.
-    public func write(into buffer: inout ByteBuffer) {
-        buffer.writeString(Self.cacheName)
-        if hit { buffer.writeStaticString("; hit") }
+    /// Writes ``description`` into a head being written, without making it a `String` first: a
+    /// hit writes one with every response. At most ``maximumLength`` bytes.
+    func write(into writer: inout HeadWriter) {
+        writer.write("outrider")
+        if hit { writer.write("; hit") }
         if let forward {
-            buffer.writeStaticString("; fwd=")
-            buffer.writeString(forward.rawValue)
+            writer.write("; fwd=")
+            writer.write(string: forward.rawValue)
         }
         if let forwardStatus {
-            buffer.writeStaticString("; fwd-status=")
-            buffer.writeString(String(forwardStatus))
+            writer.write("; fwd-status=")
+            writer.write(decimal: forwardStatus)
         }
         if let ttl {
-            buffer.writeStaticString("; ttl=")
-            buffer.writeString(String(ttl))
+            writer.write("; ttl=")
+            writer.write(decimal: ttl)
         }
-        if stored { buffer.writeStaticString("; stored") }
-        if collapsed { buffer.writeStaticString("; collapsed") }
+        if stored { writer.write("; stored") }
+        if collapsed { writer.write("; collapsed") }
         if let detail {
-            buffer.writeStaticString("; detail=")
-            buffer.writeString(Self.token(detail))
+            writer.write("; detail=")
+            writer.write(string: Self.token(detail))
         }
+    }
+
+    /// The most bytes ``write(into:)`` writes: the fixed texts, two numbers, and `detail` quoted
+    /// with every byte escaped.
+    var maximumLength: Int {
+        128 + 2 * (detail?.utf8.count ?? 0)
     }
 
     /// `detail` as an sf-token when it is one, else an sf-string (RFC 8941).
