@@ -22,15 +22,7 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     public init?(scheme: String, host: String?, target: String) {
         if target.hasPrefix("/") {
             guard let host, !host.isEmpty else { return nil }
-            let scheme = Self.lowercased(scheme)
-            let authority = Self.lowercased(host)
-            var uri = String()
-            uri.reserveCapacity(scheme.utf8.count + 3 + authority.utf8.count + target.utf8.count)
-            uri.append(scheme)
-            uri.append("://")
-            uri.append(authority)
-            uri.append(target)
-            self.uri = uri
+            uri = "\(scheme.lowercased())://\(host.lowercased())\(target)"
             return
         }
         // Absolute form (RFC 9112 3.2.2): the target's own scheme and authority.
@@ -92,12 +84,6 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     public var description: String { uri }
-
-    /// `text` lower-cased; itself when it is ASCII without capitals (as a `Host` almost always is),
-    /// without making a new string.
-    private static func lowercased(_ text: String) -> String {
-        text.utf8.allSatisfy({ $0 < 0x80 && !(0x41...0x5a).contains($0) }) ? text : text.lowercased()
-    }
 
     /// Where `://` starts in `text`.
     private static func schemeSeparator(in text: String) -> String.Index? {
