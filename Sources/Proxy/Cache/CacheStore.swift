@@ -191,12 +191,18 @@ public struct CacheStoreObject: Sendable {
     }
 }
 
-/// A stored object's metadata decoded once and shared by every copy of the object.
+/// A stored object's metadata decoded once and shared by every copy of the object, with its
+/// head's lines as a plain hit sends them, encoded once too.
 final class DecodedHead: Sendable {
     let head: CacheEntryHead
+    let servedLines: ServedHeadLines?
+    /// ``VaryValue/fieldNames(in:)`` of the head's fields, which every hit checks (RFC 9111 4.1).
+    let varyFieldNames: [String]?
 
     init(_ head: CacheEntryHead) {
         self.head = head
+        self.servedLines = ServedHeadLines(head)
+        self.varyFieldNames = VaryValue.fieldNames(in: head.headers)
     }
 }
 

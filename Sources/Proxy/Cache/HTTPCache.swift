@@ -244,7 +244,8 @@ public final class HTTPCache: ResponseCache {
         coalesced: Bool
     ) -> CacheAnswer {
         // RFC 9111 4.1: the stored response is used only when the fields it varies on match.
-        guard let varyNames = VaryValue.fieldNames(in: entry.headers),
+        let varyNames = if let decoded = object.decoded { decoded.varyFieldNames } else { VaryValue.fieldNames(in: entry.headers) }
+        guard let varyNames,
             VaryValue.values(of: varyNames, in: context.request.headers) == entry.variant
         else {
             object.release()
@@ -256,11 +257,11 @@ public final class HTTPCache: ResponseCache {
         case .fresh(let age, let ttl):
             metrics.count(.hit)
             let status = CacheStatus(hit: true, ttl: ttl, collapsed: coalesced)
-            return .now(.hit(serve(context, entry: entry, object: object, age: age, status: status, validated: false)))
+            return .now(.hit(serveHit(context, entry: entry, object: object, age: age, status: status)))
         case .staleAllowed(let age, let ttl):
             metrics.count(.stale)
             let status = CacheStatus(hit: true, ttl: ttl, detail: "max-stale")
-            return .now(.hit(serve(context, entry: entry, object: object, age: age, status: status, validated: false)))
+            return .now(.hit(serveHit(context, entry: entry, object: object, age: age, status: status)))
         case .staleWhileRevalidate(let age, let ttl):
             // RFC 5861 3: served stale at once, while one background request per stored response
             // revalidates it (with its validators, or, without any, fetches it again). A `HEAD`
@@ -268,7 +269,7 @@ public final class HTTPCache: ResponseCache {
             // answer them, not the cache's question.
             metrics.count(.stale)
             let status = CacheStatus(hit: true, ttl: ttl, detail: "stale-while-revalidate")
-            let served = serve(context, entry: entry, object: object, age: age, status: status, validated: false)
+            let served = serveHit(context, entry: entry, object: object, age: age, status: status)
             guard !context.isHEAD, !CachePolicy.isConditional(context.request.headers), beginFlight(name) else {
                 return .now(.hit(served))
             }
@@ -373,6 +374,26 @@ public final class HTTPCache: ResponseCache {
     }
 
     // MARK: Serving from the store
+
+    /// The stored response served without validation: a plain hit on a copy in memory as a
+    /// ``HeldHit``, its head's lines encoded once; anything else (a conditional request
+    /// answered `304`, a `Range`, a copy on disk or in S3) through ``serve(_:entry:object:age:status:validated:)``.
+    func serveHit(
+        _ context: LookupContext,
+        entry: CacheEntryHead,
+        object: CacheStoreObject,
+        age: Int,
+        status: CacheStatus
+    ) -> any StoredResponse {
+        guard let lines = object.decoded?.servedLines, let body = object.heldBody, body.readableBytes == object.bodyLength,
+            !CachePolicy.answersNotModified(context.request.headers, entry: entry),
+            context.isHEAD || entry.status != 200
+                || ByteRange.select(request: context.request.headers, stored: entry.headers, bodyLength: object.bodyLength) == .whole
+        else {
+            return serve(context, entry: entry, object: object, age: age, status: status, validated: false)
+        }
+        return HeldHit(cache: self, entry: entry, object: object, lines: lines, body: body, age: age, status: status)
+    }
 
     /// The stored response as the client gets it: `304` to its own matching conditional
     /// request (RFC 9111 4.3.2), `206`/`416` to a `Range` (RFC 9110 14), else whole.

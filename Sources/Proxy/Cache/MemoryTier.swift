@@ -201,16 +201,17 @@ public final class MemoryTier: CacheStore {
     }
 
     private static func object(_ held: Held) -> CacheStoreObject {
-        let body = held.body
-        return CacheStoreObject(
+        // The reader captures the copy (a reference, which serves as the closure's context) rather
+        // than its buffer, so that a hit allocates no context for a reader it does not use.
+        CacheStoreObject(
             metadata: held.metadata,
-            bodyLength: body.readableBytes,
-            readBody: { offset, length in
-                MemoryBodyReader(part: body.getSlice(at: body.readerIndex + offset, length: length) ?? ByteBuffer())
+            bodyLength: held.body.readableBytes,
+            readBody: { [held] offset, length in
+                MemoryBodyReader(part: held.body.getSlice(at: held.body.readerIndex + offset, length: length) ?? ByteBuffer())
             },
             release: {},
             decoded: held.decoded,
-            heldBody: body
+            heldBody: held.body
         )
     }
 

@@ -131,10 +131,16 @@ public protocol StoredResponse: Sendable {
     /// The whole body at once when it is held in memory, before any ``nextBodyPart(on:)``;
     /// `nil` when it is to be read part by part (or there is none).
     func takeBodyAtHand() -> ByteBuffer?
+    /// The head as HTTP/1 bytes, when the cache keeps it so (a plain hit on a copy in memory):
+    /// what ``head`` says, framed as the proxy frames it, without building its fields. `nil`
+    /// when the head is to be taken from ``head``.
+    var headBytes: StoredHeadBytes? { get }
 }
 
 extension StoredResponse {
     public var servesOnError: Bool { false }
 
     public func takeBodyAtHand() -> ByteBuffer? { nil }
+
+    public var headBytes: StoredHeadBytes? { nil }
 }

@@ -39,6 +39,29 @@ struct HeadWriter {
     mutating func write(_ buffer: ByteBuffer) {
         buffer.withUnsafeReadableBytes { write($0) }
     }
+
+    /// Writes `value` in decimal digits, `-` first when negative (a `Cache-Status` `ttl` of a stale response).
+    mutating func write(decimal value: Int) {
+        precondition(capacity - count >= 20, "a head outgrew the space reserved for it")
+        var magnitude = value.magnitude
+        if value < 0 {
+            (start + count).storeBytes(of: UInt8(ascii: "-"), as: UInt8.self)
+            count += 1
+        }
+        var length = 1
+        var probe = magnitude
+        while probe >= 10 {
+            probe /= 10
+            length += 1
+        }
+        var index = count + length
+        repeat {
+            index -= 1
+            (start + index).storeBytes(of: UInt8(ascii: "0") + UInt8(magnitude % 10), as: UInt8.self)
+            magnitude /= 10
+        } while magnitude > 0
+        count += length
+    }
 }
 
 extension ByteBuffer {

@@ -39,6 +39,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
     /// How requests from this client are forwarded.
     private let forwarding: ForwardedRequest
     private let writer: any ResponseWriter
+    /// ``writer`` when the client speaks HTTP/1: it also writes a stored head kept as bytes.
+    private let http1Writer: HTTP1ResponseWriter?
     private var context: ChannelHandlerContext?
     /// The connection's event loop, whose clock is the only one this handler reads: the clock
     /// its timers run on (``ConnectionTimer``), so the deadlines it arms from a time it has
@@ -113,8 +115,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         self.forwarding = ForwardedRequest(clientIP: channel.remoteAddress?.ipAddress, scheme: scheme)
         self.machine = ExchangeStateMachine(routing: tables.routing, isHTTP1: clientProtocol == .http1)
         switch clientProtocol {
-        case .http1: writer = HTTP1ResponseWriter()
-        case .http2Stream: writer = HTTP2ResponseWriter()
+        case .http1:
+            let http1Writer = HTTP1ResponseWriter()
+            self.http1Writer = http1Writer
+            writer = http1Writer
+        case .http2Stream:
+            http1Writer = nil
+            writer = HTTP2ResponseWriter()
         }
     }
 
@@ -738,21 +745,31 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
         fill = nil
         teeing = false
         conditions = nil
-        var head = stored.head
-        let known = machine.storedResponseStarted(status: Int(head.status.code))
-        head.headers.removeHopByHopFields()
-        head.version = machine.request.version.responseVersion
-        // Without a length the body can only end with the connection, unless it has none by
-        // rule (RFC 9112 6.3).
-        let bodiless = head.status == .notModified || head.status == .noContent
-        let keepAlive = known && (bodiless || head.headers.contains(name: "content-length"))
-        if !keepAlive {
-            head.headers.replaceOrAdd(name: "connection", value: "close")
-        } else if !machine.request.version.supportsChunking {
-            head.headers.replaceOrAdd(name: "connection", value: "keep-alive")
-        }
         storedBodyBytes = 0
-        writer.writeHead(head)
+        let bodiless: Bool
+        if let http1Writer, let bytes = stored.headBytes {
+            // A plain hit's head, kept as bytes with its hop-by-hop fields already left out; it
+            // has a `Content-Length`, so only the exchange decides whether the connection stays.
+            let keepAlive = machine.storedResponseStarted(status: Int(bytes.status.code))
+            bodiless = bytes.status == .notModified || bytes.status == .noContent
+            let connection: StaticString? = !keepAlive ? "close" : machine.request.version.supportsChunking ? nil : "keep-alive"
+            http1Writer.writeStoredHead(bytes, version: machine.request.version.responseVersion, connection: connection)
+        } else {
+            var head = stored.head
+            let known = machine.storedResponseStarted(status: Int(head.status.code))
+            head.headers.removeHopByHopFields()
+            head.version = machine.request.version.responseVersion
+            // Without a length the body can only end with the connection, unless it has none by
+            // rule (RFC 9112 6.3).
+            bodiless = head.status == .notModified || head.status == .noContent
+            let keepAlive = known && (bodiless || head.headers.contains(name: "content-length"))
+            if !keepAlive {
+                head.headers.replaceOrAdd(name: "connection", value: "close")
+            } else if !machine.request.version.supportsChunking {
+                head.headers.replaceOrAdd(name: "connection", value: "keep-alive")
+            }
+            writer.writeHead(head)
+        }
         if machine.request.isHEAD || bodiless {
             finishStored()
         } else if let body = stored.takeBodyAtHand() {

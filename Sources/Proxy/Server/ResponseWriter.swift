@@ -88,6 +88,19 @@ final class HTTP1ResponseWriter: ResponseWriter {
         heldBack = buffer
     }
 
+    /// A stored response's head kept as bytes (a plain cache hit), held back like any final
+    /// head, with room for a small body behind it; `connection` is the client connection's
+    /// `Connection` value when one must be sent.
+    func writeStoredHead(_ head: StoredHeadBytes, version: HTTPVersion, connection: StaticString?) {
+        hasUnflushedWrites = true
+        chunkedResponse = false
+        let bodyBytes = head.contentLength <= Self.coalescedBodyBytes ? head.contentLength : 0
+        var buffer = spareHeadBuffer.take(capacity: head.maximumLength + bodyBytes, allocator: allocator)
+        head.write(version: version, connection: connection, into: &buffer)
+        writeHeldBack()
+        heldBack = buffer
+    }
+
     func writeForwardedHead(_ response: ResponseHead, request: RequestHead, keepAlive: Bool) {
         hasUnflushedWrites = true
         let headBytes = ForwardedRequest.maximumLength(of: response)

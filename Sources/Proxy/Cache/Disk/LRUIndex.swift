@@ -34,6 +34,8 @@ public struct LRUIndex<Key: Hashable & Sendable>: Sendable {
     /// Makes `key` the most recently used; whether it is recorded.
     @discardableResult
     public mutating func touch(_ key: Key) -> Bool {
+        // The most recent already (a hot object hit again): nothing moves.
+        if newest == key { return true }
         guard let size = nodes[key]?.size else { return false }
         insert(key, size: size)
         return true

@@ -44,6 +44,37 @@ public struct CacheStatus: Sendable, Equatable, CustomStringConvertible {
         return text
     }
 
+    /// Writes ``description`` into a head being written, without making it a `String` first: a
+    /// hit writes one with every response. At most ``maximumLength`` bytes.
+    func write(into writer: inout HeadWriter) {
+        writer.write("outrider")
+        if hit { writer.write("; hit") }
+        if let forward {
+            writer.write("; fwd=")
+            writer.write(string: forward.rawValue)
+        }
+        if let forwardStatus {
+            writer.write("; fwd-status=")
+            writer.write(decimal: forwardStatus)
+        }
+        if let ttl {
+            writer.write("; ttl=")
+            writer.write(decimal: ttl)
+        }
+        if stored { writer.write("; stored") }
+        if collapsed { writer.write("; collapsed") }
+        if let detail {
+            writer.write("; detail=")
+            writer.write(string: Self.token(detail))
+        }
+    }
+
+    /// The most bytes ``write(into:)`` writes: the fixed texts, two numbers, and `detail` quoted
+    /// with every byte escaped.
+    var maximumLength: Int {
+        128 + 2 * (detail?.utf8.count ?? 0)
+    }
+
     /// `detail` as an sf-token when it is one, else an sf-string (RFC 8941).
     private static func token(_ text: String) -> String {
         let tokenBytes = text.utf8.allSatisfy { byte in

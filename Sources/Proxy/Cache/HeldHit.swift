@@ -1,0 +1,55 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+
+/// A plain hit on a copy in memory: a whole `GET` or `HEAD`, served as stored. Its head is
+/// kept as bytes (``StoredResponse/headBytes``), its body is the copy's buffer: nothing is
+/// read, and no fields are built unless ``head`` is asked for (an HTTP/2 client's response).
+final class HeldHit: StoredResponse {
+    private let cache: HTTPCache
+    private let entry: CacheEntryHead
+    private let object: CacheStoreObject
+    private let body: ByteBuffer
+    private let bytes: StoredHeadBytes
+    /// Whether the body has been handed over.
+    private let taken = NIOLockedValueBox(false)
+
+    init(cache: HTTPCache, entry: CacheEntryHead, object: CacheStoreObject, lines: ServedHeadLines, body: ByteBuffer, age: Int, status: CacheStatus) {
+        self.cache = cache
+        self.entry = entry
+        self.object = object
+        self.body = body
+        self.bytes = StoredHeadBytes(lines: lines, age: age, cacheStatus: status, contentLength: body.readableBytes)
+    }
+
+    var headBytes: StoredHeadBytes? { bytes }
+
+    /// The same head as fields, as the fields path builds it.
+    var head: HTTPResponseHead {
+        let fields = cache.settings.policy.servedFields(
+            entry,
+            age: bytes.age,
+            validated: false,
+            extra: ["cache-status": bytes.cacheStatus.description, "content-length": String(bytes.contentLength)]
+        )
+        return HTTPResponseHead(version: .http1_1, status: bytes.status, headers: fields)
+    }
+
+    func nextBodyPart(on eventLoop: any EventLoop) -> EventLoopFuture<ByteBuffer?> {
+        eventLoop.makeSucceededFuture(takeBodyAtHand())
+    }
+
+    func takeBodyAtHand() -> ByteBuffer? {
+        let first = taken.withLockedValue { taken in
+            defer { taken = true }
+            return !taken
+        }
+        guard first else { return nil }
+        cache.metrics.served(bytes: body.readableBytes)
+        return body
+    }
+
+    deinit {
+        object.release()
+    }
+}
