@@ -264,7 +264,46 @@ enum StoreContract {
         await run.value
     }
 
+    /// An acquire sent again by a holder that has a slot (its answer lost, or its leader gone) gets that slot, with
+    /// its token, at once, even while others wait in the queue; they still wait, and the limit holds.
+    static func aHolderAcquiringAgainIsNotQueuedBehindOthers(_ a: any CoordinationStore, _ b: any CoordinationStore, _ g: String) async throws {
+        let member = CoordinatorMember(configuration: .init(group: g, name: "solo", address: "127.0.0.1:1", lease: .seconds(10)), store: a, logger: Logger(label: "solo"))
+        let run = Task { await member.run() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while await member.held == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        let first = try await member.acquire(semaphore: "s", limit: 1, holder: "A", ttl: .seconds(60), wait: .zero)
+        guard case .granted(let slot) = first else {
+            Issue.record("the first acquire was not granted: \(first)")
+            return
+        }
+        let waiting = Task { try await member.acquire(semaphore: "s", limit: 1, holder: "B", ttl: .seconds(60), wait: .seconds(30)) }
+        while await member.waiting(for: "s") == 0, ContinuousClock.now < deadline + .seconds(10) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await member.waiting(for: "s") == 1)
+        let again = try await member.acquire(semaphore: "s", limit: 1, holder: "A", ttl: .seconds(60), wait: .seconds(30))
+        guard case .granted(let same) = again else {
+            Issue.record("the holder's acquire sent again was not granted: \(again)")
+            waiting.cancel()
+            await member.stop()
+            await run.value
+            return
+        }
+        #expect(same.token == slot.token)
+        #expect(await member.waiting(for: "s") == 1, "B still waits: the semaphore is full")
+        #expect(try await b.semaphore("s", group: g).map { $0.semaphore.holders(at: $0.now).map(\.holder) } == ["A"])
+        #expect(try await member.release(semaphore: "s", holder: "A"))
+        guard case .granted(let next) = try await waiting.value else {
+            Issue.record("B was not served after the release")
+            await member.stop()
+            await run.value
+            return
+        }
+        #expect(next.holder == "B" && next.token > slot.token)
+        await member.stop()
+        await run.value
+    }
+
     static let all: [(String, Check)] = [
+        ("aHolderAcquiringAgainIsNotQueuedBehindOthers", aHolderAcquiringAgainIsNotQueuedBehindOthers),
         ("idempotencyKeysExpireAndArePruned", idempotencyKeysExpireAndArePruned),
         ("theLeaderPrunesExpiredKeys", theLeaderPrunesExpiredKeys),
         ("concurrentPutsAreEachCommittedOnce", concurrentPutsAreEachCommittedOnce),
