@@ -128,7 +128,8 @@ enum StoreContract {
         #expect(try await a.acquire(semaphore: "s", limit: 1, holder: "h2", ttl: .seconds(1), group: g, as: leader) == .full)
         #expect(try await a.acquire(semaphore: "s", limit: 2, holder: "h2", ttl: .seconds(1), group: g, as: leader) == .limitMismatch(existing: 1))
         try await Task.sleep(for: .milliseconds(400))
-        guard case .granted(let next) = try await a.acquire(semaphore: "s", limit: 1, holder: "h2", ttl: .seconds(1), group: g, as: leader) else { Issue.record("h2"); return }
+        // A ttl well beyond the checks below, so that a loaded machine cannot expire the slot before its release.
+        guard case .granted(let next) = try await a.acquire(semaphore: "s", limit: 1, holder: "h2", ttl: .seconds(60), group: g, as: leader) else { Issue.record("h2"); return }
         #expect(next.token > slot.token)
         #expect(try await a.semaphore("s", group: g).map { $0.semaphore.holders(at: $0.now).map(\.holder) } == ["h2"])
         #expect(try await a.release(semaphore: "s", holder: "h2", group: g, as: leader))
@@ -277,7 +278,8 @@ enum StoreContract {
             return
         }
         let waiting = Task { try await member.acquire(semaphore: "s", limit: 1, holder: "B", ttl: .seconds(60), wait: .seconds(30)) }
-        while await member.waiting(for: "s") == 0, ContinuousClock.now < deadline + .seconds(10) { try await Task.sleep(for: .milliseconds(10)) }
+        let queued = ContinuousClock.now + .seconds(30)
+        while await member.waiting(for: "s") == 0, ContinuousClock.now < queued { try await Task.sleep(for: .milliseconds(10)) }
         #expect(await member.waiting(for: "s") == 1)
         let again = try await member.acquire(semaphore: "s", limit: 1, holder: "A", ttl: .seconds(60), wait: .seconds(30))
         guard case .granted(let same) = again else {
@@ -303,7 +305,6 @@ enum StoreContract {
     }
 
     static let all: [(String, Check)] = [
-        ("aHolderAcquiringAgainIsNotQueuedBehindOthers", aHolderAcquiringAgainIsNotQueuedBehindOthers),
         ("idempotencyKeysExpireAndArePruned", idempotencyKeysExpireAndArePruned),
         ("theLeaderPrunesExpiredKeys", theLeaderPrunesExpiredKeys),
         ("concurrentPutsAreEachCommittedOnce", concurrentPutsAreEachCommittedOnce),
@@ -335,6 +336,22 @@ enum StoreContract {
         let a = try await Self.open(path), b = try await Self.open(path)
         do {
             try await StoreContract.all.first { $0.0 == check }!.1(a, b, "g")
+        } catch {
+            await a.close(); await b.close()
+            throw error
+        }
+        await a.close(); await b.close()
+    }
+
+    /// The member's queue on a file (the rule is the member's, the store only answers its calls).
+    @Test func aHolderAcquiringAgainIsNotQueuedBehindOthers() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outrider-sqlite-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("coordinator.db").path
+        let a = try await Self.open(path), b = try await Self.open(path)
+        do {
+            try await StoreContract.aHolderAcquiringAgainIsNotQueuedBehindOthers(a, b, "g")
         } catch {
             await a.close(); await b.close()
             throw error

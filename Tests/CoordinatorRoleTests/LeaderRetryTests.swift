@@ -63,6 +63,25 @@ import Testing
         #expect(LeaderRetry.errorReason(ByteBuffer(string: #"{"error": "\#(String(repeating: "x", count: 2000))"}"#))?.count == 500)
     }
 
+    @Test func onlyAKeyedPutWhoseLeaderWasGoneIsResent() {
+        let gone: Result<AdminResponse, any Error> = .success(LeaderRetry.leaderGoneResponse("this member is not the leader"))
+        let unreachable: Result<AdminResponse, any Error> = .failure(LeaderFailure.unreachable("the leader m0 at 127.0.0.1:1 cannot be reached"))
+        let noLeader: Result<AdminResponse, any Error> = .failure(LeaderFailure.noLeader("no leader in group g"))
+        #expect(LeaderRetry.resend(gone, idempotencyKey: "k") == .leaderGone)
+        #expect(LeaderRetry.resend(unreachable, idempotencyKey: "k") == .unreachable)
+        #expect(LeaderRetry.resend(noLeader, idempotencyKey: "k") == .noLeader)
+        // Without a key nothing is resent: the leader may have committed it before it went.
+        for result in [gone, unreachable, noLeader] { #expect(LeaderRetry.resend(result, idempotencyKey: nil) == nil) }
+        // Definite answers are the Put's answer: committed, a reused key, the store's 503, the leader's 401 as 503.
+        let definite: [Result<AdminResponse, any Error>] = [
+            .success(.json(["key": "k", "revision": 3], status: .created)),
+            .success(.json(["error": "the Idempotency-Key was used for another request"], status: .conflict)),
+            .success(.json(["error": "store unavailable: database is locked"], status: .serviceUnavailable)),
+            .failure(AdminError.serviceUnavailable("the leader m0 refused this member: client certificate expired")),
+        ]
+        for result in definite { #expect(LeaderRetry.resend(result, idempotencyKey: "k") == nil) }
+    }
+
     @Test func aLeadershipEndingRefusalIsAFailureToRetryAndOthersAre503() {
         #expect((MemberRefusal.notLeader.failure as? LeaderFailure)?.answer == .leaderGone)
         #expect((MemberRefusal.stopping.failure as? LeaderFailure)?.answer == .leaderGone)

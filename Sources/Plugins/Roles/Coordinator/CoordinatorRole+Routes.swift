@@ -234,16 +234,7 @@ extension CoordinatorRole {
     func forwardPuts(_ puts: [PutRequest]) async -> [Result<AdminResponse, any Error>] {
         let retry = LeaderRetry(wait: putRetryBound, from: .now)
         var results = await forwardPutsOnce(puts)
-        func resendable(_ index: Int) -> LeaderRetry.Answer? {
-            guard puts[index].idempotencyKey != nil else { return nil }
-            switch results[index] {
-            case .failure(let failure as LeaderFailure): return failure.answer
-            case .success(let response):
-                let answer = LeaderRetry.classify(status: Int(response.status.code), body: response.body)
-                return answer == .definite ? nil : answer
-            case .failure: return nil
-            }
-        }
+        func resendable(_ index: Int) -> LeaderRetry.Answer? { LeaderRetry.resend(results[index], idempotencyKey: puts[index].idempotencyKey) }
         var pending = puts.indices.filter { resendable($0) != nil }
         while let first = pending.first, let answer = resendable(first), case .retry(let pause) = retry.decide(answer, at: .now), !isDraining {
             do { try await Task.sleep(for: pause) } catch { break }

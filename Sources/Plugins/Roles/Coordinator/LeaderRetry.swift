@@ -77,6 +77,20 @@ struct LeaderRetry: Sendable, Equatable {
         return .leaderGone
     }
 
+    /// Why a forwarded Put's `result` sends it again to the next leader, or nil when it is its answer: only a Put
+    /// with an Idempotency-Key is resent, and only when its leader was gone (a Put without one may have been
+    /// committed by a leader that went away with it).
+    static func resend(_ result: Result<AdminResponse, any Error>, idempotencyKey: String?) -> Answer? {
+        guard idempotencyKey != nil else { return nil }
+        let answer: Answer
+        switch result {
+        case .failure(let failure as LeaderFailure): answer = failure.answer
+        case .success(let response): answer = classify(status: Int(response.status.code), body: response.body)
+        case .failure: return nil
+        }
+        return answer == .definite ? nil : answer
+    }
+
     /// A leader's 503 for a call it will not serve because it no longer leads: the forwarding member sends it
     /// again to the next leader.
     static func leaderGoneResponse(_ reason: String) -> AdminResponse {
