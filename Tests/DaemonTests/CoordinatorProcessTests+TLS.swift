@@ -138,6 +138,12 @@ extension CoordinatorProcessTests {
             strangerAfterReload = await foreign.put(leader.peer, key: "k", value: "w", token: Self.token)
             memberAfterReload = await member.put(leader.peer, key: "k", value: "w", token: Self.token)
             #expect((try? memberAfterReload.get()) == refused("client certificate not signed by peer.tls.ca"), "the old CA is no longer trusted: \(memberAfterReload)")
+            // A Put through the follower, whose certificate the leader now refuses: 503 with the leader's reason
+            // (or 201, should the leadership have moved to the follower meanwhile on a loaded machine).
+            let refusedPut = try await put(follower, "over-tls", "refused")
+            #expect(
+                refusedPut.status == 201 || (refusedPut.status == 503 && refusedPut.body.contains("refused this member: client certificate not signed by peer.tls.ca")),
+                "\(refusedPut.status) \(refusedPut.body)")
         } catch {
             for caller in callers { try? await caller.shutdown() }
             throw error

@@ -284,10 +284,13 @@ public actor CoordinatorMember {
     // MARK: Semaphores, as leader
 
     /// A slot of `name`, waiting up to `wait` behind the acquirers already waiting. Returns the store's outcome
-    /// (`.full` once the wait is over).
+    /// (`.full` once the wait is over). A holder that already has a slot gets it at once, refreshed, queue or not:
+    /// an acquire sent again (its answer lost, or its leader gone) never waits behind others for its own slot.
     public func acquire(semaphore name: String, limit: Int, holder: String, ttl: Duration, wait: Duration) async throws -> Semaphore.Outcome {
         let leader = try identity()
-        if waiters[name]?.isEmpty ?? true {
+        var atOnce = waiters[name]?.isEmpty ?? true
+        if !atOnce { atOnce = try await holdsSlot(of: name, holder: holder) }
+        if atOnce {
             let outcome = try await fenced { try await self.store.acquire(semaphore: name, limit: limit, holder: holder, ttl: ttl, group: self.configuration.group, as: leader) }
             guard outcome == .full, wait > .zero else { return outcome }
         } else if wait <= .zero {
@@ -303,6 +306,15 @@ public actor CoordinatorMember {
         } onCancel: {
             Task { await self.cancelWaiter(ticket.id.withLock { $0 }, of: name) }
         }
+    }
+
+    /// How many acquirers wait for a slot of `name` on this member.
+    public func waiting(for name: String) -> Int { waiters[name]?.count ?? 0 }
+
+    /// Whether `holder` has an unexpired slot of `name` by the store's clock.
+    private func holdsSlot(of name: String, holder: String) async throws -> Bool {
+        guard let current = try await fenced({ try await self.store.semaphore(name, group: self.configuration.group) }) else { return false }
+        return current.semaphore.holders(at: current.now).contains { $0.holder == holder }
     }
 
     private func cancelWaiter(_ id: UInt64, of name: String) {

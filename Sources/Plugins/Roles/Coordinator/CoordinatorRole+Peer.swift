@@ -14,7 +14,7 @@ extension CoordinatorRole {
             }
             let mode = QueryItems(request.query)["mode"].flatMap(PutRequest.Mode.init(rawValue:)) ?? .append
             let put = PutRequest(key: try request.parameter("key"), value: value, mode: mode, idempotencyKey: request.headers.first(name: "Idempotency-Key"))
-            return try await putOnLeader(put)
+            return try await Self.answeringLeaderGone { try await self.putOnLeader(put) }
         }
         // A follower's batch (ForwardedPuts): committed together, each Put answered as the route above would.
         routes.add(.POST, "/puts") { [self] request in
@@ -26,7 +26,12 @@ extension CoordinatorRole {
                 throw AdminError.badRequest("\(error)")
             }
             guard !puts.contains(where: { $0.key.isEmpty }) else { throw AdminError.badRequest("a forwarded Put has an empty key") }
-            let replies = try await putsOnLeader(puts)
+            let replies: [ForwardedPuts.Reply]
+            do {
+                replies = try await putsOnLeader(puts)
+            } catch let failure as LeaderFailure {
+                return LeaderRetry.leaderGoneResponse(failure.error.message)
+            }
             return AdminResponse(status: .ok, headers: ["Content-Type": "application/octet-stream"], body: ForwardedPuts.encode(replies))
         }
         routes.add(.POST, "/send") { [self] request in
@@ -47,9 +52,20 @@ extension CoordinatorRole {
         for action in ["acquire", "refresh", "release"] {
             routes.add(.POST, "/semaphores/{name}/\(action)") { [self] request in
                 try await authenticate(request, kind: "semaphore")
-                guard try await running.member.held != nil else { throw AdminError.serviceUnavailable("\(context.node.name) is not the leader") }
-                return try await semaphoreOnLeader(name: try request.parameter("name"), action: action, body: request.body)
+                guard try await running.member.held != nil else { return LeaderRetry.leaderGoneResponse("\(context.node.name) is not the leader") }
+                let name = try request.parameter("name")
+                return try await Self.answeringLeaderGone { try await self.semaphoreOnLeader(name: name, action: action, body: request.body) }
             }
+        }
+    }
+
+    /// `call`'s answer, or, when this member's leadership ended before it was served, the 503 that tells the
+    /// member it came through to send it to the next leader (``LeaderRetry``).
+    static func answeringLeaderGone(_ call: () async throws -> AdminResponse) async throws -> AdminResponse {
+        do {
+            return try await call()
+        } catch let failure as LeaderFailure {
+            return LeaderRetry.leaderGoneResponse(failure.error.message)
         }
     }
 

@@ -15,7 +15,10 @@ extension CoordinatorRole {
         }
         admin.add(.POST, "/broadcast") { [self] request in try await broadcast(request) }
         admin.add(.GET, "/members") { [self] _ in try await membersAnswer() }
-        for action in ["acquire", "refresh", "release"] {
+        admin.add(.POST, "/semaphores/{name}/acquire") { [self] request in
+            try await acquireThroughLeader(name: try request.parameter("name"), body: request.body)
+        }
+        for action in ["refresh", "release"] {
             admin.add(.POST, "/semaphores/{name}/\(action)") { [self] request in
                 let name = try request.parameter("name")
                 return try await throughLeader(kind: "semaphore", path: "/v1/peer/semaphores/\(Self.pathSegment(name))/\(action)", body: request.body) {
@@ -57,46 +60,113 @@ extension CoordinatorRole {
     }
 
     /// Runs `local` when this member leads, else sends `body` to the leader's peer `path` and passes its answer
-    /// through. 503 with no leader, or when the leader cannot be reached (the client retries, with its
-    /// Idempotency-Key for a Put).
+    /// through. 503 with no leader, or when the leader cannot be reached: sent once, as a Send or a release may not
+    /// be safe to repeat (``withLeaderRetry(_:_:)`` is for the calls that are).
     func throughLeader(kind: String, path: String, body: ByteBuffer, headers: [(String, String)] = [], local: @Sendable () async throws -> AdminResponse) async throws -> AdminResponse {
+        do {
+            let response = try await throughLeaderOnce(kind: kind, path: path, body: body, headers: headers, local: local)
+            return response
+        } catch let failure as LeaderFailure {
+            throw failure.error
+        }
+    }
+
+    /// One attempt of ``throughLeader``; the leader's failures thrown as ``LeaderFailure``.
+    func throughLeaderOnce(
+        kind: String, path: String, body: ByteBuffer, headers: [(String, String)] = [], timeout: Duration = .seconds(30),
+        local: @Sendable () async throws -> AdminResponse
+    ) async throws -> AdminResponse {
         let running = try running
         if await running.member.held != nil { return try await local() }
         let (holder, address) = try await leaderPeer(running)
-        return try await callLeader(holder, address, kind: kind, path: path, body: body, headers: headers)
+        return try await callLeader(holder, address, kind: kind, path: path, body: body, headers: headers, timeout: timeout)
     }
 
-    /// The leader by the store's lease, and its peer address; 503 when there is none or it has no address.
+    /// Runs `attempt` with what remains of `retry`'s deadline until it gives a definite answer or the deadline
+    /// passes (``LeaderRetry``): a leader that cannot be reached, a moment without a leader, or a leader that
+    /// answers that it no longer leads, and the call goes again to the next leader, found afresh from the store's
+    /// lease. Only for calls that are safe to repeat. The last failure is the answer once the deadline is over, or
+    /// at once when this member is stopping.
+    func withLeaderRetry(_ retry: LeaderRetry, _ attempt: (Duration) async throws -> AdminResponse) async throws -> AdminResponse {
+        var attempts = 0
+        while true {
+            attempts += 1
+            let failure: LeaderFailure
+            do {
+                let response = try await attempt(retry.remaining(at: .now))
+                guard LeaderRetry.classify(status: Int(response.status.code), body: response.body) == .leaderGone else { return response }
+                failure = .gone(LeaderRetry.errorReason(response.body) ?? "the leader no longer leads")
+            } catch let caught as LeaderFailure {
+                failure = caught
+            }
+            switch retry.decide(failure.answer, at: .now) {
+            case .deliver: throw failure.error
+            case .retry where isDraining:
+                throw failure.error
+            case .giveUp:
+                if attempts > 1 { logger.info("gave up on the next leader: the deadline passed", metadata: ["attempts": "\(attempts)", "error": "\(failure.error.message)"]) }
+                throw failure.error
+            case .retry(let pause):
+                if attempts == 1 { logger.info("the leader is gone: trying the next leader", metadata: ["error": "\(failure.error.message)"]) }
+                try await Task.sleep(for: pause)
+            }
+        }
+    }
+
+    /// A semaphore acquire, through the leader, that outlives a leader change: while the leader is gone it is
+    /// sent again to the next one for the rest of its `wait` (the original deadline, never longer), with the same
+    /// holder, so that a slot the old leader granted is the slot the new one gives.
+    func acquireThroughLeader(name: String, body: ByteBuffer) async throws -> AdminResponse {
+        let request = try Self.semaphoreBody(body)
+        let wait = try min(Self.duration(request.wait, .zero, "wait"), Self.maximumWait)
+        let path = "/v1/peer/semaphores/\(Self.pathSegment(name))/acquire"
+        return try await withLeaderRetry(LeaderRetry(wait: wait, from: .now)) { remaining in
+            var resent = request
+            resent.wait = "\(remaining.milliseconds)ms"
+            let body = try ByteBuffer(bytes: JSONEncoder().encode(resent))
+            return try await throughLeaderOnce(kind: "semaphore", path: path, body: body, timeout: remaining + .seconds(10)) {
+                try await self.semaphoreOnLeader(name: name, action: "acquire", body: body)
+            }
+        }
+    }
+
+    /// The leader by the store's lease, and its peer address; ``LeaderFailure/noLeader(_:)`` when there is none
+    /// or it has no address.
     func leaderPeer(_ running: Running) async throws -> (name: String, address: String) {
         // The members are read beside the lease, not after it: one round trip's wait instead of two.
         async let members = storeCall { try await running.store.members(group: self.settings.group) }
         let (lease, now) = try await storeCall { try await running.store.lease(group: self.settings.group) }
         guard let holder = lease.holder(at: now), holder != context.node.name else {
-            throw AdminError.serviceUnavailable("no leader in group \(settings.group)")
+            throw LeaderFailure.noLeader("no leader in group \(settings.group)")
         }
         guard let address = try await members.members.first(where: { $0.name == holder })?.address else {
-            throw AdminError.serviceUnavailable("the leader \(holder) has no known peer address")
+            throw LeaderFailure.noLeader("the leader \(holder) has no known peer address")
         }
         return (holder, address)
     }
 
     /// One call to the leader's peer listener, its answer passed through as it came.
-    func callLeader(_ holder: String, _ address: String, kind: String, path: String, body: ByteBuffer, headers: [(String, String)] = []) async throws -> AdminResponse {
-        let reply = try await replyFromLeader(holder, address, kind: kind, path: path, body: body, headers: headers)
+    func callLeader(_ holder: String, _ address: String, kind: String, path: String, body: ByteBuffer, headers: [(String, String)] = [], timeout: Duration = .seconds(30)) async throws -> AdminResponse {
+        let reply = try await replyFromLeader(holder, address, kind: kind, path: path, body: body, headers: headers, timeout: timeout)
         var headers = HTTPHeaders()
         if let type = reply.contentType { headers.add(name: "Content-Type", value: type) }
         if reply.replayed { headers.add(name: "Idempotent-Replayed", value: "true") }
         return AdminResponse(status: HTTPResponseStatus(statusCode: reply.status), headers: headers, body: reply.body)
     }
 
-    func replyFromLeader(_ holder: String, _ address: String, kind: String, path: String, body: ByteBuffer, headers: [(String, String)] = []) async throws -> Reply {
+    /// The leader's reply; ``LeaderFailure/unreachable(_:)`` when it cannot be reached, and a 503 naming the
+    /// leader's reason (its JSON `error`: no valid token, or the client certificate it refused) for its 401.
+    func replyFromLeader(_ holder: String, _ address: String, kind: String, path: String, body: ByteBuffer, headers: [(String, String)] = [], timeout: Duration = .seconds(30)) async throws -> Reply {
         let reply: Reply
         do {
-            reply = try await callPeer(address, kind: kind, path: path, body: body, headers: headers)
+            reply = try await callPeer(address, kind: kind, path: path, body: body, headers: headers, timeout: timeout)
         } catch {
-            throw AdminError.serviceUnavailable("the leader \(holder) at \(address) cannot be reached: \(error)")
+            throw LeaderFailure.unreachable("the leader \(holder) at \(address) cannot be reached: \(error)")
         }
-        if reply.status == 401 { throw AdminError.serviceUnavailable("the leader \(holder) refused this member's peer token") }
+        if reply.status == 401 {
+            let reason = LeaderRetry.errorReason(reply.body).map { ": \($0)" } ?? ""
+            throw AdminError.serviceUnavailable(reason.isEmpty ? "the leader \(holder) refused this member's peer token" : "the leader \(holder) refused this member\(reason)")
+        }
         return reply
     }
 
@@ -134,7 +204,14 @@ extension CoordinatorRole {
         defer { metrics.putDuration(since: start) }
         do {
             let running = try running
-            if await running.member.held != nil { return try await putOnLeader(put) }
+            if await running.member.held != nil {
+                do {
+                    return try await putOnLeader(put)
+                } catch let failure as LeaderFailure {
+                    // Leadership ended under the Put: one with an Idempotency-Key goes to the next leader.
+                    guard put.idempotencyKey != nil else { throw failure.error }
+                }
+            }
             let response = try await running.forwarder.forward(put)
             if response.status == .created, response.headers.first(name: "Idempotent-Replayed") != "true" { commits.committed(key) }
             return response
@@ -149,7 +226,34 @@ extension CoordinatorRole {
     /// the body, the rest in the path, query and field, so that a value of value_limit fits the peer listener's
     /// body limit as it fits the admin listener's. A leader that does not know `/v1/peer/puts` (an older
     /// version, during a rolling upgrade) gets each Put on its own.
+    ///
+    /// A Put with an `Idempotency-Key` whose leader is gone (``LeaderRetry``) is sent again, with the others of
+    /// its batch that may be, to the next leader until ``putRetryBound`` has passed: the key makes the resend
+    /// safe (the leader that committed it answers the first write's answer). A Put without one is not resent, as
+    /// it could be applied twice; its client gets the 503 and decides.
     func forwardPuts(_ puts: [PutRequest]) async -> [Result<AdminResponse, any Error>] {
+        let retry = LeaderRetry(wait: putRetryBound, from: .now)
+        var results = await forwardPutsOnce(puts)
+        func resendable(_ index: Int) -> LeaderRetry.Answer? { LeaderRetry.resend(results[index], idempotencyKey: puts[index].idempotencyKey) }
+        var pending = puts.indices.filter { resendable($0) != nil }
+        while let first = pending.first, let answer = resendable(first), case .retry(let pause) = retry.decide(answer, at: .now), !isDraining {
+            do { try await Task.sleep(for: pause) } catch { break }
+            let again = await forwardPutsOnce(pending.map { puts[$0] })
+            for (position, index) in pending.enumerated() { results[index] = again[position] }
+            pending = pending.filter { resendable($0) != nil }
+        }
+        return results.map { result in
+            if case .failure(let failure as LeaderFailure) = result { return .failure(failure.error) }
+            return result
+        }
+    }
+
+    /// How long a follower keeps resending a keyed Put whose leader is gone: two leases (a killed leader's term
+    /// runs out, and the next takes the lease), at least 3 s, at most the forwarded call's 30 s.
+    var putRetryBound: Duration { min(max(settings.lease * 2, .seconds(3)), .seconds(30)) }
+
+    /// One attempt of ``forwardPuts(_:)``; the leader's failures as ``LeaderFailure``.
+    func forwardPutsOnce(_ puts: [PutRequest]) async -> [Result<AdminResponse, any Error>] {
         do {
             let running = try running
             // Leadership may have come to this member while the Puts waited.
@@ -205,7 +309,7 @@ extension CoordinatorRole {
             outcome = try await running.member.put(put)
         } catch let refusal as MemberRefusal {
             metrics.put(result: "failed")
-            throw AdminError.serviceUnavailable("\(refusal)")
+            throw refusal.failure
         }
         return try leaderAnswer(.success(outcome)).get()
     }
@@ -218,12 +322,16 @@ extension CoordinatorRole {
             outcomes = try await running.member.put(puts)
         } catch let refusal as MemberRefusal {
             for _ in puts { metrics.put(result: "failed") }
-            throw AdminError.serviceUnavailable("\(refusal)")
+            throw refusal.failure
         }
         return outcomes.map { outcome in
+            if case .failure(let refusal) = outcome, refusal.endsLeadership {
+                metrics.put(result: "failed")
+                return Self.reply(LeaderRetry.leaderGoneResponse("\(refusal)"))
+            }
             switch leaderAnswer(outcome) {
-            case .success(let response): Self.reply(response)
-            case .failure(let error): Self.reply(.json(["error": .string(error.message)], status: error.status))
+            case .success(let response): return Self.reply(response)
+            case .failure(let error): return Self.reply(.json(["error": .string(error.message)], status: error.status))
             }
         }
     }
@@ -397,15 +505,17 @@ extension CoordinatorRole {
 
     // MARK: Semaphores
 
-    struct SemaphoreBody: Decodable {
+    struct SemaphoreBody: Codable {
         var limit: Int?
         var holder: String
         var ttl: String?
         var wait: String?
     }
 
-    func semaphoreOnLeader(name: String, action: String, body: ByteBuffer) async throws -> AdminResponse {
-        let running = try running
+    /// The longest `wait` of an acquire.
+    static let maximumWait: Duration = .seconds(60)
+
+    static func semaphoreBody(_ body: ByteBuffer) throws -> SemaphoreBody {
         let request: SemaphoreBody
         do {
             request = try JSONDecoder().decode(SemaphoreBody.self, from: Data(body.readableBytesView))
@@ -413,17 +523,28 @@ extension CoordinatorRole {
             throw AdminError.badRequest("the body must be JSON {\"holder\": ID, \"limit\": N, \"ttl\": \"30s\", \"wait\": \"10s\"}")
         }
         guard !request.holder.isEmpty else { throw AdminError.badRequest("holder must not be empty") }
-        func duration(_ text: String?, _ fallback: Duration, _ what: String) throws -> Duration {
-            guard let text else { return fallback }
-            do { return try ConfigDuration.parse(text) } catch { throw AdminError.badRequest("\(what): \(error.message)") }
-        }
+        return request
+    }
+
+    static func duration(_ text: String?, _ fallback: Duration, _ what: String) throws -> Duration {
+        guard let text else { return fallback }
+        do { return try ConfigDuration.parse(text) } catch { throw AdminError.badRequest("\(what): \(error.message)") }
+    }
+
+    /// The leader's side of a semaphore call; ``LeaderFailure/gone(_:)`` when its leadership ends before the
+    /// call is served (a queued acquire when the leader steps down or stops), for the member the call came
+    /// through to send it to the next leader.
+    func semaphoreOnLeader(name: String, action: String, body: ByteBuffer) async throws -> AdminResponse {
+        let running = try running
+        let request = try Self.semaphoreBody(body)
+        let duration = Self.duration
         let ttl = try duration(request.ttl, .seconds(30), "ttl")
         guard ttl >= .milliseconds(100), ttl <= .seconds(86400) else { throw AdminError.badRequest("ttl must be between 100ms and 1d") }
         do {
             switch action {
             case "acquire":
                 guard let limit = request.limit, limit > 0 else { throw AdminError.badRequest("limit must be a positive number") }
-                let wait = try min(duration(request.wait, .zero, "wait"), .seconds(60))
+                let wait = try min(duration(request.wait, .zero, "wait"), Self.maximumWait)
                 let outcome = try await running.member.acquire(semaphore: name, limit: limit, holder: request.holder, ttl: ttl, wait: wait)
                 return try await semaphoreAnswer(outcome, name: name, ttl: ttl, running: running)
             case "refresh":
@@ -437,7 +558,7 @@ extension CoordinatorRole {
                 return .json(["holder": .string(request.holder), "released": true])
             }
         } catch let refusal as MemberRefusal {
-            throw AdminError.serviceUnavailable("\(refusal)")
+            throw refusal.failure
         }
     }
 
@@ -476,5 +597,15 @@ extension Duration {
     var milliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
+
+extension MemberRefusal {
+    /// The member is no longer leader, or is stopping: the call may go to the next leader.
+    var endsLeadership: Bool { self == .notLeader || self == .stopping }
+
+    /// What the adapter throws for this refusal: ``LeaderFailure/gone(_:)`` when leadership ended, a 503 else.
+    var failure: any Error {
+        endsLeadership ? LeaderFailure.gone("\(self)") : AdminError.serviceUnavailable("\(self)")
     }
 }

@@ -40,6 +40,9 @@ final class CoordinatorRole: Role {
     private let state = Mutex<Running?>(nil)
     private let drained = Mutex(false)
 
+    /// Whether the role is stopping: calls through the leader are no longer sent again.
+    var isDraining: Bool { drained.withLock { $0 } }
+
     init(settings: CoordinatorSettings, context: RoleContext) {
         self.settings = settings
         self.context = context
@@ -47,7 +50,8 @@ final class CoordinatorRole: Role {
         self.metrics = CoordinatorMetrics(factory: context.metrics)
         self.peerToken = settings.peer.token.map(PeerToken.init)
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(2), read: .seconds(30))
+        // Every call passes its own deadline; the read timeout only has to outlast the longest (an acquire's 60 s wait).
+        configuration.timeout = .init(connect: .seconds(2), read: .seconds(75))
         self.client = HTTPClient(eventLoopGroupProvider: .shared(context.eventLoopGroup), configuration: configuration)
     }
 
