@@ -124,12 +124,22 @@ enum StoreContract {
     static func semaphoreSlotsAreFencedAndExpire(_ a: any CoordinationStore, _ b: any CoordinationStore, _ g: String) async throws {
         guard case .granted(let grant) = try await a.acquire(group: g, candidate: "a", lease: .seconds(5)) else { Issue.record("a"); return }
         let leader = LeaderIdentity(name: "a", token: grant.token)
-        guard case .granted(let slot) = try await a.acquire(semaphore: "s", limit: 1, holder: "h1", ttl: .milliseconds(300), group: g, as: leader) else { Issue.record("h1"); return }
+        // h1's slot outlives the two checks after it by seconds, so that a stalled machine cannot expire it first.
+        guard case .granted(let slot) = try await a.acquire(semaphore: "s", limit: 1, holder: "h1", ttl: .seconds(2), group: g, as: leader) else { Issue.record("h1"); return }
         #expect(try await a.acquire(semaphore: "s", limit: 1, holder: "h2", ttl: .seconds(1), group: g, as: leader) == .full)
         #expect(try await a.acquire(semaphore: "s", limit: 2, holder: "h2", ttl: .seconds(1), group: g, as: leader) == .limitMismatch(existing: 1))
-        try await Task.sleep(for: .milliseconds(400))
-        // A ttl well beyond the checks below, so that a loaded machine cannot expire the slot before its release.
-        guard case .granted(let next) = try await a.acquire(semaphore: "s", limit: 1, holder: "h2", ttl: .seconds(60), group: g, as: leader) else { Issue.record("h2"); return }
+        // Once h1's slot has expired h2 gets it; a ttl well beyond the checks below, so that a loaded machine cannot
+        // expire the slot before its release.
+        var granted: Semaphore.Slot?
+        let deadline = ContinuousClock.now + .seconds(15)
+        while granted == nil, ContinuousClock.now < deadline {
+            if case .granted(let grant) = try await a.acquire(semaphore: "s", limit: 1, holder: "h2", ttl: .seconds(60), group: g, as: leader) {
+                granted = grant
+            } else {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        guard let next = granted else { Issue.record("h2 never got the expired slot"); return }
         #expect(next.token > slot.token)
         #expect(try await a.semaphore("s", group: g).map { $0.semaphore.holders(at: $0.now).map(\.holder) } == ["h2"])
         #expect(try await a.release(semaphore: "s", holder: "h2", group: g, as: leader))
