@@ -130,7 +130,7 @@ enum StoreContract {
         #expect(try await a.acquire(semaphore: "s", limit: 2, holder: "h2", ttl: .seconds(1), group: g, as: leader) == .limitMismatch(existing: 1))
         // Once h1's slot has expired h2 gets it; a ttl well beyond the checks below, so that a loaded machine cannot
         // expire the slot before its release.
-        var granted: Semaphore.Slot?
+        var granted: Coordination.Semaphore.Slot?
         let deadline = ContinuousClock.now + .seconds(15)
         while granted == nil, ContinuousClock.now < deadline {
             if case .granted(let grant) = try await a.acquire(semaphore: "s", limit: 1, holder: "h2", ttl: .seconds(60), group: g, as: leader) {
