@@ -339,29 +339,23 @@ enum StoreContract {
     }
 
     @Test(arguments: StoreContract.all.map { $0.0 }) func onAFile(_ check: String) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outrider-sqlite-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("coordinator.db").path
-        let a = try await Self.open(path), b = try await Self.open(path)
-        do {
-            try await StoreContract.all.first { $0.0 == check }!.1(a, b, "g")
-        } catch {
-            await a.close(); await b.close()
-            throw error
-        }
-        await a.close(); await b.close()
+        try await Self.onTwoConnectionsToAFile { a, b in try await StoreContract.all.first { $0.0 == check }!.1(a, b, "g") }
     }
 
     /// The member's queue on a file (the rule is the member's, the store only answers its calls).
     @Test func aHolderAcquiringAgainIsNotQueuedBehindOthers() async throws {
+        try await Self.onTwoConnectionsToAFile { a, b in try await StoreContract.aHolderAcquiringAgainIsNotQueuedBehindOthers(a, b, "g") }
+    }
+
+    /// Runs `check` on two stores opened on one new file (two processes sharing it), closed afterwards.
+    static func onTwoConnectionsToAFile(_ check: (SQLiteCoordinationStore, SQLiteCoordinationStore) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outrider-sqlite-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("coordinator.db").path
         let a = try await Self.open(path), b = try await Self.open(path)
         do {
-            try await StoreContract.aHolderAcquiringAgainIsNotQueuedBehindOthers(a, b, "g")
+            try await check(a, b)
         } catch {
             await a.close(); await b.close()
             throw error

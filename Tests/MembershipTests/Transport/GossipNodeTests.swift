@@ -18,12 +18,15 @@ import Testing
         }
     }
 
-    static func node(_ name: String, keyring: Keyring? = nil, label: String = "", recorder: Recorder = Recorder()) async throws -> GossipNode {
+    static func node(
+        _ name: String, bindHost: String = "127.0.0.1", advertiseHost: String? = nil, keyring: Keyring? = nil, label: String = "", recorder: Recorder = Recorder()
+    ) async throws -> GossipNode {
         var configuration = SWIMConfiguration(profile: .local)
         configuration.probeInterval = .milliseconds(200)
         configuration.probeTimeout = .milliseconds(100)
         configuration.gossipToTheDeadTime = .seconds(30)
-        let settings = GossipNode.Settings(name: name, bindHost: "127.0.0.1", bindPort: 0, configuration: configuration, meta: Array(name.utf8), label: label, keyring: keyring)
+        let settings = GossipNode.Settings(
+            name: name, bindHost: bindHost, bindPort: 0, advertiseHost: advertiseHost, configuration: configuration, meta: Array(name.utf8), label: label, keyring: keyring)
         return try await GossipNode.start(settings: settings, group: MultiThreadedEventLoopGroup.singleton, delegate: nil) { recorder.record($0) }
     }
 
@@ -95,16 +98,9 @@ import Testing
 
     /// The socket is bound by the node itself, for either family: two members on ::1 join and gossip.
     @Test func membersOnIPv6Loopback() async throws {
-        var configuration = SWIMConfiguration(profile: .local)
-        configuration.probeInterval = .milliseconds(200)
-        configuration.probeTimeout = .milliseconds(100)
         let recorder = Recorder()
-        func start(_ name: String) async throws -> GossipNode {
-            let settings = GossipNode.Settings(name: name, bindHost: "::1", bindPort: 0, configuration: configuration, meta: [])
-            return try await GossipNode.start(settings: settings, group: MultiThreadedEventLoopGroup.singleton, delegate: nil) { recorder.record($0) }
-        }
-        let a = try await start("a6")
-        let b = try await start("b6")
+        let a = try await Self.node("a6", bindHost: "::1", recorder: recorder)
+        let b = try await Self.node("b6", bindHost: "::1", recorder: recorder)
         #expect(await b.join([a.address]) == 1)
         try await Self.waitFor("both alive over IPv6") {
             let aAtB = await Self.state(of: "a6", at: b)
@@ -120,13 +116,9 @@ import Testing
 
     /// A dual-stack socket on `::` reaches a member on 127.0.0.1 through its IPv4-mapped address.
     @Test func aDualStackMemberReachesAnIPv4One() async throws {
-        var configuration = SWIMConfiguration(profile: .local)
-        configuration.probeInterval = .milliseconds(200)
-        configuration.probeTimeout = .milliseconds(100)
         let recorder = Recorder()
         let v4 = try await Self.node("v4", recorder: recorder)
-        let settings = GossipNode.Settings(name: "dual", bindHost: "::", bindPort: 0, advertiseHost: "127.0.0.1", configuration: configuration, meta: [])
-        let dual = try await GossipNode.start(settings: settings, group: MultiThreadedEventLoopGroup.singleton, delegate: nil) { recorder.record($0) }
+        let dual = try await Self.node("dual", bindHost: "::", advertiseHost: "127.0.0.1", recorder: recorder)
         #expect(await dual.join([v4.address]) == 1)
         try await Self.waitFor("both alive") {
             let atDual = await Self.state(of: "v4", at: dual)
