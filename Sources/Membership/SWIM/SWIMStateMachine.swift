@@ -162,7 +162,25 @@ public struct SWIMStateMachine: Sendable {
     public mutating func leave(now: NIODeadline) -> [Action] {
         guard !hasLeft, let local = nodes[localName] else { return [] }
         hasLeft = true
-        return deadNode(incarnation: local.incarnation, node: localName, from: localName, now: now)
+        let actions = deadNode(incarnation: local.incarnation, node: localName, from: localName, now: now)
+        return actions + sendToLiving(.dead(incarnation: local.incarnation, node: localName, from: localName))
+    }
+
+    /// A user message (serf's leave intent) sent straight to every member alive or suspect here, beside its
+    /// broadcast: see ``sendToLiving(_:)``.
+    public mutating func sendUserToLiving(_ bytes: [UInt8]) -> [Action] {
+        sendToLiving(.user(bytes))
+    }
+
+    /// Not in memberlist, on purpose: a leave (and serf's leave intent before it) also goes straight to every
+    /// member alive or suspect here, once, beside the broadcast. The broadcast is transmitted only
+    /// `retransmit_mult × ceil(log10(n + 1))` times (twice at `local` in a small cluster), and a transmission can
+    /// go to a member that has just failed (gossip and probes still reach suspects), so a member that hears
+    /// neither would declare the leaver failed instead of left. One datagram per member, at leave only.
+    private func sendToLiving(_ message: SWIMMessage) -> [Action] {
+        order.compactMap { nodes[$0] }
+            .filter { $0.name != localName && ($0.state == .alive || $0.state == .suspect) }
+            .map { .send([message], to: $0.address) }
     }
 
     /// Whether the leave has spread: its broadcast was transmitted its full count, or no one else is alive to hear

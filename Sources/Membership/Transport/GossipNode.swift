@@ -188,6 +188,12 @@ public final class GossipNode: @unchecked Sendable {
         try? await eventLoop.submit { self.machine.enqueueUser(userMessage, about: name) }.get()
     }
 
+    /// Sends a user message (serf's leave intent) once, straight to every member alive or suspect here, beside
+    /// its broadcast (``SWIMStateMachine/sendUserToLiving(_:)``).
+    public func sendToLiving(userMessage: [UInt8]) async {
+        try? await eventLoop.submit { self.perform(self.machine.sendUserToLiving(userMessage)) }.get()
+    }
+
     /// Whether the user broadcast `about` name has been sent its full count.
     public func userBroadcastSent(about name: String) async -> Bool {
         (try? await eventLoop.submit { !self.machine.hasQueuedUser(about: name) }.get()) ?? true

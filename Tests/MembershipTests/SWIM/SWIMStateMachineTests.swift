@@ -151,6 +151,18 @@ import Testing
         #expect(network.members[SimulatedNetwork.address(1)]!.member(named: "node-0")?.incarnation == accused + 5)
     }
 
+    /// serf's leave intent goes straight to every member alive or suspect, not to a dead one.
+    @Test func aUserMessageIsSentToEveryLivingMember() {
+        var network = SimulatedNetwork.cluster(4, configuration: local)
+        let a = SimulatedNetwork.address(0)
+        _ = network.members[a]!.receive(.dead(incarnation: 1, node: "node-3", from: "node-2"), from: SimulatedNetwork.address(2), now: network.now)
+        let sends = network.members[a]!.sendUserToLiving([1, 2, 3]).compactMap { action -> NodeAddress? in
+            if case .send(let messages, let to) = action, messages == [.user([1, 2, 3])] { return to }
+            return nil
+        }
+        #expect(sends == [SimulatedNetwork.address(1), SimulatedNetwork.address(2)])
+    }
+
     @Test func aDeadMessageAboutThisMemberIsRefutedButItsOwnLeaveIsRecordedAsLeft() {
         var network = SimulatedNetwork.cluster(4, configuration: local)
         let a = SimulatedNetwork.address(0)
@@ -158,7 +170,13 @@ import Testing
         #expect(refuted.first == .refuted(accused: 1, incarnation: 2))
         #expect(refuted.dropFirst().map { if case .send(let messages, let to) = $0, case .alive(let alive)? = messages.first { alive.incarnation == 2 && to == SimulatedNetwork.address(2) } else { false } } == [true])
         let leave = network.members[a]!.leave(now: network.now)
-        #expect(leave.count == 1)
+        // The local member's change, then the leave sent straight to each of the three others.
+        #expect(leave.count == 4)
+        let told = leave.dropFirst().compactMap { action -> NodeAddress? in
+            if case .send(let messages, let to) = action, messages == [.dead(incarnation: 2, node: "node-0", from: "node-0")] { return to }
+            return nil
+        }
+        #expect(Set(told) == Set(network.order.dropFirst()))
         #expect(network.members[a]!.localMember.state == .left)
         network.perform(leave, by: a)
         network.run(for: .seconds(3))

@@ -174,7 +174,9 @@ final class GossipRole: Role {
         guard let current = running.withLock({ $0 }) else { return }
         let timeout = settingsBox.withLock { $0.leaveTimeout }
         let deadline = ContinuousClock.now + timeout
-        await current.node.broadcast(userMessage: current.serf.leaveIntent(), about: "intent")
+        let intent = current.serf.leaveIntent()
+        await current.node.broadcast(userMessage: intent, about: "intent")
+        await current.node.sendToLiving(userMessage: intent)
         while ContinuousClock.now < deadline - timeout / 2 {
             if await current.node.userBroadcastSent(about: "intent") { break }
             try? await Task.sleep(for: .milliseconds(50))
