@@ -304,6 +304,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
+                "Membership",
                 "ObjectStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -100,15 +100,7 @@ import TestSupport
                 discover_ports: [\(first), \(second)]
             """, path: "p.yaml", catalog: catalog, environment: [:])
         let settings = try #require(configuration.roles.first { $0.name == "proxy" }?.settings.value as? ProxyRoleSettings)
-        let context = RoleContext(
-            eventLoopGroup: group,
-            metrics: NOOPMetricsHandler.instance,
-            logger: Logger(label: "test"),
-            node: NodeIdentity(name: "lb", version: "0"),
-            admin: AdminRouteTable().routes(for: "proxy"),
-            capabilities: capabilities,
-            shutdownGrace: .seconds(1)
-        )
+        let context = DiscoveredPoolTests.context(group: group, capabilities: capabilities)
         let role = try #require(try await ProxyRolePlugin().makeRole(settings: settings, context: context) as? ProxyRole)
         try await role.start()
         let main = try #require(role.server.localAddresses.first?.port)

@@ -122,11 +122,9 @@ import TestSupport
         Issue.record("answers \(last.sorted()), expected \(expected.sorted())", sourceLocation: sourceLocation)
     }
 
-    /// The proxy role started with `settings`, beside a gossip role offering `membership`, and its listener's port.
-    func start(_ settings: ProxyRoleSettings, beside membership: LiveMembership) async throws -> (any Role<ProxyRoleSettings>, Int) {
-        var capabilities = Capabilities()
-        capabilities.offers["membership"] = .init(capability: AnyCapability(.membership), provider: "gossip", generation: 1, value: membership as any MembershipView)
-        let context = RoleContext(
+    /// A proxy role's context on node `lb` with `capabilities` offered to it.
+    static func context(group: any EventLoopGroup, capabilities: Capabilities) -> RoleContext {
+        RoleContext(
             eventLoopGroup: group,
             metrics: NOOPMetricsHandler.instance,
             logger: Logger(label: "test"),
@@ -135,7 +133,13 @@ import TestSupport
             capabilities: capabilities,
             shutdownGrace: .seconds(1)
         )
-        let role = try await ProxyRolePlugin().makeRole(settings: settings, context: context)
+    }
+
+    /// The proxy role started with `settings`, beside a gossip role offering `membership`, and its listener's port.
+    func start(_ settings: ProxyRoleSettings, beside membership: LiveMembership) async throws -> (any Role<ProxyRoleSettings>, Int) {
+        var capabilities = Capabilities()
+        capabilities.offers["membership"] = .init(capability: AnyCapability(.membership), provider: "gossip", generation: 1, value: membership as any MembershipView)
+        let role = try await ProxyRolePlugin().makeRole(settings: settings, context: Self.context(group: group, capabilities: capabilities))
         try await role.start()
         return (role, try #require((role as? ProxyRole)?.server.localAddresses.first?.port))
     }

@@ -1,16 +1,5 @@
-/// A deterministic random source (SplitMix64) so tests of randomised inputs and choices repeat exactly.
-public struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
+import Membership
 
-    public init(seed: UInt64) {
-        self.state = seed
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The tests' deterministic random source, so that tests of randomised inputs and choices repeat exactly: the
+/// membership library's SplitMix64 (``SeededRandom``), which its simulations already use.
+public typealias SeededGenerator = SeededRandom
