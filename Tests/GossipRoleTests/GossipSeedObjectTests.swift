@@ -230,6 +230,30 @@ import Testing
         try await client.shutdown()
     }
 
+    @Test func aPublishOutlastsTransientStoreErrorsButNotAPersistentOne() async throws {
+        let moto = try await MotoServer.start()
+        defer { moto.stop() }
+        try await moto.createBucket("flaky")
+        let seeds = Self.s3Seeds(moto, bucket: "flaky", publish: true)
+        let object = try SeedObject(seeds, eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        // S3 under load: a 500 InternalError, then a 503 SlowDown; each round is tried again after a pause.
+        try await moto.failNext(1, status: 500)
+        #expect(await object.publish(address: "10.0.0.1", port: 7946, now: now) == .published(conflicts: 0))
+        try await moto.failNext(2, status: 503)
+        #expect(await object.withdraw(address: "10.0.0.1", port: 7946) == .withdrawn(conflicts: 0))
+        #expect(try await Self.object(moto, bucket: "flaky").entries.isEmpty)
+        // A store failing every round: the publish gives up naming the last failure, without writing anything.
+        try await moto.failNext(SeedObject.maximumAttempts, status: 503)
+        guard case .failed(let detail, _) = await object.publish(address: "10.0.0.1", port: 7946, now: now) else {
+            Issue.record("a publish through a failing store succeeded")
+            return
+        }
+        #expect(detail.contains("gave up after \(SeedObject.maximumAttempts) attempts") && detail.contains("503 SlowDown"), "\(detail)")
+        #expect(try await Self.object(moto, bucket: "flaky").entries.isEmpty)
+        await object.shutdown()
+    }
+
     @Test func twoPublishersRacingKeepBothEntries() async throws {
         let moto = try await MotoServer.start()
         defer { moto.stop() }

@@ -145,6 +145,24 @@ public final class MotoServer {
         }
     }
 
+    /// The next `count` S3 requests are answered `status` (500 `InternalError` or 503 `SlowDown`, with S3's error
+    /// XML) without reaching moto, as S3 answers under load; the launcher's `/outrider-test/fail-next`.
+    public func failNext(_ count: Int, status: Int = 500) async throws {
+        let http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        do {
+            var request = HTTPClientRequest(url: endpoint.base + "/outrider-test/fail-next")
+            request.method = .POST
+            request.body = .bytes(ByteBuffer(string: "\(count) \(status)"))
+            let response = try await http.execute(request, timeout: .seconds(30))
+            _ = try await response.body.collect(upTo: 1024)
+            try await http.shutdown()
+            guard response.status == .ok else { throw TimedOut(what: "moto fail-next: \(response.status)") }
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+
     /// SIGKILL: moto's server does not always exit on SIGTERM.
     public func stop() {
         if process.isRunning {

@@ -27,6 +27,19 @@ public enum S3Error: Error, Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
+    /// A failure worth one more try after a pause, as the AWS SDKs' standard retry mode treats it: S3's 500
+    /// `InternalError`, 502, 503 `SlowDown` and 504, and a request that timed out. A 4xx never is.
+    public var isTransient: Bool {
+        switch self {
+        case .service(_, _, let status, _, _, _):
+            return [500, 502, 503, 504].contains(status)
+        case .timeout:
+            return true
+        case .transport, .invalidResponse, .bodyLength, .invalidRequest:
+            return false
+        }
+    }
+
     public var description: String {
         switch self {
         case .service(let operation, let resource, let status, let code, let message, let requestID):

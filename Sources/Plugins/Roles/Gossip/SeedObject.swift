@@ -10,7 +10,8 @@ import ObjectStore
 /// keep only one (the "publish races"). Here each write keeps the other entries and is conditional on
 /// the version read (`If-Match` with its ETag, `If-None-Match: *` when there was none); a 412 (or S3's 409 for a
 /// concurrent conditional write) means someone else wrote in between, so the document is read again and merged
-/// again. The write is then read back: on a store that ignores the conditions, or does not apply them
+/// again; a transient failure (S3's 500 or 503, a timeout) is tried again after a short pause, as the AWS SDKs do.
+/// The write is then read back: on a store that ignores the conditions, or does not apply them
 /// atomically, a lost entry is noticed and written again rather than left out until the next period.
 final class SeedObject: Sendable {
     let seeds: S3Seeds
@@ -18,6 +19,17 @@ final class SeedObject: Sendable {
 
     /// Read-modify-write rounds before a publish gives up until its next period.
     static let maximumAttempts = 8
+
+    /// The pause before the round after a transient S3 failure (``S3Error/isTransient``), growing with each one.
+    static let transientPause = Duration.milliseconds(100)
+
+    /// Whether a failed round is tried again: only for a transient S3 failure, after a pause, while rounds are left.
+    private static func retries(after error: any Error, transientFailures: inout Int) async -> Bool {
+        guard let failure = error as? S3Error, failure.isTransient else { return false }
+        transientFailures += 1
+        try? await Task.sleep(for: transientPause * transientFailures)
+        return true
+    }
 
     init(_ seeds: S3Seeds, eventLoopGroup: any EventLoopGroup) throws(S3Error) {
         self.seeds = seeds
@@ -78,6 +90,7 @@ final class SeedObject: Sendable {
     func publish(address: String, port: Int, now: @Sendable () -> Int64) async -> PublishOutcome {
         let maximumAge = seeds.maximumAge.components.seconds
         var conflicts = 0
+        var transientFailures = 0
         var lastProblem = "no attempt"
         for _ in 0..<Self.maximumAttempts {
             do {
@@ -93,7 +106,10 @@ final class SeedObject: Sendable {
                 conflicts += 1
                 lastProblem = "the entry was overwritten by a concurrent write"
             } catch {
-                return .failed("\(error)", conflicts: conflicts)
+                guard await Self.retries(after: error, transientFailures: &transientFailures) else {
+                    return .failed("\(error)", conflicts: conflicts)
+                }
+                lastProblem = "\(error)"
             }
         }
         return .failed("gave up after \(Self.maximumAttempts) attempts: \(lastProblem)", conflicts: conflicts)
@@ -110,6 +126,7 @@ final class SeedObject: Sendable {
     /// leaving it to age out. An absent object, or one without the entry, is left as it is (nothing is written).
     func withdraw(address: String, port: Int) async -> WithdrawOutcome {
         var conflicts = 0
+        var transientFailures = 0
         var lastProblem = "no attempt"
         for _ in 0..<Self.maximumAttempts {
             do {
@@ -125,7 +142,10 @@ final class SeedObject: Sendable {
                 conflicts += 1
                 lastProblem = "the entry was written back by a concurrent write"
             } catch {
-                return .failed("\(error)", conflicts: conflicts)
+                guard await Self.retries(after: error, transientFailures: &transientFailures) else {
+                    return .failed("\(error)", conflicts: conflicts)
+                }
+                lastProblem = "\(error)"
             }
         }
         return .failed("gave up after \(Self.maximumAttempts) attempts: \(lastProblem)", conflicts: conflicts)
