@@ -5,8 +5,9 @@
 #   bench/cache.sh [DURATION_SECONDS]
 #
 # Prints requests/s, p50 and p99 of hits of a 1 KiB and a 1 MiB object at 64 connections for each, and the ratios
-# outrider/nginx; then the time to first byte and total time of a miss of a 100 MiB object through each, and from
-# the origin directly. The caches run on CPU 1; the origin and wrk share CPU 0.
+# outrider/nginx; then the time to first byte and total time of misses of a 100 MiB object (MISSES samples, 15 by
+# default, through bench/ttfb.py) through each, through outrider with the proxy role only, and from the origin
+# directly. The caches run on CPU 1; the origin, wrk and the miss client share CPU 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
@@ -83,8 +84,12 @@ CONF
 taskset -c 0 nginx -p "$work" -c "$work/backend.conf" & pids+=($!)
 taskset -c 1 nginx -p "$work" -c "$work/nginx.conf" & pids+=($!)
 taskset -c 1 "$outrider" run --config "$work/outrider.yaml" 2>"$work/logs/outrider.err" & pids+=($!)
+# The same outrider without the cache role, for what the cache adds to a miss.
+proxy_only=18706
+sed -e "s/$via_outrider/$proxy_only/" -e "s/$admin/18707/" -e '/^  cache:/,/^  proxy:/{/^  proxy:/!d}' "$work/outrider.yaml" > "$work/proxy-only.yaml"
+taskset -c 1 "$outrider" run --config "$work/proxy-only.yaml" 2>"$work/logs/proxy-only.err" & pids+=($!)
 
-for port in $origin $via_nginx $via_outrider; do
+for port in $origin $via_nginx $via_outrider $proxy_only; do
     for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/1k.bin" -o /dev/null && break; sleep 0.1; done
     curl -fs "http://127.0.0.1:$port/1k.bin" -o /dev/null || { echo "port $port does not serve" >&2; exit 1; }
 done
@@ -116,11 +121,18 @@ for object in 1k 1m; do
     awk -v a="$o_rps" -v b="$n_rps" -v c="$o_p99" -v d="$n_p99" 'BEGIN { printf "%-8s ratio     %12.2f %10s %10.2f  (outrider/nginx)\n", "", a / b, "", c / d }'
 done
 
-# A miss of 100 MiB: time to first byte and total, from the origin itself and through each cache (a new key each).
+# A miss of 100 MiB: time to first byte (median and deciles of $misses samples, each a new key on a new
+# connection, the body read whole) and the median total, from the origin itself, through each cache, and through
+# an outrider with the proxy role only (what the cache adds to the proxy). The client runs on CPU 0 with the
+# origin; every path through a cache crosses to CPU 1 and back twice.
+misses="${MISSES:-15}"
 echo
-printf "%-9s %12s %10s\n" "100 MiB" "ttfb ms" "total ms"
-for target in "origin $origin" "nginx $via_nginx" "outrider $via_outrider"; do
+printf "%-12s %12s %10s %10s %10s\n" "100 MiB miss" "ttfb p50 ms" "p10 ms" "p90 ms" "total ms"
+for target in "origin $origin" "nginx $via_nginx" "outrider $via_outrider" "proxy-only $proxy_only"; do
     set -- $target
-    curl -fs -o /dev/null -w "%{time_starttransfer} %{time_total}\n" "http://127.0.0.1:$2/100m.bin?miss=$RANDOM$RANDOM" \
-        | awk -v name="$1" '{ printf "%-9s %12.3f %10.1f\n", name, $1 * 1000, $2 * 1000 }'
+    read -r t50 t10 t90 total < <(taskset -c 0 python3 bench/ttfb.py "$2" 100m.bin "$misses")
+    printf "%-12s %12s %10s %10s %10s\n" "$1" "$t50" "$t10" "$t90" "$total"
+    case "$1" in origin) ttfb_origin=$t50 ;; nginx) ttfb_nginx=$t50 ;; outrider) ttfb_outrider=$t50 ;; esac
 done
+awk -v o="$ttfb_origin" -v n="$ttfb_nginx" -v c="$ttfb_outrider" \
+    'BEGIN { printf "ttfb over the origin: nginx %+.3f ms, outrider %+.3f ms\n", n - o, c - o }'

@@ -140,23 +140,24 @@ public struct CacheObjectName: Hashable, Sendable, CustomStringConvertible {
     public var description: String { hex }
 }
 
-/// An object found in a store: its metadata, its body's length, and its body to read once.
-public struct CacheStoreObject: Sendable {
-    public var metadata: ByteBuffer
-    public var bodyLength: Int
+/// An object found in a store: its metadata, its body's length, and its body to read once. A reference: a hit
+/// hands it down the lookup, and copying its five references at each step cost more than its one allocation.
+public final class CacheStoreObject: Sendable {
+    public let metadata: ByteBuffer
+    public let bodyLength: Int
     /// Starts reading `length` bytes of the body from `offset` (within `0...bodyLength`).
     /// Called at most once; an object whose body is never read (a `HEAD`, a `304`, a `416`)
     /// is released with ``release``.
-    public var readBody: @Sendable (_ offset: Int, _ length: Int) -> any CacheBodyReader
+    public let readBody: @Sendable (_ offset: Int, _ length: Int) -> any CacheBodyReader
     /// Releases what the object holds (an open file, a response in flight) without reading.
-    public var release: @Sendable () -> Void
+    public let release: @Sendable () -> Void
     /// The metadata decoded, when the store keeps it so (a ``MemoryTier``'s copy): a hit then skips decoding it.
     public var head: CacheEntryHead? { decoded?.head }
     /// ``head``, shared: an object is copied on its way to the client, its decoded head only referenced.
     let decoded: DecodedHead?
     /// The whole body, when the store holds it in memory (a ``MemoryTier``'s copy): a hit then
     /// serves it at once instead of reading it.
-    public var heldBody: ByteBuffer?
+    public let heldBody: ByteBuffer?
 
     public init(
         metadata: ByteBuffer,

@@ -114,7 +114,7 @@ public final class HTTPCache: ResponseCache {
         let usage = store.usage
         metrics.evicted(total: usage.evictions)
         return CacheStatistics(
-            results: Dictionary(uniqueKeysWithValues: CacheMetrics.Result.allCases.map { ($0.rawValue, counts.results[$0] ?? 0) }),
+            results: Dictionary(uniqueKeysWithValues: CacheMetrics.Result.allCases.map { ($0.rawValue, counts.results[$0.index]) }),
             bytesIn: counts.bytesIn,
             bytesOut: counts.bytesOut,
             storeErrors: counts.storeErrors,
@@ -171,14 +171,24 @@ public final class HTTPCache: ResponseCache {
         return find(context, coalesced: false)
     }
 
-    struct LookupContext: Sendable {
-        var request: CacheRequest
-        var key: CacheKey
-        var control: CacheControl
-        var requestTime: Int
-        var eventLoop: any EventLoop
+    /// One lookup's request and what was worked out from it, shared by reference: it is handed down the lookup and
+    /// kept by the fill, and a copy of each field at every step cost more than the one allocation.
+    final class LookupContext: Sendable {
+        let request: CacheRequest
+        let key: CacheKey
+        let control: CacheControl
+        let requestTime: Int
+        let eventLoop: any EventLoop
+        let isHEAD: Bool
 
-        var isHEAD: Bool { request.method == .HEAD }
+        init(request: CacheRequest, key: CacheKey, control: CacheControl, requestTime: Int, eventLoop: any EventLoop) {
+            self.request = request
+            self.key = key
+            self.control = control
+            self.requestTime = requestTime
+            self.eventLoop = eventLoop
+            isHEAD = request.method == .HEAD
+        }
     }
 
     /// The name of `key`'s object (``CacheKey/objectName``), remembered.

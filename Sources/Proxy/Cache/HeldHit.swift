@@ -1,6 +1,6 @@
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// A plain hit on a copy in memory: a whole `GET` or `HEAD`, served as stored. Its head is
 /// kept as bytes (``StoredResponse/headBytes``), its body is the copy's buffer: nothing is
@@ -11,8 +11,8 @@ final class HeldHit: StoredResponse {
     private let object: CacheStoreObject
     private let body: ByteBuffer
     private let bytes: StoredHeadBytes
-    /// Whether the body has been handed over.
-    private let taken = NIOLockedValueBox(false)
+    /// Whether the body has been handed over (an atomic kept inline: no lock made per hit).
+    private let taken = Atomic(false)
 
     init(cache: HTTPCache, entry: CacheEntryHead, object: CacheStoreObject, lines: ServedHeadLines, body: ByteBuffer, age: Int, status: CacheStatus) {
         self.cache = cache
@@ -40,11 +40,7 @@ final class HeldHit: StoredResponse {
     }
 
     func takeBodyAtHand() -> ByteBuffer? {
-        let first = taken.withLockedValue { taken in
-            defer { taken = true }
-            return !taken
-        }
-        guard first else { return nil }
+        guard !taken.exchange(true, ordering: .relaxed) else { return nil }
         cache.metrics.served(bytes: body.readableBytes)
         return body
     }

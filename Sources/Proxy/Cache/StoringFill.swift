@@ -111,11 +111,16 @@ final class StoringFill: CacheFill {
         )
         let name = varyNames.isEmpty ? context.key.objectName : context.key.objectName(variant: variant)
         let marker = varyNames.isEmpty ? nil : CacheEntryHead(kind: .variants, uri: context.key.uri, varyNames: varyNames).encoded()
-        let writer = cache.timed(
-            cache.store.beginFill(name, metadata: entry.encoded(), bodyLength: length, on: loop),
-            on: loop,
-            late: { writer in writer.abort() }
-        )
+        // The store's work (a temporary file opened on its threads, an upload begun) starts once the bytes of this
+        // read have been flushed to the client: NIO runs a task after the read's events, so waking the store's
+        // thread does not come between the backend's first bytes and the client's.
+        let begun = loop.makePromise(of: (any CacheStoreWriter).self)
+        let metadata = entry.encoded()
+        loop.execute { [cache, loop] in
+            cache.timed(cache.store.beginFill(name, metadata: metadata, bodyLength: length, on: loop), on: loop, late: { $0.abort() })
+                .cascade(to: begun)
+        }
+        let writer = begun.futureResult
         state.withLockedValue { state in
             state.writer = writer
             state.last = writer.map { _ in }

@@ -262,6 +262,8 @@ import TestSupport
     @Test func theKeyIsTheTargetURIWithQueryAsSent() {
         #expect(CacheKey(scheme: "http", host: "A.Example:80", target: "/p?b=1&a=2")?.uri == "http://a.example:80/p?b=1&a=2")
         #expect(CacheKey(scheme: "http", host: "ignored", target: "HTTP://X.example/q")?.uri == "http://x.example/q")
+        #expect(CacheKey(scheme: "HTTPS", host: "WWW.Example.COM:8443", target: "/A/%7Eb?Q=Z&q=z")?.uri == "https://www.example.com:8443/A/%7Eb?Q=Z&q=z")
+        #expect(CacheKey(scheme: "http", host: "h", target: "/")?.uri == "http://h/")
         #expect(CacheKey(scheme: "http", host: nil, target: "/p") == nil)
         #expect(CacheKey(scheme: "http", host: "h", target: "*") == nil)
         #expect(CacheKey(uri: "http://a/p?b=1&a=2").objectName != CacheKey(uri: "http://a/p?a=2&b=1").objectName)

@@ -70,6 +70,19 @@ import Testing
         try await eventually { setup.store.usage.objects >= objects && setup.cache.flightCount == 0 }
     }
 
+    @Test func eachResultIsCountedUnderItsOwnLabel() {
+        let metrics = TestMetrics()
+        let cache = CacheMetrics(factory: metrics)
+        for (position, result) in CacheMetrics.Result.allCases.enumerated() {
+            for _ in 0...position { cache.count(result) }
+        }
+        for (position, result) in CacheMetrics.Result.allCases.enumerated() {
+            #expect(cache.snapshot.results[result.index] == position + 1, "\(result)")
+            let counter = metrics.counters(label: "requests_total", dimensions: [("result", result.rawValue)]).first
+            #expect(counter?.totalValue == Int64(position + 1), "\(result)")
+        }
+    }
+
     @Test func aMissIsStoredAndTheNextRequestIsAHitWithAge() async throws {
         let setup = try await Self.start { _, _ in Self.response("hello", "Cache-Control: max-age=60\r\n") }
         let miss = try await setup.get("/a?x=1&y=2")
@@ -360,7 +373,9 @@ import Testing
     /// another (one per stored response); one without validators is fetched again, and its `200` replaces it.
     @Test func staleWhileRevalidateSendsOneBackgroundRequestAndA200ReplacesTheEntry() async throws {
         let version = NIOLockedValueBox(1)
-        let setup = try await Self.start { _, _ in
+        // A commit slower than the default store timeout (an fsync on a loaded machine) would leave the stale
+        // response in place and let a later request revalidate again: this test counts revalidations, not timeouts.
+        let setup = try await Self.start(settings: HTTPCache.Settings(storeTimeout: .seconds(30))) { _, _ in
             let current = version.withLockedValue { $0 }
             // The refetch answers late, so the stale requests below find it in flight (if they come later,
             // they are fresh hits: the count asserted holds either way).

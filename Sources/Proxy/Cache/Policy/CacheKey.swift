@@ -20,9 +20,9 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     /// The key of a request for `target` (origin or absolute form) with `Host` `host`,
     /// received over `scheme`; `nil` when it has no usable target or host.
     public init?(scheme: String, host: String?, target: String) {
-        if target.hasPrefix("/") {
+        if target.utf8.first == UInt8(ascii: "/") {
             guard let host, !host.isEmpty else { return nil }
-            uri = "\(scheme.lowercased())://\(host.lowercased())\(target)"
+            uri = Self.originFormURI(scheme: scheme, host: host, target: target)
             return
         }
         // Absolute form (RFC 9112 3.2.2): the target's own scheme and authority.
@@ -36,6 +36,42 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         var path = String(rest[pathStart...])
         if !path.hasPrefix("/") { path = "/" + path }
         uri = "\(targetScheme)://\(authority)\(path)"
+    }
+
+    /// `scheme://host` with ASCII lower-cased, then `target` as sent, written into one string of the final size: a
+    /// hit builds this for every request, where interpolation or appends cost several times as much.
+    private static func originFormURI(scheme: String, host: String, target: String) -> String {
+        var scheme = scheme
+        var host = host
+        var target = target
+        return scheme.withUTF8 { scheme in
+            host.withUTF8 { host in
+                target.withUTF8 { target in
+                    String(unsafeUninitializedCapacity: scheme.count + 3 + host.count + target.count) { buffer in
+                        var index = 0
+                        for byte in scheme {
+                            buffer[index] = lowercasedASCII(byte)
+                            index += 1
+                        }
+                        buffer[index] = UInt8(ascii: ":")
+                        buffer[index + 1] = UInt8(ascii: "/")
+                        buffer[index + 2] = UInt8(ascii: "/")
+                        index += 3
+                        for byte in host {
+                            buffer[index] = lowercasedASCII(byte)
+                            index += 1
+                        }
+                        UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[index...])).copyMemory(from: UnsafeRawBufferPointer(target))
+                        return index + target.count
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func lowercasedASCII(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 
     /// The scheme and authority, for same-origin checks (RFC 9111 4.4).
