@@ -2,7 +2,7 @@
 # Side-by-side cache benchmark on loopback: nginx proxy_cache (one worker, cache on local disk) and outrider's
 # cache role (disk store, one event loop thread), in front of the same nginx static-file origin, loaded by wrk.
 #
-#   bench/cache.sh [DURATION_SECONDS]
+#   bench/cache.sh [DURATION_SECONDS]       ROUNDS=3 MISSES=15 by default
 #
 # Prints requests/s, p50 and p99 of hits of a 1 KiB and a 1 MiB object at 64 connections for each, and the ratios
 # outrider/nginx; then the time to first byte and total time of misses of a 100 MiB object (MISSES samples, 15 by
@@ -112,13 +112,24 @@ measure() {
 }
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }
 
-printf "%-8s %-9s %12s %10s %10s\n" object cache "requests/s" "p50 ms" "p99 ms"
+# ROUNDS rounds (3 by default) of nginx then outrider per object, one after the other, so that a drift of the
+# machine's speed falls on both; the medians of the rounds and their ratios are printed, then every round.
+rounds="${ROUNDS:-3}"
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+printf "%-8s %-9s %12s %10s %10s   (median of %s rounds)\n" object cache "requests/s" "p50 ms" "p99 ms" "$rounds"
 for object in 1k 1m; do
-    read -r n_rps n_p50 n_p99 < <(measure "http://127.0.0.1:$via_nginx/$object.bin")
-    read -r o_rps o_p50 o_p99 < <(measure "http://127.0.0.1:$via_outrider/$object.bin")
+    : > "$work/rounds-$object"
+    for round in $(seq "$rounds"); do
+        read -r n_rps n_p50 n_p99 < <(measure "http://127.0.0.1:$via_nginx/$object.bin")
+        read -r o_rps o_p50 o_p99 < <(measure "http://127.0.0.1:$via_outrider/$object.bin")
+        echo "$n_rps $n_p50 $n_p99 $o_rps $o_p50 $o_p99" >> "$work/rounds-$object"
+    done
+    column() { awk -v c="$1" '{ print $c }' "$work/rounds-$object" | median; }
+    n_rps=$(column 1); n_p50=$(column 2); n_p99=$(column 3); o_rps=$(column 4); o_p50=$(column 5); o_p99=$(column 6)
     printf "%-8s %-9s %12s %10s %10s\n" "$object" nginx "$n_rps" "$n_p50" "$n_p99"
     printf "%-8s %-9s %12s %10s %10s\n" "$object" outrider "$o_rps" "$o_p50" "$o_p99"
     awk -v a="$o_rps" -v b="$n_rps" -v c="$o_p99" -v d="$n_p99" 'BEGIN { printf "%-8s ratio     %12.2f %10s %10.2f  (outrider/nginx)\n", "", a / b, "", c / d }'
+    awk -v object="$object" '{ printf "%-8s   round %d: nginx %s/s p99 %s ms, outrider %s/s p99 %s ms (%.2f, p99 %.2f)\n", object, NR, $1, $3, $4, $6, $4 / $1, $6 / $3 }' "$work/rounds-$object"
 done
 
 # A miss of 100 MiB: time to first byte (median and deciles of $misses samples, each a new key on a new

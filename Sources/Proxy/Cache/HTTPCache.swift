@@ -395,14 +395,14 @@ public final class HTTPCache: ResponseCache {
         age: Int,
         status: CacheStatus
     ) -> any StoredResponse {
-        guard let lines = object.decoded?.servedLines, let body = object.heldBody, body.readableBytes == object.bodyLength,
+        guard let decoded = object.decoded, let lines = decoded.servedLines, let body = object.heldBody, body.readableBytes == object.bodyLength,
             !CachePolicy.answersNotModified(context.request.headers, entry: entry),
             context.isHEAD || entry.status != 200
                 || ByteRange.select(request: context.request.headers, stored: entry.headers, bodyLength: object.bodyLength) == .whole
         else {
             return serve(context, entry: entry, object: object, age: age, status: status, validated: false)
         }
-        return HeldHit(cache: self, entry: entry, object: object, lines: lines, body: body, age: age, status: status)
+        return HeldHit(cache: self, decoded: decoded, object: object, lines: lines, body: body, age: age, status: status)
     }
 
     /// The stored response as the client gets it: `304` to its own matching conditional

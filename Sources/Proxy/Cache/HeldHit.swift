@@ -7,16 +7,17 @@ import Synchronization
 /// read, and no fields are built unless ``head`` is asked for (an HTTP/2 client's response).
 final class HeldHit: StoredResponse {
     private let cache: HTTPCache
-    private let entry: CacheEntryHead
+    /// The copy's decoded head, shared with it (not copied per hit).
+    private let decoded: DecodedHead
     private let object: CacheStoreObject
     private let body: ByteBuffer
     private let bytes: StoredHeadBytes
     /// Whether the body has been handed over (an atomic kept inline: no lock made per hit).
     private let taken = Atomic(false)
 
-    init(cache: HTTPCache, entry: CacheEntryHead, object: CacheStoreObject, lines: ServedHeadLines, body: ByteBuffer, age: Int, status: CacheStatus) {
+    init(cache: HTTPCache, decoded: DecodedHead, object: CacheStoreObject, lines: ServedHeadLines, body: ByteBuffer, age: Int, status: CacheStatus) {
         self.cache = cache
-        self.entry = entry
+        self.decoded = decoded
         self.object = object
         self.body = body
         self.bytes = StoredHeadBytes(lines: lines, age: age, cacheStatus: status, contentLength: body.readableBytes)
@@ -27,7 +28,7 @@ final class HeldHit: StoredResponse {
     /// The same head as fields, as the fields path builds it.
     var head: HTTPResponseHead {
         let fields = cache.settings.policy.servedFields(
-            entry,
+            decoded.head,
             age: bytes.age,
             validated: false,
             extra: ["cache-status": bytes.cacheStatus.description, "content-length": String(bytes.contentLength)]

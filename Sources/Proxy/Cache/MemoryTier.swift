@@ -24,11 +24,24 @@ public final class MemoryTier: CacheStore {
         let metadata: ByteBuffer
         let body: ByteBuffer
         let decoded: DecodedHead?
+        /// The copy as a store's object, made once: every hit on it is handed this same one.
+        let object: CacheStoreObject
 
         init(metadata: ByteBuffer, body: ByteBuffer) {
             self.metadata = metadata
             self.body = body
-            self.decoded = CacheEntryHead(decoding: metadata).map(DecodedHead.init)
+            let decoded = CacheEntryHead(decoding: metadata).map(DecodedHead.init)
+            self.decoded = decoded
+            object = CacheStoreObject(
+                metadata: metadata,
+                bodyLength: body.readableBytes,
+                readBody: { [body] offset, length in
+                    MemoryBodyReader(part: body.getSlice(at: body.readerIndex + offset, length: length) ?? ByteBuffer())
+                },
+                release: {},
+                decoded: decoded,
+                heldBody: body
+            )
         }
     }
 
@@ -73,7 +86,7 @@ public final class MemoryTier: CacheStore {
             state.hits += 1
             return held
         }
-        return found.map(Self.object)
+        return found?.object
     }
 
     public func open(_ name: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<CacheStoreObject?> {
@@ -91,7 +104,7 @@ public final class MemoryTier: CacheStore {
                 }
                 let held = Held(metadata: object.metadata, body: body)
                 self.keep(held, as: name, token: token)
-                return Self.object(held)
+                return held.object
             }.flatMapErrorThrowing { error in
                 self.abandon(name, token)
                 throw error
@@ -198,21 +211,6 @@ public final class MemoryTier: CacheStore {
         if state.held.updateValue(held, forKey: name) != nil { _ = state.index.remove(name) }
         state.index.insert(name, size: size)
         for evicted in state.index.evict(toFit: 0, under: maxSize) { state.held[evicted] = nil }
-    }
-
-    private static func object(_ held: Held) -> CacheStoreObject {
-        // The reader captures the copy (a reference, which serves as the closure's context) rather
-        // than its buffer, so that a hit allocates no context for a reader it does not use.
-        CacheStoreObject(
-            metadata: held.metadata,
-            bodyLength: held.body.readableBytes,
-            readBody: { [held] offset, length in
-                MemoryBodyReader(part: held.body.getSlice(at: held.body.readerIndex + offset, length: length) ?? ByteBuffer())
-            },
-            release: {},
-            decoded: held.decoded,
-            heldBody: held.body
-        )
     }
 
     /// The whole body of a store's object, `nil` when it turns out truncated (the store removes such an object).

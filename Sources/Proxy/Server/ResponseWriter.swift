@@ -147,6 +147,7 @@ final class HTTP1ResponseWriter: ResponseWriter {
     }
 
     func writeEnd(_ trailers: HTTPHeaders?, promise: EventLoopPromise<Void>?) {
+        let unflushed = hasUnflushedWrites
         hasUnflushedWrites = false
         guard let context else {
             promise?.fail(ChannelError.ioOnClosedChannel)
@@ -161,7 +162,9 @@ final class HTTP1ResponseWriter: ResponseWriter {
         } else if let promise {
             let last = takeHeldBack() ?? ByteBuffer()
             context.writeAndFlush(NIOAny(last), promise: promise)
-        } else {
+        } else if unflushed {
+            // A stored response served before the request's end was read has been flushed already: a flush
+            // through the pipeline with nothing to write is not free.
             flush()
         }
     }
@@ -226,6 +229,7 @@ final class HTTP2ResponseWriter: ResponseWriter {
     }
 
     func writeEnd(_ trailers: HTTPHeaders?, promise: EventLoopPromise<Void>?) {
+        let unflushed = hasUnflushedWrites
         hasUnflushedWrites = false
         guard let context else {
             promise?.fail(ChannelError.ioOnClosedChannel)
