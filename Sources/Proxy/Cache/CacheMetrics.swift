@@ -33,8 +33,32 @@ public final class CacheMetrics: Sendable {
         }
     }
 
+    /// How a background revalidation (RFC 5861 `stale-while-revalidate`) ended, the `result` of
+    /// `background_revalidations_total`.
+    public enum Background: String, Sendable, CaseIterable {
+        /// The backend answered `304`: the stored response's fields were updated.
+        case validated
+        /// The backend sent a new response, stored in place of the stale one.
+        case replaced
+        /// The backend's new response may not be stored; the stale one stays.
+        case uncacheable
+        /// No backend answered (after the retries), or the answer broke off; the stale one stays.
+        case failed
+
+        var index: Int {
+            switch self {
+            case .validated: 0
+            case .replaced: 1
+            case .uncacheable: 2
+            case .failed: 3
+            }
+        }
+    }
+
     /// By ``Result/index``.
     private let requests: [Counter]
+    /// By ``Background/index``.
+    private let backgroundRevalidations: [Counter]
     private let bytesIn: Counter
     private let bytesOut: Counter
     let storeUp: Gauge
@@ -47,6 +71,8 @@ public final class CacheMetrics: Sendable {
     struct Counts {
         /// By ``Result/index``.
         var results = [Int](repeating: 0, count: Result.allCases.count)
+        /// By ``Background/index``.
+        var background = [Int](repeating: 0, count: Background.allCases.count)
         var bytesIn = 0
         var bytesOut = 0
         var storeErrors = 0
@@ -55,6 +81,9 @@ public final class CacheMetrics: Sendable {
 
     public init(factory: any MetricsFactory) {
         requests = Result.allCases.map { Counter(label: "requests_total", dimensions: [("result", $0.rawValue)], factory: factory) }
+        backgroundRevalidations = Background.allCases.map {
+            Counter(label: "background_revalidations_total", dimensions: [("result", $0.rawValue)], factory: factory)
+        }
         self.bytesIn = Counter(label: "bytes_total", dimensions: [("direction", "in")], factory: factory)
         self.bytesOut = Counter(label: "bytes_total", dimensions: [("direction", "out")], factory: factory)
         self.storeUp = Gauge(label: "store_up", factory: factory)
@@ -68,6 +97,11 @@ public final class CacheMetrics: Sendable {
     func count(_ result: Result) {
         requests[result.index].increment()
         counts.withLockedValue { $0.results[result.index] += 1 }
+    }
+
+    func count(background: Background) {
+        backgroundRevalidations[background.index].increment()
+        counts.withLockedValue { $0.background[background.index] += 1 }
     }
 
     /// Body bytes written into the store (`in`) or served from it (`out`).

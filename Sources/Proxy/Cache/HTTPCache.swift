@@ -115,6 +115,9 @@ public final class HTTPCache: ResponseCache {
         metrics.evicted(total: usage.evictions)
         return CacheStatistics(
             results: Dictionary(uniqueKeysWithValues: CacheMetrics.Result.allCases.map { ($0.rawValue, counts.results[$0.index]) }),
+            backgroundRevalidations: Dictionary(
+                uniqueKeysWithValues: CacheMetrics.Background.allCases.map { ($0.rawValue, counts.background[$0.index]) }
+            ),
             bytesIn: counts.bytesIn,
             bytesOut: counts.bytesOut,
             storeErrors: counts.storeErrors,
@@ -514,6 +517,8 @@ extension HTTPCache {
 public struct CacheStatistics: Sendable, Equatable {
     /// Requests per result (`hit`, `miss`, `stale`, `revalidated`, `bypass`, `uncacheable`).
     public var results: [String: Int]
+    /// Background revalidations per outcome (`validated`, `replaced`, `uncacheable`, `failed`).
+    public var backgroundRevalidations: [String: Int]
     public var bytesIn: Int
     public var bytesOut: Int
     public var storeErrors: Int

@@ -64,11 +64,12 @@ final class StoringFill: CacheFill {
         let storing = decideStoring(head, responseTime: responseTime)
         switch storing {
         case .notStorable(let reason):
-            if !inBackground { cache.metrics.count(.uncacheable) }
+            if inBackground { cache.metrics.count(background: .uncacheable) } else { cache.metrics.count(.uncacheable) }
             cacheStatus.detail = reason
             finish()
             return CacheFillStart(stores: false, fields: ["cache-status": cacheStatus.description])
         case .storable:
+            // A background revalidation's new response is counted once it is stored (see `end`).
             if !inBackground { cache.metrics.count(.miss) }
             cacheStatus.stored = true
             return CacheFillStart(stores: true, fields: ["cache-status": cacheStatus.description])
@@ -163,10 +164,12 @@ final class StoringFill: CacheFill {
             return (state.writer, state.last, state.written, state.failed || state.done, state.marker)
         }
         guard let writer, let last, !failed else {
+            if inBackground { cache.metrics.count(background: .failed) }
             finish()
             return
         }
         if written < cache.settings.minSize {
+            if inBackground { cache.metrics.count(background: .uncacheable) }
             abortWriter()
             finish()
             return
@@ -179,6 +182,9 @@ final class StoringFill: CacheFill {
             // The URI's responses vary: the marker at its primary name says on what.
             return cache.store.beginFill(context.key.objectName, metadata: marker, bodyLength: 0, on: loop).flatMap { $0.commit() }
         }.whenComplete { [self] result in
+            if inBackground {
+                if case .success = result { cache.metrics.count(background: .replaced) } else { cache.metrics.count(background: .failed) }
+            }
             if case .failure(let error) = result {
                 if let error = error as? CacheStoreError, case .lengthMismatch = error {
                     cache.logger.debug("response not stored: its length did not match", metadata: ["uri": "\(context.key.uri)"])
@@ -191,6 +197,7 @@ final class StoringFill: CacheFill {
     }
 
     func abort() {
+        if inBackground, state.withLockedValue({ !$0.done }) { cache.metrics.count(background: .failed) }
         state.withLockedValue { $0.done = true }
         abortWriter()
         finish()
@@ -215,7 +222,7 @@ final class StoringFill: CacheFill {
             }
             return
         }
-        if !inBackground { cache.metrics.count(.revalidated) }
+        if inBackground { cache.metrics.count(background: .validated) } else { cache.metrics.count(.revalidated) }
         let now = cache.clock()
         guard CachePolicy.notModified(head.headers, matches: entry) else {
             finish()

@@ -10,9 +10,12 @@ import NIOHTTP1
 /// a `304` goes to the fill's ``CacheFill/revalidated(_:)``, any other final response is teed
 /// into the fill (and nowhere else; its body is read only as fast as the store takes it), and a
 /// failure, a timeout (`upstream.response_timeout`) or no backend online aborts the fill, so the
-/// stale response stays for the next request to try again. One attempt, no retry: a failed
-/// revalidation costs nothing but itself. The connection is closed after the response rather
-/// than pooled: revalidations are rare, and the pool's reuse rules belong to the exchange.
+/// stale response stays for the next request to try again. A backend that fails before a response
+/// byte (its connection refused, reset or closed) is not chosen again, and another of the site is,
+/// up to `retry.attempts` more times, as the exchange retries an idempotent request; a pooled
+/// connection the backend had closed while idle is replaced on the same backend without counting.
+/// A timeout is not retried. The connection is closed after the response rather than pooled:
+/// revalidations are rare, and the pool's reuse rules belong to the exchange.
 ///
 /// Lives on the client connection's event loop; the backend connection holds it while the
 /// request is in flight, and it lets go of everything once done.
@@ -29,6 +32,12 @@ final class BackgroundRevalidation: UpstreamDelegate {
     private var teeing = false
     private var upstream: UpstreamHandler?
     private var backend: Backend?
+    /// Backends that failed this revalidation, not chosen again; and the attempts made so far.
+    private var tried: [Backend] = []
+    private var attempts = 0
+    /// Whether the attempt's connection came from the pool, and whether its response has begun.
+    private var reused = false
+    private var responseBegun = false
     private var timer: ConnectionTimer?
     private var status = 502
     private var started = NIODeadline.uptimeNanoseconds(0)
@@ -61,32 +70,70 @@ final class BackgroundRevalidation: UpstreamDelegate {
 
     /// Chooses a backend and sends the request; everything after happens on the event loop.
     func start() {
-        var scratch = ChoiceScratch()
-        var generator = SplitMix64()
-        guard let backend = routing.choose(excluding: [], site: site, scratch: &scratch, using: &generator) else {
-            fail("no backend online")
-            return
-        }
-        self.backend = backend
-        started = eventLoop.now
-        backend.requestStarted()
         timer = ConnectionTimer(eventLoop: eventLoop) { [self] in
             fail("no response within the response timeout")
         }
         timer?.arm(in: routing.upstream.responseTimeout)
+        attempt(on: nil)
+    }
+
+    /// Sends the request to `same`, or to a backend chosen among those not tried.
+    private func attempt(on same: Backend?) {
+        var scratch = ChoiceScratch()
+        var generator = SplitMix64()
+        guard let backend = same ?? routing.choose(excluding: tried, site: site, scratch: &scratch, using: &generator) else {
+            fail(tried.isEmpty ? "no backend online" : "no other backend online")
+            return
+        }
+        if same == nil { attempts += 1 }
+        self.backend = backend
+        started = eventLoop.now
+        backend.requestStarted()
         if let idle = pool.takeIdle(backend) {
+            reused = true
             connected(.success(idle))
         } else {
+            reused = false
             pool.connect(backend, settings: routing.upstream) { [self] result in
                 connected(result)
             }
         }
     }
 
+    /// The attempt's backend failed before a response byte: another is tried while attempts are left (the same
+    /// one for a pooled connection it had closed while idle), else the revalidation fails.
+    private func attemptFailed(_ reason: String) {
+        guard !isDone, !responseBegun, let backend else {
+            fail(reason)
+            return
+        }
+        if let upstream {
+            self.upstream = nil
+            upstream.close()
+        }
+        let closedWhileIdle = reused
+        backend.requestFinished(status: 502, latency: eventLoop.now - started, failed: !closedWhileIdle, rx: 0, tx: 0)
+        self.backend = nil
+        if closedWhileIdle {
+            attempt(on: backend)
+            return
+        }
+        tried.append(backend)
+        guard attempts <= routing.retryAttempts else {
+            fail(reason)
+            return
+        }
+        runtime.logger.debug(
+            "background revalidation retried on another backend",
+            metadata: ["backend": "\(backend.endpoint.description)", "reason": "\(reason)"]
+        )
+        attempt(on: nil)
+    }
+
     private func connected(_ result: Result<UpstreamHandler, any Error>) {
         switch result {
         case .failure(let error):
-            fail("backend connection failed: \(error)")
+            attemptFailed("backend connection failed: \(error)")
         case .success(let handler):
             guard !isDone else {
                 handler.close()
@@ -106,6 +153,7 @@ final class BackgroundRevalidation: UpstreamDelegate {
         switch part {
         case .head(let head):
             guard !head.isInterim else { return }
+            responseBegun = true
             status = head.statusCode
             var response = head.httpResponseHead
             response.headers.removeHopByHopFields()
@@ -142,7 +190,7 @@ final class BackgroundRevalidation: UpstreamDelegate {
 
     func upstreamClosed(error: (any Error)?) {
         upstream = nil
-        fail("backend closed the connection\(error.map { ": \($0)" } ?? "")")
+        attemptFailed("backend closed the connection\(error.map { ": \($0)" } ?? "")")
     }
 
     private func fail(_ reason: String) {

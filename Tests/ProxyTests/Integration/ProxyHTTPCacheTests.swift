@@ -406,6 +406,69 @@ import Testing
         await setup.stop()
     }
 
+    /// A background revalidation whose backend breaks off before answering is sent to another backend of the site
+    /// (up to `retry.attempts` more), and counted by how it ended; with no retries the stale response stays.
+    @Test(arguments: [1, 0]) func aBackgroundRevalidationIsRetriedOnAnotherBackend(retries: Int) async throws {
+        // Which backend each revalidation attempt reached, in order.
+        let revalidations = NIOLockedValueBox<[Int]>([])
+        let version = NIOLockedValueBox(1)
+        func script(_ backend: Int) -> ScriptedBackend.Script {
+            { _, _ in
+                guard version.withLockedValue({ $0 }) == 2 else {
+                    // Not kept for reuse, so that each revalidation attempt opens its own connection.
+                    return Self.response("v1", "Cache-Control: max-age=10, stale-while-revalidate=100\r\nConnection: close\r\n")
+                }
+                // The first revalidation, wherever it goes, breaks off before a byte; later ones answer.
+                let first = revalidations.withLockedValue { reached in
+                    defer { reached.append(backend) }
+                    return reached.isEmpty
+                }
+                return first ? [.init(bytes: "", closes: true)] : Self.response("v2", "Cache-Control: max-age=10\r\n")
+            }
+        }
+        let backends = [try await ScriptedBackend.start(script(0)), try await ScriptedBackend.start(script(1))]
+        var configuration = ProxyConfiguration(
+            listeners: [.init(host: "127.0.0.1", port: 0)],
+            sites: [ProxyConfiguration.Site(pools: backends.map(\.url))]
+        )
+        configuration.health.path = "/health"
+        configuration.health.interval = .seconds(30)
+        configuration.retry.attempts = retries
+        let proxy = try await ProxyHarness.start(configuration)
+        let directory = DiskStoreTests.temporaryDirectory()
+        let store = try await DiskStore.open(path: directory, maxSize: 1 << 30, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+        let clock = ManualClock()
+        var logger = Logger(label: "cache-test")
+        logger.logLevel = .critical
+        let cache = HTTPCache(
+            store: store, settings: HTTPCache.Settings(storeTimeout: .seconds(30)), metrics: CacheMetrics(factory: TestMetrics()), logger: logger,
+            clock: { clock.now })
+        await proxy.server.setResponseCache(cache)
+        defer { DiskStoreTests.removeDirectory(directory) }
+
+        _ = try await TestClient.get(port: proxy.port, "/swr")
+        try await eventually { store.usage.objects >= 1 && cache.flightCount == 0 }
+        version.withLockedValue { $0 = 2 }
+        clock.advance(20)
+        let stale = try await TestClient.get(port: proxy.port, "/swr")
+        #expect(String(buffer: stale.body) == "v1")
+        try await eventually { cache.flightCount == 0 && cache.statistics.backgroundRevalidations.values.reduce(0, +) == 1 }
+        let reached = revalidations.withLockedValue { $0 }
+        let latest = String(buffer: try await TestClient.get(port: proxy.port, "/swr").body)
+        if retries > 0 {
+            #expect(cache.statistics.backgroundRevalidations["replaced"] == 1, "\(cache.statistics.backgroundRevalidations)")
+            #expect(reached.count == 2 && Set(reached).count == 2, "the broken-off attempt, then the other backend: \(reached)")
+            #expect(latest == "v2")
+        } else {
+            #expect(cache.statistics.backgroundRevalidations["failed"] == 1, "\(cache.statistics.backgroundRevalidations)")
+            #expect(reached.count == 1, "\(reached)")
+            #expect(latest == "v1", "the stale response stays")
+        }
+        await proxy.stop()
+        for backend in backends { await backend.stop() }
+        try? await store.shutdown().get()
+    }
+
     /// A background revalidation that fails leaves the stale response in place and the next request may try again.
     @Test func aFailedBackgroundRevalidationKeepsTheStaleResponse() async throws {
         let failing = NIOLockedValueBox(false)

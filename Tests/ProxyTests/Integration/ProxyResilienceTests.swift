@@ -113,7 +113,9 @@ import Testing
         let proxy = try await ProxyHarness.start(configuration)
         let response = try await TestClient.get(port: proxy.port, "/slow?ms=2000")
         #expect(response.status == .gatewayTimeout)
-        #expect(try await TestClient.get(port: proxy.port, "/").status == .ok)
+        // The backend stays online: a plain request is answered (on a machine so loaded that one takes longer
+        // than the timeout too, a later one).
+        try await eventually { try await TestClient.get(port: proxy.port, "/").status == .ok }
         await proxy.stop()
         await backend.stop()
     }

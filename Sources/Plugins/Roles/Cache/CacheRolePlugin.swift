@@ -173,6 +173,9 @@ final class CacheRole: Role {
             "store_up": .bool(statistics.storeHealth.isUp),
             "store_detail": .string(statistics.storeHealth.detail),
             "requests": results,
+            "background_revalidations": .object(
+                statistics.backgroundRevalidations.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) }
+            ),
             "hits": .number(Double(statistics.results["hit", default: 0])),
             "misses": .number(Double(statistics.results["miss", default: 0] + statistics.results["uncacheable", default: 0])),
             "bytes_in": .number(Double(statistics.bytesIn)),

@@ -14,6 +14,8 @@ final class ScriptedBackend: Sendable {
     struct Chunk: Sendable {
         var bytes: String
         var delay: Duration = .zero
+        /// Whether the connection is closed once these bytes are written (a backend that breaks off).
+        var closes = false
     }
 
     /// The answer to a request head (its text, without the empty line), on connection number
@@ -124,10 +126,15 @@ private final class ScriptedConnection: ChannelInboundHandler {
             let at = max(now, lastWriteAt) + TimeAmount(chunk.delay)
             lastWriteAt = at
             let bytes = ByteBuffer(string: chunk.bytes)
+            let closes = chunk.closes
+            let send = {
+                let written = channel.writeAndFlush(bytes)
+                if closes { written.whenComplete { _ in channel.close(promise: nil) } }
+            }
             if at <= now {
-                channel.writeAndFlush(bytes, promise: nil)
+                send()
             } else {
-                channel.eventLoop.scheduleTask(deadline: at) { channel.writeAndFlush(bytes, promise: nil) }
+                channel.eventLoop.scheduleTask(deadline: at) { send() }
             }
         }
     }
