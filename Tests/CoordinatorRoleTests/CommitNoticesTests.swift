@@ -1,9 +1,10 @@
 @testable import CoordinatorRole
 import Synchronization
+import TestSupport
 import Testing
 
 /// The notices that wake a member's watches when a commit goes through it. Each wait here has a timeout far
-/// longer than the test's patience (`eventually`, 10 s), so a wait that ends did so because of the notice (or its
+/// longer than the test's patience (`waitUntil`, 10 s), so a wait that ends did so because of the notice (or its
 /// cancellation), not because its timeout fired.
 @Suite struct CommitNoticesTests {
     static let forever: Duration = .seconds(600)
@@ -31,12 +32,12 @@ import Testing
     @Test func aCommitToTheKeyEndsTheWait() async throws {
         let notices = CommitNotices()
         let watch = Watch(notices, key: "config", since: notices.mark)
-        try await eventually { notices.waiting == 1 }
+        try await waitUntil("the watch waiting", poll: .milliseconds(10)) { notices.waiting == 1 }
         notices.committed("other")
         #expect(notices.waiting == 1, "a commit to another key leaves the watch waiting")
         #expect(!watch.hasEnded)
         notices.committed("config")
-        try await eventually { watch.hasEnded }
+        try await waitUntil("the watch answered", poll: .milliseconds(10)) { watch.hasEnded }
         #expect(notices.waiting == 0)
     }
 
@@ -45,7 +46,7 @@ import Testing
         let mark = notices.mark
         notices.committed("elsewhere")
         let watch = Watch(notices, key: "config", since: mark)
-        try await eventually { watch.hasEnded }
+        try await waitUntil("the watch answered", poll: .milliseconds(10)) { watch.hasEnded }
         #expect(notices.waiting == 0)
     }
 
@@ -54,22 +55,11 @@ import Testing
         let watches = (0..<20).map { _ in Watch(notices, key: "config", since: notices.mark) }
         // Some are cancelled before they start waiting, some while they wait.
         for watch in watches.prefix(10) { watch.task.cancel() }
-        try await eventually { watches.prefix(10).allSatisfy(\.hasEnded) && notices.waiting == 10 }
+        try await waitUntil("ten watches answered, ten waiting", poll: .milliseconds(10)) { watches.prefix(10).allSatisfy(\.hasEnded) && notices.waiting == 10 }
         let stillWaiting = watches.suffix(10).allSatisfy { !$0.hasEnded }
         #expect(stillWaiting)
         for watch in watches.suffix(10) { watch.task.cancel() }
-        try await eventually { watches.allSatisfy(\.hasEnded) }
+        try await waitUntil("every watch answered", poll: .milliseconds(10)) { watches.allSatisfy(\.hasEnded) }
         #expect(notices.waiting == 0)
-    }
-
-    func eventually(_ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("not within 10 s")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
     }
 }

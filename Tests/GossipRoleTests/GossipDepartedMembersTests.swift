@@ -19,15 +19,6 @@ import Testing
         return settings
     }
 
-    static func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if await condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        Issue.record("timed out waiting for \(what)")
-    }
-
     static func listed(_ name: String, at role: GossipRole) async -> NodeEntry? {
         guard let node = role.node else { return nil }
         return await role.listedMembers(of: node).first { $0.name == name }
@@ -43,7 +34,7 @@ import Testing
         await c.drain()
         await c.shutdown(grace: .seconds(1))
         let node = try #require(a.node)
-        try await Self.eventually("memberlist at a reaped b and c") {
+        try await waitUntil("memberlist at a reaped b and c") {
             let table = await node.members().map(\.name)
             return !table.contains("b") && !table.contains("c")
         }
@@ -79,7 +70,7 @@ import Testing
         try await GossipRoleTests.waitFor("b alive at a", in: a.membership) { $0.member(named: "b")?.status == .alive }
         await b.shutdown(grace: .seconds(1))
         let node = try #require(a.node)
-        try await Self.eventually("b failed and reaped by memberlist at a") { !(await node.members().contains { $0.name == "b" }) }
+        try await waitUntil("b failed and reaped by memberlist at a") { !(await node.members().contains { $0.name == "b" }) }
         #expect(await Self.listed("b", at: a)?.state == .dead)
         let again = try await GossipRoleTests.role("b", Self.settings(bindPort: bPort))
         try await GossipRoleTests.waitFor("b alive again at a", in: a.membership) { $0.member(named: "b")?.status == .alive }
@@ -101,7 +92,7 @@ import Testing
         serf.kill()
         try await GossipRoleTests.waitFor("serf failed at outrider", in: a.membership, timeout: .seconds(30)) { $0.member(named: "serf-kept")?.status == .dead }
         let node = try #require(a.node)
-        try await Self.eventually("memberlist at outrider reaped serf") { !(await node.members().contains { $0.name == "serf-kept" }) }
+        try await waitUntil("memberlist at outrider reaped serf") { !(await node.members().contains { $0.name == "serf-kept" }) }
         #expect(await Self.listed("serf-kept", at: a)?.state == .dead)
         #expect(a.membership.snapshot.member(named: "serf-kept")?.status == .dead)
         await a.shutdown(grace: .seconds(1))

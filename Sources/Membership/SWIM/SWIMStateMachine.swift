@@ -391,14 +391,15 @@ public struct SWIMStateMachine: Sendable {
         // with 1 - (1 - p)² (36 % at 20 %), and at `local` (one indirect check, four packets: 59 % lost at 20 %)
         // most missed acks become suspicions. A second try costs one packet per missed ack and leaves the time to
         // detect a dead member unchanged (the probe still ends at the same deadline).
-        actions.append(packet(.ping(seq: current.seq, target: current.target, source: localMember.address, sourceName: localName), to: current.address))
+        let ping = SWIMMessage.ping(seq: current.seq, target: current.target, source: localMember.address, sourceName: localName)
+        actions.append(packet(ping, to: current.address))
         for peer in peers {
             let wantsNack = (peer.versions?.protocolMax ?? 5) >= 4
             if wantsNack { current.expectedNacks += 1 }
             actions.append(packet(.indirectPing(seq: current.seq, targetName: current.target, target: current.address, wantsNack: wantsNack, source: localMember.address, sourceName: localName), to: peer.address))
         }
         if (nodes[current.target]?.versions?.protocolMax ?? 5) >= 3 {
-            actions.append(.probeOverStream(ping: .ping(seq: current.seq, target: current.target, source: localMember.address, sourceName: localName), to: current.address, deadline: current.endAt))
+            actions.append(.probeOverStream(ping: ping, to: current.address, deadline: current.endAt))
         }
         probe = current
         return actions
@@ -453,7 +454,7 @@ public struct SWIMStateMachine: Sendable {
     /// loss that is what lets a refutation reach the members that suspect before their suspicion times out. The
     /// ping-and-suspect compound to a suspect member goes without, as memberlist sends it raw (`probeNode`).
     private mutating func packet(_ message: SWIMMessage, to address: NodeAddress) -> Action {
-        // memberlist: UDPBufferSize - len(msg) - compoundHeaderOverhead (2), label and encryption overhead
+        // memberlist: UDPBufferSize - len(msg) - compoundOverhead (2, its compoundHeaderOverhead), label and encryption overhead
         // already out of packetRoom.
         let room = packetRoom - messageSize(message) - compoundOverhead
         guard room > 0, !queue.isEmpty else { return .send([message], to: address) }
@@ -585,7 +586,7 @@ public struct SWIMStateMachine: Sendable {
     private mutating func deadNode(incarnation: UInt32, node: String, from: String, now: NIODeadline) -> [Action] {
         guard var state = nodes[node] else { return [] }
         guard incarnation >= state.incarnation else {
-            return node == localName && !hasLeft && from != localName ? answer(accuser: from) : []
+            return node == localName && !hasLeft ? answer(accuser: from) : []
         }
         suspicions[node] = nil
         if state.isDeadOrLeft { return [] }

@@ -117,7 +117,7 @@ public final class GossipNode: @unchecked Sendable {
         guard let (udp, sender, tcp) = bound else { throw GossipTransportError.timeout }
         let port = udp.localAddress?.port ?? settings.bindPort
         let address = NodeAddress(host: settings.advertiseHost ?? settings.bindHost, port: settings.advertisePort ?? port)
-        let node = try await eventLoop.submit {
+        let made = eventLoop.submit {
             var machine = SWIMStateMachine(configuration: settings.configuration, name: settings.name, address: address, meta: settings.meta, seed: seed, now: .now(), messageSize: { $0.wire.encoded().count })
             machine.packetRoom = settings.configuration.packetSize - 12 - (settings.keyring == nil ? 0 : Keyring.encryptedLength(.v1, plaintext: 0) + 1) - (settings.label.isEmpty ? 0 : settings.label.utf8.count + 2)
             let node = GossipNode(eventLoop: eventLoop, address: address, machine: machine, settings: settings, delegate: delegate, observe: observe)
@@ -129,8 +129,16 @@ public final class GossipNode: @unchecked Sendable {
             node.observe(.changed(node.machine.localMember))
             node.schedule()
             return node
-        }.get()
-        return node
+        }
+        do {
+            return try await made.get()
+        } catch {
+            // The event loop is shutting down: nothing owns the sockets yet.
+            try? await udp.close()
+            try? await tcp.close()
+            sender.close()
+            throw error
+        }
     }
 
     private static func bindDatagram(_ socket: UDPSocket, holder: NodeHolder, on eventLoop: any EventLoop) -> EventLoopFuture<any Channel> {

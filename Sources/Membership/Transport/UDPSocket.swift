@@ -40,6 +40,10 @@ struct UDPSocket: Sendable {
         #endif
         let descriptor = socket(family, type, 0)
         guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
+        #if !canImport(Glibc)
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        #endif
         let result = address.withSockAddr { pointer, length in
             bind(descriptor, pointer, socklen_t(length))
         }

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Membership
@@ -30,15 +31,6 @@ import Testing
         return try await GossipNode.start(settings: settings, group: MultiThreadedEventLoopGroup.singleton, delegate: nil) { recorder.record($0) }
     }
 
-    static func waitFor(_ what: String, timeout: Duration = .seconds(10), _ condition: () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if await condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        Issue.record("timed out waiting for \(what)")
-    }
-
     static func state(of name: String, at node: GossipNode) async -> NodeEntry.State? {
         await node.members().first { $0.name == name }?.state
     }
@@ -47,14 +39,14 @@ import Testing
         let a = try await Self.node("a")
         let b = try await Self.node("b")
         #expect(await b.join([a.address]) == 1)
-        try await Self.waitFor("both alive") {
+        try await waitUntil("both alive") {
             let aAtB = await Self.state(of: "a", at: b)
             let bAtA = await Self.state(of: "b", at: a)
             return aAtB == .alive && bAtA == .alive
         }
         #expect(await a.members().first { $0.name == "b" }?.meta == Array("b".utf8))
         await b.shutdown()
-        try await Self.waitFor("b declared dead by a", timeout: .seconds(15)) { await Self.state(of: "b", at: a) == .dead }
+        try await waitUntil("b declared dead by a", timeout: .seconds(15)) { await Self.state(of: "b", at: a) == .dead }
         await a.shutdown()
     }
 
@@ -67,7 +59,7 @@ import Testing
         let a = try await Self.node("a", recorder: recorder)
         let b = try await Self.node("b")
         #expect(await b.join([a.address]) == 1)
-        try await Self.waitFor("both alive") {
+        try await waitUntil("both alive") {
             let aAtB = await Self.state(of: "a", at: b)
             let bAtA = await Self.state(of: "b", at: a)
             return aAtB == .alive && bAtA == .alive
@@ -88,7 +80,7 @@ import Testing
         // b's probes of a keep being answered over UDP, and a's of b: the socket still sends and receives.
         let acked = { recorder.events.withLock { $0.filter { if case .probe(node: "b", acked: true, _) = $0 { true } else { false } }.count } }
         let probes = acked()
-        try await Self.waitFor("a's probes of b answered again") { acked() >= probes + 3 }
+        try await waitUntil("a's probes of b answered again") { acked() >= probes + 3 }
         #expect(await Self.state(of: "a", at: b) == .alive)
         #expect(await Self.state(of: "b", at: a) == .alive)
         #expect(!recorder.logs.contains { $0.contains("no longer hears gossip") })
@@ -102,13 +94,13 @@ import Testing
         let a = try await Self.node("a6", bindHost: "::1", recorder: recorder)
         let b = try await Self.node("b6", bindHost: "::1", recorder: recorder)
         #expect(await b.join([a.address]) == 1)
-        try await Self.waitFor("both alive over IPv6") {
+        try await waitUntil("both alive over IPv6") {
             let aAtB = await Self.state(of: "a6", at: b)
             let bAtA = await Self.state(of: "b6", at: a)
             return aAtB == .alive && bAtA == .alive
         }
         let acked = { recorder.events.withLock { $0.filter { if case .probe(_, acked: true, _) = $0 { true } else { false } }.count } }
-        try await Self.waitFor("probes acked over UDP on ::1") { acked() >= 4 }
+        try await waitUntil("probes acked over UDP on ::1") { acked() >= 4 }
         #expect(!recorder.drops.contains(.send))
         await b.shutdown()
         await a.shutdown()
@@ -120,13 +112,13 @@ import Testing
         let v4 = try await Self.node("v4", recorder: recorder)
         let dual = try await Self.node("dual", bindHost: "::", advertiseHost: "127.0.0.1", recorder: recorder)
         #expect(await dual.join([v4.address]) == 1)
-        try await Self.waitFor("both alive") {
+        try await waitUntil("both alive") {
             let atDual = await Self.state(of: "v4", at: dual)
             let atV4 = await Self.state(of: "dual", at: v4)
             return atDual == .alive && atV4 == .alive
         }
         let acked = { recorder.events.withLock { $0.filter { if case .probe(node: "v4", acked: true, _) = $0 { true } else { false } }.count } }
-        try await Self.waitFor("the dual-stack member's probes of the IPv4 one acked") { acked() >= 3 }
+        try await waitUntil("the dual-stack member's probes of the IPv4 one acked") { acked() >= 3 }
         #expect(!recorder.drops.contains(.send))
         await dual.shutdown()
         await v4.shutdown()
@@ -136,9 +128,9 @@ import Testing
         let a = try await Self.node("a")
         let b = try await Self.node("b")
         #expect(await b.join([a.address]) == 1)
-        try await Self.waitFor("a sees b") { await Self.state(of: "b", at: a) == .alive }
+        try await waitUntil("a sees b") { await Self.state(of: "b", at: a) == .alive }
         await b.leave(timeout: .seconds(3))
-        try await Self.waitFor("b left") { await Self.state(of: "b", at: a) == .left }
+        try await waitUntil("b left") { await Self.state(of: "b", at: a) == .left }
         await b.shutdown()
         await a.shutdown()
     }
@@ -150,7 +142,7 @@ import Testing
         let a = try await Self.node("a", keyring: ring, recorder: recorder)
         let b = try await Self.node("b", keyring: ring)
         #expect(await b.join([a.address]) == 1)
-        try await Self.waitFor("encrypted pair alive") {
+        try await waitUntil("encrypted pair alive") {
             let aAtB = await Self.state(of: "a", at: b)
             let bAtA = await Self.state(of: "b", at: a)
             return aAtB == .alive && bAtA == .alive

@@ -182,7 +182,7 @@ final class GossipRole: Role {
             try? await Task.sleep(for: .milliseconds(50))
         }
         let remaining = max(deadline - ContinuousClock.now, .milliseconds(1))
-        await current.node.leave(timeout: .nanoseconds(Int64(remaining.components.seconds) * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000))
+        await current.node.leave(timeout: TimeAmount(remaining))
         context.logger.info("gossip: left the cluster")
     }
 
@@ -302,13 +302,13 @@ final class GossipRole: Role {
                     metrics.members(Self.counts(snapshot))
                     metrics.backends(snapshot.routedApplications)
                 }
-                if let target = outcome.reconnect, let node = self.running.withLock({ $0?.node }) {
+                if let target = outcome.reconnect, let node = self.node {
                     logger.info("gossip: attempting reconnect to \(target.name) at \(target.address)")
                     _ = await node.join([target.address])
                 }
                 let next = self.departed.withLock { $0.nextDeadline }
                 let wait = min(max(next - .now(), .milliseconds(10)), .seconds(1))
-                try? await Task.sleep(for: .nanoseconds(wait.nanoseconds))
+                try? await Task.sleep(for: Duration(wait))
             }
         }
         departedTask.withLock { $0 = task }
@@ -334,7 +334,7 @@ final class GossipRole: Role {
         let task = Task { [weak self] in
             var delay: Duration = .seconds(1)
             while !Task.isCancelled {
-                guard let self, let node = self.running.withLock({ $0?.node }) else { return }
+                guard let self, let node = self.node else { return }
                 if await node.members().contains(where: { $0.name != self.context.node.name && $0.state == .alive }) {
                     logger.info("gossip: in a cluster; seed sources no longer needed")
                     return
@@ -414,7 +414,7 @@ final class GossipRole: Role {
     /// jitter, so that load balancers started together do not write together forever).
     private func startPublishing() {
         let objects = seedObjects.withLock { $0 }.sorted { $0.key < $1.key }.map(\.value).filter { $0.seeds.publish }
-        guard let node = running.withLock({ $0?.node }), !objects.isEmpty else { return }
+        guard let node, !objects.isEmpty else { return }
         let address = node.address
         let logger = context.logger
         let metrics = metrics
@@ -454,7 +454,7 @@ final class GossipRole: Role {
     /// counted, and the entry then ages out as before. Done once, by the drain or else by the shutdown.
     private func withdrawFromSeedObjects() async {
         let objects = seedObjects.withLock { $0 }.sorted { $0.key < $1.key }.map(\.value).filter { $0.seeds.publish }
-        guard !objects.isEmpty, let address = running.withLock({ $0?.node.address }) else { return }
+        guard !objects.isEmpty, let address else { return }
         guard withdrawn.withLock({ done in
             defer { done = true }
             return !done
@@ -518,12 +518,12 @@ final class GossipRole: Role {
     private func addRoutes() {
         let admin = context.admin
         admin.add(.GET, "/members") { [weak self] _ in
-            guard let self, let node = self.running.withLock({ $0?.node }) else { throw AdminError.serviceUnavailable("gossip is not running") }
+            guard let self, let node = self.node else { throw AdminError.serviceUnavailable("gossip is not running") }
             let members = await self.listedMembers(of: node)
             return .json(["members": .array(members.map(Self.json))])
         }
         admin.add(.POST, "/join") { [weak self] request in
-            guard let self, let node = self.running.withLock({ $0?.node }) else { throw AdminError.serviceUnavailable("gossip is not running") }
+            guard let self, let node = self.node else { throw AdminError.serviceUnavailable("gossip is not running") }
             let body = Data(request.body.readableBytesView)
             guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any], let addresses = object["addresses"] as? [String], !addresses.isEmpty else {
                 throw AdminError.badRequest("expected {\"addresses\": [\"host:port\", ...]}")

@@ -16,11 +16,6 @@ enum GossipSection {
     /// memberlist's default port (`config.go`, `BindPort`).
     static let defaultPort = 7946
 
-    static func timeAmount(_ duration: Duration) -> TimeAmount {
-        let (seconds, attoseconds) = duration.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-
     static func decode(_ section: ConfigMapping) throws -> GossipSettings {
         let decoder = section.decoder
         let before = decoder.problemCount
@@ -30,9 +25,7 @@ enum GossipSection {
         settings.profile = section.value("profile", default: SWIMConfiguration.Profile.lan)
         var timings = SWIMConfiguration(profile: settings.profile)
         func duration(_ key: String, _ current: TimeAmount) -> TimeAmount {
-            let value = section.value(key, default: Duration.nanoseconds(current.nanoseconds), in: .milliseconds(1) ... .seconds(3600))
-            let (seconds, attoseconds) = value.components
-            return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            TimeAmount(section.value(key, default: Duration(current), in: .milliseconds(1) ... .seconds(3600)))
         }
         timings.probeInterval = duration("probe_interval", timings.probeInterval)
         timings.probeTimeout = duration("probe_timeout", timings.probeTimeout)
@@ -53,12 +46,13 @@ enum GossipSection {
             decoder.record("roles.gossip.label is longer than \(PacketFrame.maximumLabelLength) bytes", at: value.location)
         }
         settings.leaveTimeout = section.value("leave_timeout", default: Duration.seconds(5), in: .zero ... .seconds(3600))
-        // serf's defaults (`config.go`, `DefaultConfig`): 24 h, 24 h, 30 s.
         let year = Duration.seconds(366 * 24 * 3600)
+        let serf = DepartedMembers.Timeouts.serf
         settings.departures = DepartedMembers.Timeouts(
-            reconnectTimeout: timeAmount(section.value("reconnect_timeout", default: Duration.seconds(24 * 3600), in: .milliseconds(1) ... year)),
-            tombstoneTimeout: timeAmount(section.value("tombstone_timeout", default: Duration.seconds(24 * 3600), in: .milliseconds(1) ... year)),
-            reconnectInterval: timeAmount(section.value("reconnect_interval", default: Duration.seconds(30), in: .milliseconds(100) ... .seconds(24 * 3600))))
+            reconnectTimeout: TimeAmount(section.value("reconnect_timeout", default: Duration(serf.reconnectTimeout), in: .milliseconds(1) ... year)),
+            tombstoneTimeout: TimeAmount(section.value("tombstone_timeout", default: Duration(serf.tombstoneTimeout), in: .milliseconds(1) ... year)),
+            reconnectInterval: TimeAmount(
+                section.value("reconnect_interval", default: Duration(serf.reconnectInterval), in: .milliseconds(100) ... .seconds(24 * 3600))))
 
         if let tagsValue = section.value("tags"), case .mapping = tagsValue.kind, let tags = decoder.mapping(tagsValue, describing: "roles.gossip.tags") {
             for entry in tags.allEntries() {

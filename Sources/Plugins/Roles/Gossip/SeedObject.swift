@@ -23,12 +23,17 @@ final class SeedObject: Sendable {
     /// The pause before the round after a transient S3 failure (``S3Error/isTransient``), growing with each one.
     static let transientPause = Duration.milliseconds(100)
 
-    /// Whether a failed round is tried again: only for a transient S3 failure, after a pause, while rounds are left.
-    private static func retries(after error: any Error, transientFailures: inout Int) async -> Bool {
-        guard let failure = error as? S3Error, failure.isTransient else { return false }
+    /// Whether a round that failed transiently is followed by another: while rounds are left, after a pause that a
+    /// cancelled task (a leave's bounded withdraw) does not wait out.
+    private static func pausesForAnotherRound(after round: Int, transientFailures: inout Int) async -> Bool {
+        guard round + 1 < maximumAttempts else { return false }
         transientFailures += 1
-        try? await Task.sleep(for: transientPause * transientFailures)
-        return true
+        do {
+            try await Task.sleep(for: transientPause * transientFailures)
+            return true
+        } catch {
+            return false
+        }
     }
 
     init(_ seeds: S3Seeds, eventLoopGroup: any EventLoopGroup) throws(S3Error) {
@@ -92,7 +97,7 @@ final class SeedObject: Sendable {
         var conflicts = 0
         var transientFailures = 0
         var lastProblem = "no attempt"
-        for _ in 0..<Self.maximumAttempts {
+        for round in 0..<Self.maximumAttempts {
             do {
                 let (list, etag) = try await read()
                 let merged = list.publishing(address: address, port: port, now: now(), maximumAge: maximumAge)
@@ -106,10 +111,9 @@ final class SeedObject: Sendable {
                 conflicts += 1
                 lastProblem = "the entry was overwritten by a concurrent write"
             } catch {
-                guard await Self.retries(after: error, transientFailures: &transientFailures) else {
-                    return .failed("\(error)", conflicts: conflicts)
-                }
+                guard (error as? S3Error)?.isTransient == true else { return .failed("\(error)", conflicts: conflicts) }
                 lastProblem = "\(error)"
+                guard await Self.pausesForAnotherRound(after: round, transientFailures: &transientFailures) else { break }
             }
         }
         return .failed("gave up after \(Self.maximumAttempts) attempts: \(lastProblem)", conflicts: conflicts)
@@ -128,7 +132,7 @@ final class SeedObject: Sendable {
         var conflicts = 0
         var transientFailures = 0
         var lastProblem = "no attempt"
-        for _ in 0..<Self.maximumAttempts {
+        for round in 0..<Self.maximumAttempts {
             do {
                 let (list, etag) = try await read()
                 guard let etag, list.contains(address: address, port: port) else { return .withdrawn(conflicts: conflicts) }
@@ -142,10 +146,9 @@ final class SeedObject: Sendable {
                 conflicts += 1
                 lastProblem = "the entry was written back by a concurrent write"
             } catch {
-                guard await Self.retries(after: error, transientFailures: &transientFailures) else {
-                    return .failed("\(error)", conflicts: conflicts)
-                }
+                guard (error as? S3Error)?.isTransient == true else { return .failed("\(error)", conflicts: conflicts) }
                 lastProblem = "\(error)"
+                guard await Self.pausesForAnotherRound(after: round, transientFailures: &transientFailures) else { break }
             }
         }
         return .failed("gave up after \(Self.maximumAttempts) attempts: \(lastProblem)", conflicts: conflicts)
