@@ -27,8 +27,9 @@ public enum S3Error: Error, Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
-    /// A failure worth one more try after a pause, as the AWS SDKs' standard retry mode treats it: S3's 500
-    /// `InternalError`, 502, 503 `SlowDown` and 504, and a request that timed out. A 4xx never is.
+    /// A failure worth one more try after a pause: S3's 500 `InternalError`, 502, 503 `SlowDown` and 504, and a
+    /// request that timed out, as the AWS SDKs' standard retry mode treats them. A 4xx never is; nor, unlike in the
+    /// SDKs, is a broken or refused connection, which here means the store is down (its health check says so).
     public var isTransient: Bool {
         switch self {
         case .service(_, _, let status, _, _, _):

@@ -64,13 +64,13 @@ final class StoringFill: CacheFill {
         let storing = decideStoring(head, responseTime: responseTime)
         switch storing {
         case .notStorable(let reason):
-            if inBackground { cache.metrics.count(background: .uncacheable) } else { cache.metrics.count(.uncacheable) }
+            count(.uncacheable, background: .uncacheable)
             cacheStatus.detail = reason
             finish()
             return CacheFillStart(stores: false, fields: ["cache-status": cacheStatus.description])
         case .storable:
             // A background revalidation's new response is counted once it is stored (see `end`).
-            if !inBackground { cache.metrics.count(.miss) }
+            count(.miss, background: nil)
             cacheStatus.stored = true
             return CacheFillStart(stores: true, fields: ["cache-status": cacheStatus.description])
         }
@@ -115,13 +115,10 @@ final class StoringFill: CacheFill {
         // The store's work (a temporary file opened on its threads, an upload begun) starts once the bytes of this
         // read have been flushed to the client: NIO runs a task after the read's events, so waking the store's
         // thread does not come between the backend's first bytes and the client's.
-        let begun = loop.makePromise(of: (any CacheStoreWriter).self)
         let metadata = entry.encoded()
-        loop.execute { [cache, loop] in
+        let writer = loop.flatSubmit { [cache, loop] in
             cache.timed(cache.store.beginFill(name, metadata: metadata, bodyLength: length, on: loop), on: loop, late: { $0.abort() })
-                .cascade(to: begun)
         }
-        let writer = begun.futureResult
         state.withLockedValue { state in
             state.writer = writer
             state.last = writer.map { _ in }
@@ -164,12 +161,12 @@ final class StoringFill: CacheFill {
             return (state.writer, state.last, state.written, state.failed || state.done, state.marker)
         }
         guard let writer, let last, !failed else {
-            if inBackground { cache.metrics.count(background: .failed) }
+            count(nil, background: .failed)
             finish()
             return
         }
         if written < cache.settings.minSize {
-            if inBackground { cache.metrics.count(background: .uncacheable) }
+            count(nil, background: .uncacheable)
             abortWriter()
             finish()
             return
@@ -182,9 +179,7 @@ final class StoringFill: CacheFill {
             // The URI's responses vary: the marker at its primary name says on what.
             return cache.store.beginFill(context.key.objectName, metadata: marker, bodyLength: 0, on: loop).flatMap { $0.commit() }
         }.whenComplete { [self] result in
-            if inBackground {
-                if case .success = result { cache.metrics.count(background: .replaced) } else { cache.metrics.count(background: .failed) }
-            }
+            count(nil, background: (try? result.get()) != nil ? .replaced : .failed)
             if case .failure(let error) = result {
                 if let error = error as? CacheStoreError, case .lengthMismatch = error {
                     cache.logger.debug("response not stored: its length did not match", metadata: ["uri": "\(context.key.uri)"])
@@ -197,8 +192,11 @@ final class StoringFill: CacheFill {
     }
 
     func abort() {
-        if inBackground, state.withLockedValue({ !$0.done }) { cache.metrics.count(background: .failed) }
-        state.withLockedValue { $0.done = true }
+        let wasDone = state.withLockedValue { state in
+            defer { state.done = true }
+            return state.done
+        }
+        if !wasDone { count(nil, background: .failed) }
         abortWriter()
         finish()
     }
@@ -213,7 +211,7 @@ final class StoringFill: CacheFill {
         }
         guard head.status == .notModified else {
             defer { finish() }
-            if !inBackground { cache.metrics.count(.stale) }
+            count(.stale, background: nil)
             stored?.update { served in
                 served.headers.replaceOrAdd(
                     name: "cache-status",
@@ -222,15 +220,17 @@ final class StoringFill: CacheFill {
             }
             return
         }
-        if inBackground { cache.metrics.count(background: .validated) } else { cache.metrics.count(.revalidated) }
+        count(.revalidated, background: nil)
         let now = cache.clock()
         guard CachePolicy.notModified(head.headers, matches: entry) else {
+            count(nil, background: .failed)
             finish()
             return
         }
         let updated = CachePolicy.updated(entry, with: head.headers, requestTime: context.requestTime, responseTime: now)
         cache.timed(cache.store.replaceMetadata(name, metadata: updated.encoded(), on: loop), on: loop).whenComplete { [self] result in
             if case .failure(let error) = result { cache.storeFault(error, doing: "update") }
+            count(nil, background: (try? result.get()) != nil ? .validated : .failed)
             finish()
         }
         guard let stored else { return }
@@ -243,6 +243,15 @@ final class StoringFill: CacheFill {
             if let length { served.headers.replaceOrAdd(name: "content-length", value: length) }
             if let range { served.headers.replaceOrAdd(name: "content-range", value: range) }
             served.headers.replaceOrAdd(name: "cache-status", value: CacheStatus(forward: .stale, forwardStatus: 304).description)
+        }
+    }
+
+    /// Counts how the request went (`foreground`) or, for a revalidation in the background, how it ended.
+    private func count(_ foreground: CacheMetrics.Result?, background: CacheMetrics.Background?) {
+        if inBackground {
+            if let background { cache.metrics.count(background: background) }
+        } else if let foreground {
+            cache.metrics.count(foreground)
         }
     }
 

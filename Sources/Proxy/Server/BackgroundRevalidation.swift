@@ -11,9 +11,10 @@ import NIOHTTP1
 /// into the fill (and nowhere else; its body is read only as fast as the store takes it), and a
 /// failure, a timeout (`upstream.response_timeout`) or no backend online aborts the fill, so the
 /// stale response stays for the next request to try again. A backend that fails before a response
-/// byte (its connection refused, reset or closed) is not chosen again, and another of the site is,
-/// up to `retry.attempts` more times, as the exchange retries an idempotent request; a pooled
-/// connection the backend had closed while idle is replaced on the same backend without counting.
+/// byte (its connection refused, reset or closed) is taken offline and not chosen again, and another
+/// of the site is, up to `retry.attempts` more times, with the rules of ``ExchangeStateMachine``'s
+/// retry of an idempotent request: a pooled connection the backend had closed while idle leaves the
+/// backend a candidate and does not count.
 /// A timeout is not retried. The connection is closed after the response rather than pooled:
 /// revalidations are rare, and the pool's reuse rules belong to the exchange.
 ///
@@ -74,18 +75,19 @@ final class BackgroundRevalidation: UpstreamDelegate {
             fail("no response within the response timeout")
         }
         timer?.arm(in: routing.upstream.responseTimeout)
-        attempt(on: nil)
+        attempt(counted: true)
     }
 
-    /// Sends the request to `same`, or to a backend chosen among those not tried.
-    private func attempt(on same: Backend?) {
+    /// Sends the request to a backend chosen among those not tried; `counted` unless it replaces a pooled
+    /// connection that had been closed while idle.
+    private func attempt(counted: Bool) {
         var scratch = ChoiceScratch()
         var generator = SplitMix64()
-        guard let backend = same ?? routing.choose(excluding: tried, site: site, scratch: &scratch, using: &generator) else {
+        guard let backend = routing.choose(excluding: tried, site: site, scratch: &scratch, using: &generator) else {
             fail(tried.isEmpty ? "no backend online" : "no other backend online")
             return
         }
-        if same == nil { attempts += 1 }
+        if counted { attempts += 1 }
         self.backend = backend
         started = eventLoop.now
         backend.requestStarted()
@@ -100,8 +102,8 @@ final class BackgroundRevalidation: UpstreamDelegate {
         }
     }
 
-    /// The attempt's backend failed before a response byte: another is tried while attempts are left (the same
-    /// one for a pooled connection it had closed while idle), else the revalidation fails.
+    /// The attempt's backend failed before a response byte: another is tried while attempts are left, else the
+    /// revalidation fails.
     private func attemptFailed(_ reason: String) {
         guard !isDone, !responseBegun, let backend else {
             fail(reason)
@@ -111,23 +113,22 @@ final class BackgroundRevalidation: UpstreamDelegate {
             self.upstream = nil
             upstream.close()
         }
-        let closedWhileIdle = reused
-        backend.requestFinished(status: 502, latency: eventLoop.now - started, failed: !closedWhileIdle, rx: 0, tx: 0)
+        backend.requestFinished(status: 502, latency: eventLoop.now - started, failed: true, rx: 0, tx: 0)
         self.backend = nil
-        if closedWhileIdle {
-            attempt(on: backend)
+        let closedWhileIdle = reused
+        if !closedWhileIdle {
+            tried.append(backend)
+            runtime.proxyFailed(backend)
+        }
+        guard !closedWhileIdle, attempts > routing.retryAttempts else {
+            runtime.logger.debug(
+                "background revalidation tried again",
+                metadata: ["backend": "\(backend.endpoint.description)", "reason": "\(reason)"]
+            )
+            attempt(counted: !closedWhileIdle)
             return
         }
-        tried.append(backend)
-        guard attempts <= routing.retryAttempts else {
-            fail(reason)
-            return
-        }
-        runtime.logger.debug(
-            "background revalidation retried on another backend",
-            metadata: ["backend": "\(backend.endpoint.description)", "reason": "\(reason)"]
-        )
-        attempt(on: nil)
+        fail("\(reason) (\(backend.endpoint.description), the last of \(attempts) attempts)")
     }
 
     private func connected(_ result: Result<UpstreamHandler, any Error>) {

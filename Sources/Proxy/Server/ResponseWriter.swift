@@ -140,32 +140,36 @@ final class HTTP1ResponseWriter: ResponseWriter {
         if first { flush() }
     }
 
+    /// Writes the head held back and flushes, unless nothing was written since the last flush: a flush through
+    /// the pipeline with nothing to write is not free (a stored response flushed before the request's end was
+    /// read, a large first body part flushed with its head, ends with one).
     func flush() {
+        guard hasUnflushedWrites else { return }
         hasUnflushedWrites = false
         writeHeldBack()
         context?.flush()
     }
 
     func writeEnd(_ trailers: HTTPHeaders?, promise: EventLoopPromise<Void>?) {
-        let unflushed = hasUnflushedWrites
-        hasUnflushedWrites = false
         guard let context else {
+            hasUnflushedWrites = false
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
+        guard chunkedResponse || promise != nil else {
+            flush()
+            return
+        }
+        hasUnflushedWrites = false
         if chunkedResponse {
             chunkedResponse = false
             var last = allocator.buffer(capacity: 5)
             last.writeLastChunk(trailers: trailers)
             writeHeldBack()
             context.writeAndFlush(NIOAny(last), promise: promise)
-        } else if let promise {
+        } else {
             let last = takeHeldBack() ?? ByteBuffer()
             context.writeAndFlush(NIOAny(last), promise: promise)
-        } else if unflushed {
-            // A stored response served before the request's end was read has been flushed already: a flush
-            // through the pipeline with nothing to write is not free.
-            flush()
         }
     }
 
@@ -224,12 +228,12 @@ final class HTTP2ResponseWriter: ResponseWriter {
     }
 
     func flush() {
+        guard hasUnflushedWrites else { return }
         hasUnflushedWrites = false
         context?.flush()
     }
 
     func writeEnd(_ trailers: HTTPHeaders?, promise: EventLoopPromise<Void>?) {
-        let unflushed = hasUnflushedWrites
         hasUnflushedWrites = false
         guard let context else {
             promise?.fail(ChannelError.ioOnClosedChannel)

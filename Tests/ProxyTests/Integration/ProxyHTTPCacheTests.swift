@@ -81,6 +81,14 @@ import Testing
             let counter = metrics.counters(label: "requests_total", dimensions: [("result", result.rawValue)]).first
             #expect(counter?.totalValue == Int64(position + 1), "\(result)")
         }
+        for (position, outcome) in CacheMetrics.Background.allCases.enumerated() {
+            for _ in 0...position { cache.count(background: outcome) }
+        }
+        for (position, outcome) in CacheMetrics.Background.allCases.enumerated() {
+            #expect(cache.snapshot.background[outcome.index] == position + 1, "\(outcome)")
+            let counter = metrics.counters(label: "background_revalidations_total", dimensions: [("result", outcome.rawValue)]).first
+            #expect(counter?.totalValue == Int64(position + 1), "\(outcome)")
+        }
     }
 
     @Test func aMissIsStoredAndTheNextRequestIsAHitWithAge() async throws {

@@ -50,7 +50,7 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
                     String(unsafeUninitializedCapacity: scheme.count + 3 + host.count + target.count) { buffer in
                         var index = 0
                         for byte in scheme {
-                            buffer[index] = lowercasedASCII(byte)
+                            buffer[index] = ASCII.lowercased(byte)
                             index += 1
                         }
                         buffer[index] = UInt8(ascii: ":")
@@ -58,7 +58,7 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
                         buffer[index + 2] = UInt8(ascii: "/")
                         index += 3
                         for byte in host {
-                            buffer[index] = lowercasedASCII(byte)
+                            buffer[index] = ASCII.lowercased(byte)
                             index += 1
                         }
                         UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[index...])).copyMemory(from: UnsafeRawBufferPointer(target))
@@ -67,11 +67,6 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
                 }
             }
         }
-    }
-
-    @inline(__always)
-    private static func lowercasedASCII(_ byte: UInt8) -> UInt8 {
-        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 
     /// The scheme and authority, for same-origin checks (RFC 9111 4.4).
