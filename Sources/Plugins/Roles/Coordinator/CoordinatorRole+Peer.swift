@@ -26,13 +26,10 @@ extension CoordinatorRole {
                 throw AdminError.badRequest("\(error)")
             }
             guard !puts.contains(where: { $0.key.isEmpty }) else { throw AdminError.badRequest("a forwarded Put has an empty key") }
-            let replies: [ForwardedPuts.Reply]
-            do {
-                replies = try await putsOnLeader(puts)
-            } catch let failure as LeaderFailure {
-                return LeaderRetry.leaderGoneResponse(failure.error.message)
+            return try await Self.answeringLeaderGone {
+                AdminResponse(
+                    status: .ok, headers: ["Content-Type": "application/octet-stream"], body: ForwardedPuts.encode(try await putsOnLeader(puts)))
             }
-            return AdminResponse(status: .ok, headers: ["Content-Type": "application/octet-stream"], body: ForwardedPuts.encode(replies))
         }
         routes.add(.POST, "/send") { [self] request in
             try await authenticate(request, kind: "send")

@@ -46,10 +46,6 @@ struct LeaderRetry: Sendable, Equatable {
 
     let deadline: ContinuousClock.Instant
 
-    init(deadline: ContinuousClock.Instant) {
-        self.deadline = deadline
-    }
-
     /// A retry for `wait` from `now`.
     init(wait: Duration, from now: ContinuousClock.Instant) {
         self.deadline = now + max(wait, .zero)
