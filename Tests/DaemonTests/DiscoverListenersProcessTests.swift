@@ -17,24 +17,6 @@ import Testing
         directory = try TemporaryDirectory(prefix: "outrider-dlis-")
     }
 
-    /// A port free on loopback now. The announced listen port is chosen by the backend's configuration, not by the
-    /// load balancer's system, so unlike every other listener in these tests it cannot be port 0.
-    static func freePort() throws -> Int {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(socket >= 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
-        }
-        try #require(bound)
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     /// Whether a new connection to `port` on loopback is refused (nothing listens there).
     static func refuses(_ port: Int) -> Bool {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -74,7 +56,9 @@ import Testing
             fallback.stop()
             web.stop()
         }
-        let port = try Self.freePort()
+        // The announced listen port is chosen by the backend's configuration, not by the load balancer's system, so
+        // unlike every other listener in these tests it cannot be port 0.
+        let port = try FreePort.tcp()
 
         let lbPath = directory.path("lb.yaml")
         try """

@@ -19,7 +19,7 @@ import TestSupport
     @Test func theGeneratorDrivesARealNginxThroughJoinsAndLeaves() async throws {
         let nginx = try NginxUnderTest()
         defer { nginx.stop() }
-        let listenPort = try NginxUnderTest.freePort()
+        let listenPort = try FreePort.tcp(on: "0.0.0.0")
 
         var settings = try parse("""
               gossip:

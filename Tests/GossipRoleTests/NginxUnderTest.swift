@@ -1,5 +1,6 @@
 import Foundation
 import NIOPosix
+import TestSupport
 import Testing
 
 /// A real nginx from Debian (`/usr/sbin/nginx`) run in a temporary prefix by one test: its own main file (one worker,
@@ -26,7 +27,7 @@ final class NginxUnderTest {
         confDirectory = directory + "/conf.d"
         try FileManager.default.createDirectory(atPath: confDirectory, withIntermediateDirectories: true)
         target = confDirectory + "/outrider-upstreams.conf"
-        statusPort = try Self.freePort()
+        statusPort = try FreePort.tcp()
         let main = directory + "/nginx.conf"
         let text = """
             worker_processes 1;
@@ -188,20 +189,6 @@ final class NginxUnderTest {
             throw NginxFailure(description: "not an HTTP response: \(text.prefix(200))")
         }
         return (status, String(text[headEnd.upperBound...]))
-    }
-
-    /// A TCP port free on every address now (nginx's generated `listen PORT` binds them all).
-    static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
-        }
-        guard bound else { throw NginxFailure(description: "cannot bind a TCP socket") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

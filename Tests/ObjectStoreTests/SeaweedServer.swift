@@ -14,12 +14,6 @@ final class SeaweedServer {
     let endpoint: S3Endpoint
     static let credentials = SigV4Credentials(accessKeyID: "AKIDCACHETEST", secretAccessKey: "cachesecret")
 
-    static func freePort() throws -> Int {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
-        defer { try? channel.close().wait() }
-        return channel.localAddress?.port ?? 0
-    }
-
     static func weed() throws -> String {
         for candidate in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
             let path = "\(candidate)/weed"
@@ -36,7 +30,7 @@ final class SeaweedServer {
         try config.write(toFile: directory + "/s3.json", atomically: true, encoding: .utf8)
         var ports: [Int] = []
         while ports.count < 8 {
-            let port = try freePort()
+            let port = try FreePort.tcp()
             if port > 0, !ports.contains(port) { ports.append(port) }
         }
         let process = Process()

@@ -31,7 +31,7 @@ public final class PostgresServer: @unchecked Sendable {
         try Self.runAsNobody(["\(Self.bin)/initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
         var lastError = ""
         for _ in 0..<5 {
-            let port = Self.freePort()
+            let port = try FreePort.tcp()
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
             process.arguments = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", "\(Self.bin)/postgres", "-D", data, "-p", "\(port)",
@@ -101,22 +101,6 @@ public final class PostgresServer: @unchecked Sendable {
         }
     }
 
-    /// A port free a moment ago (bound to 0, read, closed); the caller retries on a clash.
-    public static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length)
-                return getsockname(fd, pointer, &length)
-            }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }
 
 /// Lines of a child's output, read on a thread of their own.

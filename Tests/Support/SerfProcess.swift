@@ -26,12 +26,12 @@ public final class SerfProcess: @unchecked Sendable {
         (port, rpcPort, process, logFile) = try Self.launch(name: name, tags: tags, encryptKey: encryptKey, profile: profile)
     }
 
-    /// Starts the agent on free ports. A free port can be taken by another test between its check here and serf's
-    /// bind: the agent then exits at once, and is started again on other ports.
+    /// Starts the agent on ports kept free by ``FreePort``. The UDP side cannot be kept: when another test takes it
+    /// before serf binds it, the agent exits at once and is started again on other ports.
     private static func launch(name: String, tags: [String: String], encryptKey: String?, profile: String) throws -> (Int, Int, Process, URL) {
         for attempt in 1...5 {
-            let port = try freePort()
-            let rpcPort = try freePort()
+            let port = try FreePort.tcpAndUDP()
+            let rpcPort = try FreePort.tcp()
             var arguments = ["agent", "-node=\(name)", "-bind=127.0.0.1:\(port)", "-advertise=127.0.0.1:\(port)", "-rpc-addr=127.0.0.1:\(rpcPort)", "-profile=\(profile)", "-log-level=debug"]
             for (key, value) in tags.sorted(by: { $0.key < $1.key }) { arguments.append("-tag=\(key)=\(value)") }
             if let encryptKey { arguments.append("-encrypt=\(encryptKey)") }
@@ -135,18 +135,4 @@ public final class SerfProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(at: logFile)
     }
 
-    public static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw Failure(description: "no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }

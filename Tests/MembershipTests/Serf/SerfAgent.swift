@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -21,8 +22,8 @@ final class SerfAgent {
             throw SerfAgentError("serf is not installed at \(Self.executable) (apt-get install serf)")
         }
         self.name = name
-        bindPort = try Self.freePort()
-        rpcPort = try Self.freePort()
+        bindPort = UInt16(try FreePort.tcpAndUDP())
+        rpcPort = UInt16(try FreePort.tcp())
         log = FileManager.default.temporaryDirectory.appendingPathComponent("serf-\(name)-\(bindPort).log")
         guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
             throw SerfAgentError("cannot create \(log.path)")
@@ -68,23 +69,6 @@ final class SerfAgent {
             try await Task.sleep(for: .milliseconds(50))
         }
         throw SerfAgentError("serf did not listen on 127.0.0.1:\(bindPort): \(logText)")
-    }
-
-    private static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw SerfAgentError("no free port") }
-        return UInt16(bigEndian: address.sin_port)
     }
 }
 
