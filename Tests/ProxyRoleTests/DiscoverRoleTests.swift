@@ -15,14 +15,6 @@ import TestSupport
 @Suite struct DiscoverRoleTests {
     let group = MultiThreadedEventLoopGroup.singleton
 
-    /// A port free on loopback now, for an application to announce as its listen port.
-    func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
-        let port = try #require(channel.localAddress?.port)
-        try await channel.close()
-        return port
-    }
-
     func member(_ name: String, _ applications: [Application], status: Member.Status = .alive) -> Member {
         Member(name: name, host: "127.0.0.1", port: 7946, status: status, tags: [ApplicationTag.key: ApplicationTag.encode(applications)])
     }
@@ -83,7 +75,7 @@ import TestSupport
         let web1 = try await NamedBackend(name: "web1", group: group)
         let web2 = try await NamedBackend(name: "web2", group: group)
         let api = try await NamedBackend(name: "api", group: group)
-        let (first, second, notAllowed) = (try await freePort(), try await freePort(), try await freePort())
+        let (first, second, notAllowed) = (try FreePort.tcp(), try FreePort.tcp(), try FreePort.tcp())
         let membership = LiveMembership(localMember: Member(name: "lb", host: "127.0.0.1", port: 7946, status: .alive))
         var capabilities = Capabilities()
         capabilities.offers["membership"] = .init(capability: AnyCapability(.membership), provider: "gossip", generation: 1, value: membership as any MembershipView)
@@ -154,7 +146,8 @@ import TestSupport
             try await eventually("web keeps both members") { await answers(port: first, host: "web.test", count: 16) == ["web1", "web2"] }
             reloaded.discovery?.ports = [first]
             _ = try await role.reconfigure(to: reloaded)
-            #expect(await answers(port: second, host: "api.test") == nil)
+            let closed = await answers(port: second, host: "api.test")
+            #expect(closed == nil, "answered \(closed ?? []); the proxy listens on \(role.server.boundListeners.map { "\($0.address)" })")
             #expect(await answers(port: first, host: "web.test") != nil)
             reloaded.discovery?.ports = [first, second]
             _ = try await role.reconfigure(to: reloaded)
@@ -177,6 +170,52 @@ import TestSupport
         await role.shutdown(grace: .seconds(1))
         try await role.run()
         for backend in [fallback, web1, web2, api] { try await backend.stop() }
+    }
+
+    /// A reload the proxy refuses leaves discovery on the settings in force, not on the refused ones: the next
+    /// membership change is planned with the ports the proxy still has.
+    @Test func aRefusedReloadLeavesDiscoveryOnTheSettingsInForce() async throws {
+        let fallback = try await NamedBackend(name: "fallback", group: group)
+        let api = try await NamedBackend(name: "api", group: group)
+        let (first, second) = (try FreePort.tcp(), try FreePort.tcp())
+        let taken = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
+        let takenPort = try #require(taken.localAddress?.port)
+        let membership = LiveMembership(localMember: Member(name: "lb", host: "127.0.0.1", port: 7946, status: .alive))
+        var capabilities = Capabilities()
+        capabilities.offers["membership"] = .init(capability: AnyCapability(.membership), provider: "gossip", generation: 1, value: membership as any MembershipView)
+        let catalog = RoleCatalog([AnyRolePlugin(ProxyRolePlugin()), AnyRolePlugin(MembershipOffering())])
+        let configuration = try OutriderConfiguration.parse("""
+            roles:
+              gossip: {}
+              proxy:
+                listen: ["127.0.0.1:0"]
+                health: {interval: 20ms, timeout: 500ms}
+                sites: [{name: fallback, pools: ["http://127.0.0.1:\(fallback.port)"]}]
+                discover: true
+                discover_ports: [\(first), \(second)]
+            """, path: "p.yaml", catalog: catalog, environment: [:])
+        let settings = try #require(configuration.roles.first { $0.name == "proxy" }?.settings.value as? ProxyRoleSettings)
+        let role = try #require(try await ProxyRolePlugin().makeRole(settings: settings, context: DiscoveredPoolTests.context(group: group, capabilities: capabilities)) as? ProxyRole)
+        try await role.start()
+        let application = { (name: String, port: Int) in Application(name: name, listenPort: port, applicationPort: api.port, transport: .http, domains: ["\(name).test"]) }
+        membership.apply(.joined(member("b1", [application("one", first)])))
+        try await eventually("the first port serves") { await answers(port: first, host: "one.test") == ["api"] }
+
+        // Narrower ports and a listener on a port in use: the proxy refuses the whole reload.
+        var refused = settings
+        refused.discovery?.ports = [first]
+        refused.proxy.listeners.append(.init(host: "127.0.0.1", port: takenPort))
+        await #expect(throws: (any Error).self) { try await role.reconfigure(to: refused) }
+
+        // An application announced on the second port is opened: it is among the ports in force.
+        membership.apply(.joined(member("b2", [application("two", second)])))
+        try await eventually("the second port serves") { await answers(port: second, host: "two.test") == ["api"] }
+        #expect(await answers(port: first, host: "one.test") == ["api"])
+
+        await role.shutdown(grace: .seconds(1))
+        try await role.run()
+        try await taken.close()
+        for backend in [fallback, api] { try await backend.stop() }
     }
 
     static func field(_ name: String, of value: JSONValue) -> JSONValue? {

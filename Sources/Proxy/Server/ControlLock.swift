@@ -1,8 +1,8 @@
 import NIOConcurrencyHelpers
 
-/// Runs the proxy's control operations (start, reconfigure) one at a time, in call order,
-/// across their suspension points: an async mutex.
-final class ControlLock: Sendable {
+/// Runs control operations (the proxy's start and reconfigure; a role's reloads and membership changes) one at a
+/// time, in call order, across their suspension points: an async mutex.
+public final class ControlLock: Sendable {
     private struct State {
         var held = false
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -10,7 +10,9 @@ final class ControlLock: Sendable {
 
     private let state = NIOLockedValueBox(State())
 
-    func withLock<Result>(_ body: () async throws -> Result) async throws -> Result {
+    public init() {}
+
+    public func withLock<Result, Failure: Error>(_ body: () async throws(Failure) -> Result) async throws(Failure) -> Result {
         await acquire()
         defer { release() }
         return try await body()

@@ -218,7 +218,7 @@ public final class ProxyServer: Sendable {
     /// balancer in front see this host refuse connections before its requests in flight end. Does
     /// nothing unless the proxy is running; ``reconfigure(_:)`` is refused afterwards.
     public func stopAccepting() async {
-        try? await control.withLock {
+        await control.withLock {
             let listeners = state.withLockedValue { state -> [Listening] in
                 guard state.lifecycle == .running else { return [] }
                 state.lifecycle = .draining
@@ -319,7 +319,7 @@ public final class ProxyServer: Sendable {
     /// in before it is routed, or removes it (`nil`); requests in flight finish with the cache
     /// they started with. Nothing else changes; a ``reconfigure(_:)`` keeps the cache.
     public func setResponseCache(_ cache: (any ResponseCache)?) async {
-        try? await control.withLock {
+        await control.withLock {
             install(runtime.routing.replacingCache(cache))
         }
     }

@@ -42,6 +42,9 @@ final class DiscoveredBackends: Sendable {
 
     var followsMembership: Bool { state.withLock { $0.settings.followsMembership } }
 
+    /// The settings in force.
+    var settings: ProxyRoleSettings { state.withLock { $0.settings } }
+
     /// Whether `discover: true` is set.
     var discovers: Bool { state.withLock { $0.settings.discovery != nil } }
 

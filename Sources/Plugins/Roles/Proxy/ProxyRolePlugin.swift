@@ -70,6 +70,10 @@ final class ProxyRole: Role {
     private let reportingTo = Mutex<(any MembershipView)?>(nil)
     /// The cache role's response cache, when one ran before this role started.
     private let initialCache: (any ResponseCache)?
+    /// Reloads and membership changes one at a time: each builds the proxy's configuration from the discovery state
+    /// and applies it before the next begins, so that a change planned from a membership state before a reload is not
+    /// applied after it, with the settings the reload replaced (a port the reload closed would open again).
+    private let applying = ControlLock()
 
     init(server: ProxyServer, discovery: DiscoveredBackends, membership: (any MembershipView)?, cache: (any ResponseCache)? = nil, logger: Logger) {
         self.server = server
@@ -107,7 +111,16 @@ final class ProxyRole: Role {
 
     func reconfigure(to settings: ProxyRoleSettings) async throws -> Reconfiguration {
         let followed = discovery.followsMembership
-        try await server.reconfigure(discovery.replaceSettings(with: settings))
+        try await applying.withLock { [server, discovery] in
+            let previous = discovery.settings
+            do {
+                try await server.reconfigure(discovery.replaceSettings(with: settings))
+            } catch {
+                // The proxy keeps the previous configuration; so does discovery, for the next membership change.
+                _ = discovery.replaceSettings(with: previous)
+                throw error
+            }
+        }
         // A reload that adds the first `gossip://` pool (or `discover: true`) starts following the membership.
         if !followed, discovery.followsMembership, let membership = offeredMembership.withLock({ $0 }) { follow(membership) }
         return .applied
@@ -158,15 +171,15 @@ final class ProxyRole: Role {
         }
         follower.withLock { current in
             let previous = current
-            current = Task { [server, discovery, logger] in
+            current = Task { [server, discovery, logger, applying] in
                 previous?.cancel()
                 await previous?.value
                 guard let membership else {
-                    await Self.apply(discovery.update(from: nil), to: server, discovery: discovery, logger: logger)
+                    await applying.withLock { await Self.apply(discovery.update(from: nil), to: server, discovery: discovery, logger: logger) }
                     return
                 }
                 for await snapshot in membership.snapshots() {
-                    await Self.apply(discovery.update(from: snapshot), to: server, discovery: discovery, logger: logger)
+                    await applying.withLock { await Self.apply(discovery.update(from: snapshot), to: server, discovery: discovery, logger: logger) }
                 }
             }
         }
