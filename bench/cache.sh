@@ -2,12 +2,13 @@
 # Side-by-side cache benchmark on loopback: nginx proxy_cache (one worker, cache on local disk) and outrider's
 # cache role (disk store, one event loop thread), in front of the same nginx static-file origin, loaded by wrk.
 #
-#   bench/cache.sh [DURATION_SECONDS]       ROUNDS=3 MISSES=15 by default
+#   bench/cache.sh [DURATION_SECONDS]       ROUNDS=3 MISSES=15 MISS_CPU=1 by default
 #
 # Prints requests/s, p50 and p99 of hits of a 1 KiB and a 1 MiB object at 64 connections for each, and the ratios
 # outrider/nginx; then the time to first byte and total time of misses of a 100 MiB object (MISSES samples, 15 by
 # default, through bench/ttfb.py) through each, through outrider with the proxy role only, and from the origin
-# directly. The caches run on CPU 1; the origin, wrk and the miss client share CPU 0.
+# directly. The caches run on CPU 1; the origin and wrk share CPU 0; the miss client runs on MISS_CPU (1).
+# ROUNDS=0 measures the misses only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
@@ -117,7 +118,8 @@ to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v
 rounds="${ROUNDS:-3}"
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 printf "%-8s %-9s %12s %10s %10s   (median of %s rounds)\n" object cache "requests/s" "p50 ms" "p99 ms" "$rounds"
-for object in 1k 1m; do
+objects="1k 1m"; [ "$rounds" -gt 0 ] || objects=""
+for object in $objects; do
     : > "$work/rounds-$object"
     for round in $(seq "$rounds"); do
         read -r n_rps n_p50 n_p99 < <(measure "http://127.0.0.1:$via_nginx/$object.bin")
@@ -134,16 +136,17 @@ done
 
 # A miss of 100 MiB: time to first byte (median and deciles of $misses samples, each a new key on a new
 # connection, the body read whole) and the median total, from the origin itself, through each cache, and through
-# an outrider with the proxy role only (what the cache adds to the proxy). The client runs on CPU 0 with the
-# origin; every path through a cache crosses to CPU 1 and back twice.
+# an outrider with the proxy role only (what the cache adds to the proxy), the four taken in turns. The client runs
+# on MISS_CPU, by default the caches' CPU 1: then every path crosses between the two CPUs twice (to the origin and
+# back), the direct one as well as those through a cache. With MISS_CPU=0, the origin's CPU, the direct path
+# crosses none and every path through a cache four times.
 misses="${MISSES:-15}"
+miss_cpu="${MISS_CPU:-1}"
 echo
-printf "%-12s %12s %10s %10s %10s\n" "100 MiB miss" "ttfb p50 ms" "p10 ms" "p90 ms" "total ms"
-for target in "origin $origin" "nginx $via_nginx" "outrider $via_outrider" "proxy-only $proxy_only"; do
-    set -- $target
-    read -r t50 t10 t90 total < <(taskset -c 0 python3 bench/ttfb.py "$2" 100m.bin "$misses")
-    printf "%-12s %12s %10s %10s %10s\n" "$1" "$t50" "$t10" "$t90" "$total"
-    case "$1" in origin) ttfb_origin=$t50 ;; nginx) ttfb_nginx=$t50 ;; outrider) ttfb_outrider=$t50 ;; esac
-done
-awk -v o="$ttfb_origin" -v n="$ttfb_nginx" -v c="$ttfb_outrider" \
-    'BEGIN { printf "ttfb over the origin: nginx %+.3f ms, outrider %+.3f ms\n", n - o, c - o }'
+printf "%-12s %12s %10s %10s %10s   (client on CPU %s)\n" "100 MiB miss" "ttfb p50 ms" "p10 ms" "p90 ms" "total ms" "$miss_cpu"
+while read -r name t50 t10 t90 total; do
+    printf "%-12s %12s %10s %10s %10s\n" "$name" "$t50" "$t10" "$t90" "$total"
+    case "$name" in origin) ttfb_origin=$t50 ;; nginx) ttfb_nginx=$t50 ;; outrider) ttfb_outrider=$t50 ;; proxy-only) ttfb_proxy=$t50 ;; esac
+done < <(taskset -c "$miss_cpu" python3 bench/ttfb.py 100m.bin "$misses" 0.3 origin=$origin nginx=$via_nginx outrider=$via_outrider proxy-only=$proxy_only)
+awk -v o="$ttfb_origin" -v n="$ttfb_nginx" -v c="$ttfb_outrider" -v p="$ttfb_proxy" \
+    'BEGIN { printf "ttfb over the origin: nginx %+.3f ms, outrider %+.3f ms, outrider proxy only %+.3f ms\n", n - o, c - o, p - o }'

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Time to first byte of cache misses: SAMPLES requests for OBJECT on 127.0.0.1:PORT, each on a new connection
-and with a query no cache has seen, the whole body read before the next (so that a cache's fill completes), a
-pause between them. Prints `ttfb_median_ms ttfb_p10_ms ttfb_p90_ms total_median_ms`.
+"""Time to first byte of cache misses: SAMPLES requests for OBJECT through each NAME=PORT on 127.0.0.1, taken in
+turns (one request to each target per turn, the order rotating), each on a new connection and with a query no
+cache has seen, the whole body read before the next (so that a cache's fill completes), a pause before each.
+Prints a line per target: `NAME ttfb_median_ms ttfb_p10_ms ttfb_p90_ms total_median_ms`.
 
-    bench/ttfb.py PORT OBJECT SAMPLES [PAUSE_SECONDS]
+    bench/ttfb.py OBJECT SAMPLES PAUSE_SECONDS NAME=PORT [NAME=PORT ...]
 
-The time runs from the connect to the first byte of the response, as curl's time_starttransfer does for a
-connection to an address.
+Taking the targets in turns puts a drift of the machine's speed on all of them alike. The time runs from the
+connect to the first byte of the response, as curl's time_starttransfer does for a connection to an address.
 """
 import random
 import socket
@@ -33,17 +34,28 @@ def sample(port: int, path: str) -> tuple[float, float]:
 
 
 def main() -> None:
-    port, target, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-    pause = float(sys.argv[4]) if len(sys.argv) > 4 else 0.3
-    firsts, totals = [], []
-    for _ in range(count):
-        time.sleep(pause)
-        first, total = sample(port, f"/{target}?miss={random.getrandbits(64)}")
-        firsts.append(first)
-        totals.append(total)
-    firsts.sort()
-    deciles = statistics.quantiles(firsts, n=10) if len(firsts) > 1 else firsts * 9
-    print(f"{statistics.median(firsts):.3f} {deciles[0]:.3f} {deciles[-1]:.3f} {statistics.median(totals):.1f}")
+    if len(sys.argv) < 5:
+        raise SystemExit(__doc__)
+    target, count, pause = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    targets = []
+    for argument in sys.argv[4:]:
+        name, _, port = argument.partition("=")
+        if not port.isdigit():
+            raise SystemExit(f"not NAME=PORT: {argument}")
+        targets.append((name, int(port)))
+    firsts = {name: [] for name, _ in targets}
+    totals = {name: [] for name, _ in targets}
+    for turn in range(count):
+        shift = turn % len(targets)
+        for name, port in targets[shift:] + targets[:shift]:
+            time.sleep(pause)
+            first, total = sample(port, f"/{target}?miss={random.getrandbits(64)}")
+            firsts[name].append(first)
+            totals[name].append(total)
+    for name, _ in targets:
+        times = sorted(firsts[name])
+        deciles = statistics.quantiles(times, n=10) if len(times) > 1 else times * 9
+        print(f"{name} {statistics.median(times):.3f} {deciles[0]:.3f} {deciles[-1]:.3f} {statistics.median(totals[name]):.1f}")
 
 
 if __name__ == "__main__":
