@@ -70,16 +70,11 @@ import TestSupport
         }
     }
 
-    @Test func listenersFollowTheAnnouncedApplications() async throws {
-        let fallback = try await NamedBackend(name: "fallback", group: group)
-        let web1 = try await NamedBackend(name: "web1", group: group)
-        let web2 = try await NamedBackend(name: "web2", group: group)
-        let api = try await NamedBackend(name: "api", group: group)
-        let (first, second, notAllowed) = (try FreePort.tcp(), try FreePort.tcp(), try FreePort.tcp())
-        let membership = LiveMembership(localMember: Member(name: "lb", host: "127.0.0.1", port: 7946, status: .alive))
+    /// A started proxy role read from YAML: a listener on an ephemeral port, a `fallback` site, `discover: true` on
+    /// `ports`, following `membership` as the gossip role's offer.
+    func discoveringRole(ports: [Int], fallback: NamedBackend, membership: LiveMembership) async throws -> (ProxyRole, ProxyRoleSettings) {
         var capabilities = Capabilities()
         capabilities.offers["membership"] = .init(capability: AnyCapability(.membership), provider: "gossip", generation: 1, value: membership as any MembershipView)
-
         let catalog = RoleCatalog([AnyRolePlugin(ProxyRolePlugin()), AnyRolePlugin(MembershipOffering())])
         let configuration = try OutriderConfiguration.parse("""
             roles:
@@ -89,12 +84,23 @@ import TestSupport
                 health: {interval: 20ms, timeout: 500ms}
                 sites: [{name: fallback, pools: ["http://127.0.0.1:\(fallback.port)"]}]
                 discover: true
-                discover_ports: [\(first), \(second)]
+                discover_ports: [\(ports.map(String.init).joined(separator: ", "))]
             """, path: "p.yaml", catalog: catalog, environment: [:])
         let settings = try #require(configuration.roles.first { $0.name == "proxy" }?.settings.value as? ProxyRoleSettings)
         let context = DiscoveredPoolTests.context(group: group, capabilities: capabilities)
         let role = try #require(try await ProxyRolePlugin().makeRole(settings: settings, context: context) as? ProxyRole)
         try await role.start()
+        return (role, settings)
+    }
+
+    @Test func listenersFollowTheAnnouncedApplications() async throws {
+        let fallback = try await NamedBackend(name: "fallback", group: group)
+        let web1 = try await NamedBackend(name: "web1", group: group)
+        let web2 = try await NamedBackend(name: "web2", group: group)
+        let api = try await NamedBackend(name: "api", group: group)
+        let (first, second, notAllowed) = (try FreePort.tcp(), try FreePort.tcp(), try FreePort.tcp())
+        let membership = LiveMembership(localMember: Member(name: "lb", host: "127.0.0.1", port: 7946, status: .alive))
+        let (role, settings) = try await discoveringRole(ports: [first, second], fallback: fallback, membership: membership)
         let main = try #require(role.server.localAddresses.first?.port)
         // On a loaded machine the first health check may not have passed yet.
         try await eventually("the fallback site answers") { await answers(port: main, host: "anything.test") == ["fallback"] }
@@ -181,22 +187,7 @@ import TestSupport
         let taken = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
         let takenPort = try #require(taken.localAddress?.port)
         let membership = LiveMembership(localMember: Member(name: "lb", host: "127.0.0.1", port: 7946, status: .alive))
-        var capabilities = Capabilities()
-        capabilities.offers["membership"] = .init(capability: AnyCapability(.membership), provider: "gossip", generation: 1, value: membership as any MembershipView)
-        let catalog = RoleCatalog([AnyRolePlugin(ProxyRolePlugin()), AnyRolePlugin(MembershipOffering())])
-        let configuration = try OutriderConfiguration.parse("""
-            roles:
-              gossip: {}
-              proxy:
-                listen: ["127.0.0.1:0"]
-                health: {interval: 20ms, timeout: 500ms}
-                sites: [{name: fallback, pools: ["http://127.0.0.1:\(fallback.port)"]}]
-                discover: true
-                discover_ports: [\(first), \(second)]
-            """, path: "p.yaml", catalog: catalog, environment: [:])
-        let settings = try #require(configuration.roles.first { $0.name == "proxy" }?.settings.value as? ProxyRoleSettings)
-        let role = try #require(try await ProxyRolePlugin().makeRole(settings: settings, context: DiscoveredPoolTests.context(group: group, capabilities: capabilities)) as? ProxyRole)
-        try await role.start()
+        let (role, settings) = try await discoveringRole(ports: [first, second], fallback: fallback, membership: membership)
         let application = { (name: String, port: Int) in Application(name: name, listenPort: port, applicationPort: api.port, transport: .http, domains: ["\(name).test"]) }
         membership.apply(.joined(member("b1", [application("one", first)])))
         try await eventually("the first port serves") { await answers(port: first, host: "one.test") == ["api"] }
