@@ -52,6 +52,10 @@ public protocol CacheStore: Sendable {
     /// ``MemoryTier``'s copy); `nil` otherwise, and then ``open(_:on:)`` says.
     func heldObject(_ name: CacheObjectName) -> CacheStoreObject?
 
+    /// False when the store knows at once, without I/O or waiting, that it holds nothing under `name` (the disk
+    /// store's index); true when it may, and then ``open(_:on:)`` says. A miss then costs no store request.
+    func mayHold(_ name: CacheObjectName) -> Bool
+
     /// Removes every object whose stored head's URI starts with `prefix`, answering how many
     /// went; `nil` when the store cannot find its objects by URI (S3: the names are hashes).
     func removeObjects(withURIPrefix prefix: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int>?
@@ -70,6 +74,8 @@ public protocol CacheStore: Sendable {
 
 extension CacheStore {
     public func heldObject(_ name: CacheObjectName) -> CacheStoreObject? { nil }
+
+    public func mayHold(_ name: CacheObjectName) -> Bool { true }
 
     public func removeObjects(withURIPrefix prefix: String, on eventLoop: any EventLoop) -> EventLoopFuture<Int>? { nil }
 }

@@ -466,8 +466,9 @@ public final class HTTPCache: ResponseCache {
     // MARK: The store, bounded
 
     func open(_ name: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<CacheStoreObject?> {
-        // A copy at hand needs no timeout.
+        // A copy at hand needs no timeout, nor does an object the store knows it does not hold.
         if let held = store.heldObject(name) { return eventLoop.makeSucceededFuture(held) }
+        guard store.mayHold(name) else { return eventLoop.makeSucceededFuture(nil) }
         let started = NIODeadline.now()
         // An object that arrives after its timeout is let go.
         let result = timed(store.open(name, on: eventLoop), on: eventLoop) { object in object?.release() }

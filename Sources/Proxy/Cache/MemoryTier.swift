@@ -89,6 +89,10 @@ public final class MemoryTier: CacheStore {
         return found?.object
     }
 
+    public func mayHold(_ name: CacheObjectName) -> Bool {
+        state.withLockedValue { $0.held[name] != nil } || store.mayHold(name)
+    }
+
     public func open(_ name: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<CacheStoreObject?> {
         if let held = heldObject(name) { return eventLoop.makeSucceededFuture(held) }
         let token = state.withLockedValue { $0.claim(name) }

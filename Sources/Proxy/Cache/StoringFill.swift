@@ -108,9 +108,11 @@ final class StoringFill: CacheFill {
             requestTime: context.requestTime,
             responseTime: responseTime,
             correctedInitialAge: Freshness.correctedInitialAge(headers: head.headers, requestTime: context.requestTime, responseTime: responseTime),
-            variant: variant
+            variant: variant,
+            // The stored fields keep the response's Cache-Control unless `private` names it.
+            control: control.privateFields.contains("cache-control") ? nil : control
         )
-        let name = varyNames.isEmpty ? context.key.objectName : context.key.objectName(variant: variant)
+        let name = varyNames.isEmpty ? cache.objectName(of: context.key) : context.key.objectName(variant: variant)
         let marker = varyNames.isEmpty ? nil : CacheEntryHead(kind: .variants, uri: context.key.uri, varyNames: varyNames).encoded()
         // The store's work (a temporary file opened on its threads, an upload begun) starts once the bytes of this
         // read have been flushed to the client: NIO runs a task after the read's events, so waking the store's
@@ -177,7 +179,7 @@ final class StoringFill: CacheFill {
         committed.flatMap { [cache, context, loop] () -> EventLoopFuture<Void> in
             guard let marker else { return loop.makeSucceededVoidFuture() }
             // The URI's responses vary: the marker at its primary name says on what.
-            return cache.store.beginFill(context.key.objectName, metadata: marker, bodyLength: 0, on: loop).flatMap { $0.commit() }
+            return cache.store.beginFill(cache.objectName(of: context.key), metadata: marker, bodyLength: 0, on: loop).flatMap { $0.commit() }
         }.whenComplete { [self] result in
             count(nil, background: (try? result.get()) != nil ? .replaced : .failed)
             if case .failure(let error) = result {

@@ -560,7 +560,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Upstrea
                     if start.fields.isEmpty {
                         writer.writeForwardedHead(head, request: machine.request, keepAlive: keepAlive)
                     } else {
-                        var annotated = head.httpResponseHead
+                        // The teed head, without its hop-by-hop fields, is what the client is sent apart from framing.
+                        var annotated = teed
                         for (name, value) in start.fields {
                             annotated.headers.replaceOrAdd(name: name, value: value)
                         }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -47,6 +48,46 @@ import TestSupport
         #expect(HTTPDate.parse("Sun, 06 Nov 1994 25:49:37 GMT") == nil)
         #expect(HTTPDate.parse("") == nil)
         #expect(HTTPDate.parse(HTTPDate.format(Self.t0)) == Self.t0)
+    }
+
+    /// Every date from year 1000 to 9999 in its three forms (the two-digit year of RFC 850 only where it reads back
+    /// as the same century), and bytes that are not a date (a year too long for the arithmetic among them), read
+    /// without a crash and as `nil`.
+    @Test func httpDatesOfEveryFormAndNoneOtherwise() {
+        var random = SeededGenerator(seed: 9111)
+        let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        for _ in 0..<2000 {
+            let seconds = Int.random(in: -30_610_224_000...253_402_300_799, using: &random)
+            let fixdate = HTTPDate.format(seconds)
+            #expect(HTTPDate.parse(fixdate) == seconds, "\(fixdate)")
+            #expect(HTTPDate.parse("  \t\(fixdate.uppercased())\t ") == seconds, "\(fixdate)")
+            // "Sun, 06 Nov 1994 08:49:37 GMT" → its parts
+            let parts = fixdate.split(separator: " ").map(String.init)
+            let (day, month, year, time) = (parts[1], parts[2], Int(parts[3])!, parts[4])
+            let dayNumber = Int(day)!
+            let asctime = "\(parts[0].dropLast()) \(month) \(dayNumber < 10 ? " \(dayNumber)" : day) \(time) \(year)"
+            #expect(HTTPDate.parse(asctime) == seconds, "\(asctime)")
+            if (1970...2069).contains(year) {
+                let rfc850 = "Sunday, \(day)-\(month)-\(String(format: "%02d", year % 100)) \(time) GMT"
+                #expect(HTTPDate.parse(rfc850) == seconds, "\(rfc850)")
+            }
+            #expect(monthNames.contains(month))
+        }
+        for text in [
+            "Sun, 06 Nov 99999999999999999999 08:49:37 GMT", "Sun, 06 Nov 1994 8:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 gmt",
+            "Sun, 06 Nov 1994 08:49:37 GMT extra", "Sun, 06 Nov 1994 08:49 GMT", "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nvo 1994 08:49:37 GMT", "Sun, +6 Nov 1994 08:49:37 GMT", "Sun 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-1994 08:49:37 GMT", "Sunday, 06-Nov-94-1 08:49:37 GMT", "Sun Nov  6 08:49:37 994", "Sun, 06 Nov 0994 08:49:37 GMT",
+        ] {
+            #expect(HTTPDate.parse(text) == nil, "\(text)")
+        }
+        #expect(HTTPDate.parse("Sun, 06 NOV 1994 08:49:37 GMT") == 784_111_777)
+        let alphabet = Array("0123456789 :-,GMTSunNovJan\t\u{e9}")
+        for _ in 0..<5000 {
+            let text = String((0..<Int.random(in: 0...40, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
+            _ = HTTPDate.parse(text)
+            _ = HTTPDate.parse(text.dropFirst())
+        }
     }
 
     // MARK: Directives

@@ -71,6 +71,10 @@ public final class DiskStore: CacheStore {
 
     // MARK: CacheStore
 
+    public func mayHold(_ name: CacheObjectName) -> Bool {
+        state.withLockedValue { $0.index.size(of: name) != nil }
+    }
+
     public func open(_ name: CacheObjectName, on eventLoop: any EventLoop) -> EventLoopFuture<CacheStoreObject?> {
         let known: Bool = state.withLockedValue { $0.index.touch(name) }
         guard known else { return eventLoop.makeSucceededFuture(nil) }

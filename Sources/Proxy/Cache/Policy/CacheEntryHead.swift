@@ -45,13 +45,14 @@ public struct CacheEntryHead: Sendable, Equatable {
         responseTime: Int = 0,
         correctedInitialAge: Int = 0,
         variant: [VaryValue] = [],
-        varyNames: [String] = []
+        varyNames: [String] = [],
+        control: CacheControl? = nil
     ) {
         self.kind = kind
         self.uri = uri
         self.status = status
         self.headers = headers
-        self.control = CacheControl(headers)
+        self.control = control ?? CacheControl(headers)
         self.requestTime = requestTime
         self.responseTime = responseTime
         self.correctedInitialAge = correctedInitialAge

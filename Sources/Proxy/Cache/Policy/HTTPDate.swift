@@ -6,29 +6,147 @@
 /// (`Sun Nov  6 08:49:37 1994`) forms; anything else is `nil`, which for `Expires` means
 /// "already expired" (RFC 9111 5.3).
 public enum HTTPDate {
-    private static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
     private static let dayNames = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
     private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     /// Seconds since 1970 of `text`, or `nil` when it is not an HTTP date.
+    ///
+    /// Read byte by byte, without a string made: a response's `Date`, `Expires` and `Last-Modified` are read on
+    /// every miss. Numbers are ASCII digits only, at most nine of them, so that no date, however long its year,
+    /// overflows the arithmetic.
     public static func parse(_ text: some StringProtocol) -> Int? {
-        let trimmed = text.trimmingASCIISpaces()
-        let words = trimmed.split(separator: " ").map { String($0) }
-        if words.count == 6, words[0].hasSuffix(","), words[5] == "GMT" {
+        if let parsed = text.utf8.withContiguousStorageIfAvailable({ parse(bytes: $0) }) { return parsed }
+        return Array(text.utf8).withUnsafeBufferPointer { parse(bytes: $0) }
+    }
+
+    private static func parse(bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        // Spaces and tabs around the value are not part of it; inside, words are separated by runs of spaces
+        // (asctime pads a one-digit day with a second space).
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, bytes[start] == space || bytes[start] == tab { start += 1 }
+        while end > start, bytes[end - 1] == space || bytes[end - 1] == tab { end -= 1 }
+        var words = Words()
+        var cursor = start
+        while cursor < end {
+            while cursor < end, bytes[cursor] == space { cursor += 1 }
+            let wordStart = cursor
+            while cursor < end, bytes[cursor] != space { cursor += 1 }
+            if cursor > wordStart, !words.append(wordStart..<cursor) { return nil }
+        }
+        let endsWithComma = words.count > 0 && bytes[words[0].upperBound - 1] == UInt8(ascii: ",")
+        switch words.count {
+        case 6 where endsWithComma && isGMT(bytes, words[5]):
             // IMF-fixdate: day-name "," SP day SP month SP year SP time SP "GMT"
-            return make(day: words[1], month: words[2], year: words[3], time: words[4], twoDigitYear: false)
-        }
-        if words.count == 4, words[0].hasSuffix(","), words[3] == "GMT" {
+            return make(bytes, day: words[1], month: words[2], year: words[3], time: words[4], twoDigitYear: false)
+        case 4 where endsWithComma && isGMT(bytes, words[3]):
             // rfc850-date: day-name-l "," SP day "-" month "-" 2DIGIT SP time SP "GMT"
-            let parts = words[1].split(separator: "-", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 3 else { return nil }
-            return make(day: parts[0], month: parts[1], year: parts[2], time: words[2], twoDigitYear: true)
-        }
-        if words.count == 5 {
+            let date = words[1]
+            guard let first = bytes[date].firstIndex(of: dash),
+                  let second = bytes[(first + 1)..<date.upperBound].firstIndex(of: dash),
+                  !bytes[(second + 1)..<date.upperBound].contains(dash)
+            else { return nil }
+            return make(bytes, day: date.lowerBound..<first, month: (first + 1)..<second, year: (second + 1)..<date.upperBound, time: words[2], twoDigitYear: true)
+        case 5:
             // asctime-date: day-name SP month SP ( 2DIGIT / ( SP DIGIT )) SP time SP year
-            return make(day: words[2], month: words[1], year: words[4], time: words[3], twoDigitYear: false)
+            return make(bytes, day: words[2], month: words[1], year: words[4], time: words[3], twoDigitYear: false)
+        default:
+            return nil
         }
-        return nil
+    }
+
+    private static let space = UInt8(ascii: " ")
+    private static let tab = UInt8(ascii: "\t")
+    private static let dash = UInt8(ascii: "-")
+
+    /// Up to six words of a date, as ranges of its bytes.
+    private struct Words {
+        private var ranges: (Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>) = (0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0)
+        private(set) var count = 0
+
+        /// Adds `range`; false when there are six already (no HTTP date has more).
+        mutating func append(_ range: Range<Int>) -> Bool {
+            switch count {
+            case 0: ranges.0 = range
+            case 1: ranges.1 = range
+            case 2: ranges.2 = range
+            case 3: ranges.3 = range
+            case 4: ranges.4 = range
+            case 5: ranges.5 = range
+            default: return false
+            }
+            count += 1
+            return true
+        }
+
+        subscript(index: Int) -> Range<Int> {
+            switch index {
+            case 0: ranges.0
+            case 1: ranges.1
+            case 2: ranges.2
+            case 3: ranges.3
+            case 4: ranges.4
+            default: ranges.5
+            }
+        }
+    }
+
+    private static func isGMT(_ bytes: UnsafeBufferPointer<UInt8>, _ word: Range<Int>) -> Bool {
+        word.count == 3 && bytes[word.lowerBound] == UInt8(ascii: "G") && bytes[word.lowerBound + 1] == UInt8(ascii: "M")
+            && bytes[word.lowerBound + 2] == UInt8(ascii: "T")
+    }
+
+    /// The value of one to nine ASCII digits.
+    private static func number(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int? {
+        guard (1...9).contains(range.count) else { return nil }
+        var value = 0
+        for index in range {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            value = value * 10 + Int(digit)
+        }
+        return value
+    }
+
+    /// The month (1 to 12) of a three-letter English month name in any case.
+    private static func month(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int? {
+        guard range.count == 3 else { return nil }
+        // Setting bit 5 lower-cases an ASCII letter; the names are letters only, so nothing else can match.
+        let key = (UInt32(bytes[range.lowerBound] | 0x20) << 16) | (UInt32(bytes[range.lowerBound + 1] | 0x20) << 8) | UInt32(bytes[range.lowerBound + 2] | 0x20)
+        return monthKeys.firstIndex(of: key).map { $0 + 1 }
+    }
+
+    private static let monthKeys: [UInt32] = monthNames.map { name in
+        name.lowercased().utf8.reduce(UInt32(0)) { ($0 << 8) | UInt32($1) }
+    }
+
+    private static func make(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        day: Range<Int>,
+        month monthRange: Range<Int>,
+        year yearRange: Range<Int>,
+        time: Range<Int>,
+        twoDigitYear: Bool
+    ) -> Int? {
+        guard let day = number(bytes, day), (1...31).contains(day),
+              let month = month(bytes, monthRange),
+              var year = number(bytes, yearRange)
+        else { return nil }
+        if twoDigitYear {
+            guard year < 100 else { return nil }
+            // RFC 9110 5.6.7: a two-digit year more than 50 years in the future is in the past century.
+            year += year < 70 ? 2000 : 1900
+        } else if year < 1000 {
+            return nil
+        }
+        // hour ":" minute ":" second, two digits each
+        guard time.count == 8, bytes[time.lowerBound + 2] == UInt8(ascii: ":"), bytes[time.lowerBound + 5] == UInt8(ascii: ":"),
+              let hour = number(bytes, time.lowerBound..<(time.lowerBound + 2)),
+              let minute = number(bytes, (time.lowerBound + 3)..<(time.lowerBound + 5)),
+              let second = number(bytes, (time.lowerBound + 6)..<(time.lowerBound + 8)),
+              hour <= 23, minute <= 59, second <= 60
+        else { return nil }
+        return days(fromCivil: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
     }
 
     /// `seconds` as an IMF-fixdate.
@@ -40,26 +158,6 @@ public enum HTTPDate {
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
         let time = "\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
         return "\(weekday), \(two(day)) \(monthNames[month - 1]) \(year) \(time) GMT"
-    }
-
-    private static func make(day: String, month: String, year: String, time: String, twoDigitYear: Bool) -> Int? {
-        guard let day = Int(day), (1...31).contains(day), day > 0,
-            let monthIndex = months.firstIndex(of: month.lowercased()),
-            var year = Int(year), year >= 0
-        else { return nil }
-        if twoDigitYear {
-            guard year < 100 else { return nil }
-            // RFC 9110 5.6.7: a two-digit year more than 50 years in the future is in the past century.
-            year += year < 70 ? 2000 : 1900
-        } else if year < 1000 {
-            return nil
-        }
-        let clock = time.split(separator: ":", omittingEmptySubsequences: false)
-        guard clock.count == 3, clock.allSatisfy({ $0.count == 2 }),
-            let hour = Int(clock[0]), let minute = Int(clock[1]), let second = Int(clock[2]),
-            (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second)
-        else { return nil }
-        return days(fromCivil: year, month: monthIndex + 1, day: day) * 86_400 + hour * 3600 + minute * 60 + second
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
