@@ -21,17 +21,14 @@ public final class MemoryTier: CacheStore {
 
     /// A copy; a reference, so that a hit copies no fields out of the tier.
     final class Held: Sendable {
-        let metadata: ByteBuffer
-        let body: ByteBuffer
-        let decoded: DecodedHead?
         /// The copy as a store's object, made once: every hit on it is handed this same one.
         let object: CacheStoreObject
 
+        /// The bytes the copy takes: its metadata and its body.
+        var size: Int { object.metadata.readableBytes + object.bodyLength }
+
         init(metadata: ByteBuffer, body: ByteBuffer) {
-            self.metadata = metadata
-            self.body = body
             let decoded = CacheEntryHead(decoding: metadata).map(DecodedHead.init)
-            self.decoded = decoded
             object = CacheStoreObject(
                 metadata: metadata,
                 bodyLength: body.readableBytes,
@@ -211,7 +208,7 @@ public final class MemoryTier: CacheStore {
     }
 
     private static func insert(_ held: Held, as name: CacheObjectName, into state: inout State, under maxSize: Int) {
-        let size = held.metadata.readableBytes + held.body.readableBytes
+        let size = held.size
         if state.held.updateValue(held, forKey: name) != nil { _ = state.index.remove(name) }
         state.index.insert(name, size: size)
         for evicted in state.index.evict(toFit: 0, under: maxSize) { state.held[evicted] = nil }

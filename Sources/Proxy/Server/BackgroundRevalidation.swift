@@ -13,8 +13,7 @@ import NIOHTTP1
 /// stale response stays for the next request to try again. A backend that fails before a response
 /// byte (its connection refused, reset or closed) is taken offline and not chosen again, and another
 /// of the site is, up to `retry.attempts` more times, with the rules of ``ExchangeStateMachine``'s
-/// retry of an idempotent request: a pooled connection the backend had closed while idle leaves the
-/// backend a candidate and does not count.
+/// retry of an idempotent request (``BackendAttempts``).
 /// A timeout is not retried. The connection is closed after the response rather than pooled:
 /// revalidations are rare, and the pool's reuse rules belong to the exchange.
 ///
@@ -33,9 +32,8 @@ final class BackgroundRevalidation: UpstreamDelegate {
     private var teeing = false
     private var upstream: UpstreamHandler?
     private var backend: Backend?
-    /// Backends that failed this revalidation, not chosen again; and the attempts made so far.
-    private var tried: [Backend] = []
-    private var attempts = 0
+    /// The backends this revalidation has tried.
+    private var attempts = BackendAttempts()
     /// Whether the attempt's connection came from the pool, and whether its response has begun.
     private var reused = false
     private var responseBegun = false
@@ -75,19 +73,18 @@ final class BackgroundRevalidation: UpstreamDelegate {
             fail("no response within the response timeout")
         }
         timer?.arm(in: routing.upstream.responseTimeout)
-        attempt(counted: true)
+        attempt()
     }
 
-    /// Sends the request to a backend chosen among those not tried; `counted` unless it replaces a pooled
-    /// connection that had been closed while idle.
-    private func attempt(counted: Bool) {
+    /// Sends the request to a backend chosen among those not tried.
+    private func attempt() {
         var scratch = ChoiceScratch()
         var generator = SplitMix64()
-        guard let backend = routing.choose(excluding: tried, site: site, scratch: &scratch, using: &generator) else {
-            fail(tried.isEmpty ? "no backend online" : "no other backend online")
+        guard let backend = routing.choose(excluding: attempts.tried, site: site, scratch: &scratch, using: &generator) else {
+            fail(attempts.tried.isEmpty ? "no backend online" : "no other backend online")
             return
         }
-        if counted { attempts += 1 }
+        attempts.begin()
         self.backend = backend
         started = eventLoop.now
         backend.requestStarted()
@@ -115,20 +112,15 @@ final class BackgroundRevalidation: UpstreamDelegate {
         }
         backend.requestFinished(status: 502, latency: eventLoop.now - started, failed: true, rx: 0, tx: 0)
         self.backend = nil
-        let closedWhileIdle = reused
-        if !closedWhileIdle {
-            tried.append(backend)
-            runtime.proxyFailed(backend)
-        }
-        guard !closedWhileIdle, attempts > routing.retryAttempts else {
-            runtime.logger.debug(
-                "background revalidation tried again",
-                metadata: ["backend": "\(backend.endpoint.description)", "reason": "\(reason)"]
-            )
-            attempt(counted: !closedWhileIdle)
+        // A pooled connection closed while idle says nothing of the backend (see ``BackendAttempts``).
+        attempts.failed(backend, closedWhileIdle: reused)
+        if !reused { runtime.proxyFailed(backend) }
+        guard attempts.allowsAnother(retries: routing.retryAttempts) else {
+            fail("\(reason) (\(backend.endpoint.description), the last of \(attempts.count) attempts)")
             return
         }
-        fail("\(reason) (\(backend.endpoint.description), the last of \(attempts) attempts)")
+        runtime.logger.debug("background revalidation tried again", metadata: ["backend": "\(backend.endpoint.description)", "reason": "\(reason)"])
+        attempt()
     }
 
     private func connected(_ result: Result<UpstreamHandler, any Error>) {

@@ -165,10 +165,8 @@ struct ExchangeStateMachine {
     private(set) var serial = 0
     /// The backend of the current attempt; `nil` only before the first is chosen.
     private(set) var backend: Backend?
-    /// Backends that failed this request, never chosen again for it.
-    private var tried: [Backend] = []
-    /// Backend attempts made so far, the first included.
-    private var attempts = 0
+    /// The backends this request has tried.
+    private var attempts = BackendAttempts()
     /// Whether the current connection carried earlier requests (a stale keep-alive connection
     /// failing says nothing about the backend's health).
     private var reusedConnection = false
@@ -334,9 +332,8 @@ struct ExchangeStateMachine {
         case .GET, .HEAD, .OPTIONS, .DELETE: isRetryable = !head.hasBody
         default: isRetryable = false
         }
-        if !tried.isEmpty { tried.removeAll() }
         backend = nil
-        attempts = 0
+        attempts.reset()
         revalidating = false
         servesStored = false
         servesStaleOnError = false
@@ -413,7 +410,7 @@ struct ExchangeStateMachine {
 
     private mutating func dispatch(to backend: Backend) -> RequestAction {
         self.backend = backend
-        attempts += 1
+        attempts.begin()
         phase = .connecting
         return .connect
     }
@@ -642,18 +639,10 @@ struct ExchangeStateMachine {
     /// else answer 502.
     private mutating func attemptFailed(markDown: Bool) -> Failure {
         let failed = backend!
-        if markDown {
-            tried.append(failed)
-        } else {
-            // A keep-alive connection the backend had closed (RFC 9112 9.3.1 allows a server to
-            // close an idle connection at any time): the backend may be fine, so it stays a
-            // candidate, and the attempt does not count. Each such failure uses up one pooled
-            // connection, so this cannot go on for ever.
-            attempts -= 1
-        }
+        attempts.failed(failed, closedWhileIdle: !markDown)
         let attempt = AttemptEnd(status: 502, failed: true, marksDown: markDown)
-        if isRetryable, attempts <= routing.retryAttempts,
-            let next = routing.choose(excluding: tried, site: routedSite, scratch: &scratch, using: &generator)
+        if isRetryable, attempts.allowsAnother(retries: routing.retryAttempts),
+            let next = routing.choose(excluding: attempts.tried, site: routedSite, scratch: &scratch, using: &generator)
         {
             requestSent = false
             pending = requestEnded ? [.end(nil)] : []

@@ -123,7 +123,7 @@ final class HTTP1ResponseWriter: ResponseWriter {
 
     /// A large first part of a body (over ``coalescedBodyBytes``, so not copied behind its head) is flushed with
     /// the head at once: the client's first byte does not wait for the rest of the read loop (up to four more
-    /// reads of the backend of 256 KiB each) or for a cache's fill. Smaller parts wait for the flush at the end
+    /// reads of the backend) or for a cache's fill. Smaller parts wait for the flush at the end
     /// of the read, so a small chunked response still leaves in one system call.
     func writeBody(_ body: ByteBuffer) {
         hasUnflushedWrites = true
