@@ -32,19 +32,15 @@ struct ServedHeadLines: Sendable {
         lines.writeString(status.reasonPhrase)
         lines.writeStaticString("\r\n")
         let dropped = entry.control.noCacheFields
-        for (name, value) in entry.headers {
-            if Self.isMadePerHit(name) || dropped.contains(where: { HopByHopFields.equalsIgnoringCase(name, $0) }) {
-                continue
-            }
+        for (name, value) in entry.headers where CachePolicy.sendsStoredField(name, dropped: dropped, madeHere: Self.isMadePerHit) {
             lines.writeField(name: name, value: value)
         }
         self.status = status
         self.statusLineAndFields = lines
     }
 
-    /// The fields a hit writes itself.
+    /// The fields a hit writes itself besides `Age`.
     static func isMadePerHit(_ name: String) -> Bool {
-        HopByHopFields.equalsIgnoringCase(name, "age") || HopByHopFields.equalsIgnoringCase(name, "cache-status")
-            || HopByHopFields.equalsIgnoringCase(name, "content-length")
+        HopByHopFields.equalsIgnoringCase(name, "cache-status") || HopByHopFields.equalsIgnoringCase(name, "content-length")
     }
 }

@@ -31,10 +31,8 @@ final class StoringFill: CacheFill {
         var written = 0
         var failed = false
         var done = false
-        var expectedLength: Int?
-        /// The object name and metadata of what is being stored, and the `Vary` marker to
-        /// write once it is (`nil` for a response without `Vary`).
-        var name: CacheObjectName?
+        /// The `Vary` marker to write once the response is stored (`nil` for a response without
+        /// `Vary`), made when the fill begins.
         var marker: ByteBuffer?
         var flightEnded = false
     }
@@ -96,6 +94,31 @@ final class StoringFill: CacheFill {
             if length > cache.settings.maxObjectSize { return .notStorable("max-object-size") }
         }
         guard let varyNames = VaryValue.fieldNames(in: head.headers) else { return .notStorable("vary-star") }
+        // The stored head is made, encoded and named, and the store's work (a temporary file opened on its threads,
+        // an upload begun) started, once the bytes of this read have been flushed to the client: NIO runs a task
+        // after the read's events, so neither comes between the backend's first bytes and the client's.
+        let writer = loop.flatSubmit { [self, loop] in
+            let (name, metadata, marker) = storedHead(of: head, control: control, varyNames: varyNames, responseTime: responseTime)
+            state.withLockedValue { $0.marker = marker }
+            return cache.timed(cache.store.beginFill(name, metadata: metadata, bodyLength: length, on: loop), on: loop, late: { $0.abort() })
+        }
+        state.withLockedValue { state in
+            state.writer = writer
+            state.last = writer.map { _ in }
+        }
+        writer.whenFailure { [self] error in fail(error, doing: "begin fill") }
+        return .storable
+    }
+
+    /// What is stored for `head`: the object's name, its metadata (the stored fields and what
+    /// its freshness is computed from), and the `Vary` marker for the URI's primary name (`nil`
+    /// for a response without `Vary`).
+    private func storedHead(
+        of head: HTTPResponseHead,
+        control: CacheControl,
+        varyNames: [String],
+        responseTime: Int
+    ) -> (name: CacheObjectName, metadata: ByteBuffer, marker: ByteBuffer?) {
         var fields = cache.settings.policy.storedFields(head.headers, control: control)
         fields.remove(name: "content-length")
         fields.remove(name: "age")
@@ -103,7 +126,7 @@ final class StoringFill: CacheFill {
         let variant = VaryValue.values(of: varyNames, in: context.request.headers)
         let entry = CacheEntryHead(
             uri: context.key.uri,
-            status: status,
+            status: Int(head.status.code),
             headers: fields,
             requestTime: context.requestTime,
             responseTime: responseTime,
@@ -114,22 +137,7 @@ final class StoringFill: CacheFill {
         )
         let name = varyNames.isEmpty ? cache.objectName(of: context.key) : context.key.objectName(variant: variant)
         let marker = varyNames.isEmpty ? nil : CacheEntryHead(kind: .variants, uri: context.key.uri, varyNames: varyNames).encoded()
-        // The store's work (a temporary file opened on its threads, an upload begun) starts once the bytes of this
-        // read have been flushed to the client: NIO runs a task after the read's events, so waking the store's
-        // thread does not come between the backend's first bytes and the client's.
-        let metadata = entry.encoded()
-        let writer = loop.flatSubmit { [cache, loop] in
-            cache.timed(cache.store.beginFill(name, metadata: metadata, bodyLength: length, on: loop), on: loop, late: { $0.abort() })
-        }
-        state.withLockedValue { state in
-            state.writer = writer
-            state.last = writer.map { _ in }
-            state.expectedLength = length
-            state.name = name
-            state.marker = marker
-        }
-        writer.whenFailure { [self] error in fail(error, doing: "begin fill") }
-        return .storable
+        return (name, entry.encoded(), marker)
     }
 
     func body(_ part: ByteBuffer) -> EventLoopFuture<Void>? {
@@ -158,9 +166,9 @@ final class StoringFill: CacheFill {
     }
 
     func end(_ trailers: HTTPHeaders?) {
-        let (writer, last, written, failed, marker) = state.withLockedValue { state in
+        let (writer, last, written, failed) = state.withLockedValue { state in
             defer { state.done = true }
-            return (state.writer, state.last, state.written, state.failed || state.done, state.marker)
+            return (state.writer, state.last, state.written, state.failed || state.done)
         }
         guard let writer, let last, !failed else {
             count(nil, background: .failed)
@@ -176,8 +184,9 @@ final class StoringFill: CacheFill {
         let committed = last.flatMap { writer }.flatMap { [cache, loop] writer in
             cache.timed(writer.commit(), on: loop)
         }
-        committed.flatMap { [cache, context, loop] () -> EventLoopFuture<Void> in
-            guard let marker else { return loop.makeSucceededVoidFuture() }
+        committed.flatMap { [cache, context, loop, state] () -> EventLoopFuture<Void> in
+            // Set when the fill began, before its writer was given.
+            guard let marker = state.withLockedValue({ $0.marker }) else { return loop.makeSucceededVoidFuture() }
             // The URI's responses vary: the marker at its primary name says on what.
             return cache.store.beginFill(cache.objectName(of: context.key), metadata: marker, bodyLength: 0, on: loop).flatMap { $0.commit() }
         }.whenComplete { [self] result in

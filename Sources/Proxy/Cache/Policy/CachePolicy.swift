@@ -168,19 +168,24 @@ public struct CachePolicy: Sendable, Equatable {
         var fields: [(String, String)] = []
         fields.reserveCapacity(entry.headers.count + 1 + extra.count)
         for (name, value) in entry.headers {
-            if HopByHopFields.equalsIgnoringCase(name, "age")
-                || extra.contains(where: { HopByHopFields.equalsIgnoringCase(name, $0.key) })
-                || dropped.contains(where: { HopByHopFields.equalsIgnoringCase(name, $0) })
-            {
-                continue
+            let sent = Self.sendsStoredField(name, dropped: dropped) { name in
+                extra.contains { HopByHopFields.equalsIgnoringCase(name, $0.key) }
             }
-            fields.append((name, value))
+            if sent { fields.append((name, value)) }
         }
         fields.append(("age", String(min(max(0, age), CacheControl.maximumDelta))))
         for (name, value) in extra {
             fields.append((name, value))
         }
         return HTTPHeaders(fields)
+    }
+
+    /// Whether a stored field goes out with a served response: not `Age` (computed for each
+    /// response, 4.2.3), not one `madeHere` says the response gets made for it, and not one a
+    /// qualified `no-cache` names (`dropped`; 5.2.2.4: sent only once validated).
+    static func sendsStoredField(_ name: String, dropped: [String], madeHere: (String) -> Bool) -> Bool {
+        !HopByHopFields.equalsIgnoringCase(name, "age") && !madeHere(name)
+            && !dropped.contains { HopByHopFields.equalsIgnoringCase(name, $0) }
     }
 
     static func pragmaNoCache(_ headers: HTTPHeaders) -> Bool {
