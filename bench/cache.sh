@@ -2,7 +2,7 @@
 # Side-by-side cache benchmark on loopback: nginx proxy_cache (one worker, cache on local disk) and outrider's
 # cache role (disk store, one event loop thread), in front of the same nginx static-file origin, loaded by wrk.
 #
-#   bench/cache.sh [DURATION_SECONDS]       ROUNDS=3 MISSES=15 MISS_CPU=1 by default
+#   bench/cache.sh [DURATION_SECONDS]       ROUNDS=3 MISSES=15 MISS_CPU=1 MISS_FIFO=1 SPIN=1 by default
 #
 # Prints requests/s, p50 and p99 of hits of a 1 KiB and a 1 MiB object at 64 connections for each, and the ratios
 # outrider/nginx; then the time to first byte and total time of misses of a 100 MiB object (MISSES samples, 15 by
@@ -140,13 +140,33 @@ done
 # on MISS_CPU, by default the caches' CPU 1: then every path crosses between the two CPUs twice (to the origin and
 # back), the direct one as well as those through a cache. With MISS_CPU=0, the origin's CPU, the direct path
 # crosses none and every path through a cache four times.
+#
+# Two things keep the machine's scheduling out of the times, unless MISS_FIFO=0 and SPIN=0:
+# - The client runs at a real-time priority (SCHED_FIFO), so that it reads a byte once it has come. At the normal
+#   priority it waits behind the cache or proxy on its CPU, which goes on moving the body until the client's socket
+#   is full: the time grew with the object (a proxied miss of 10 MiB whose first byte was on the wire 1.3 ms after
+#   the connect, in tcpdump, was read by the client at 6.2 ms).
+# - A SCHED_IDLE busy loop on each CPU keeps the virtual CPUs from halting between samples (each one's own CPU
+#   time is what no other task wants). A halted virtual CPU takes from a quarter to several milliseconds to wake,
+#   which put the origin's own median anywhere from 0.8 to 2 ms.
 misses="${MISSES:-15}"
 miss_cpu="${MISS_CPU:-1}"
+client=(taskset -c "$miss_cpu")
+if [ "${MISS_FIFO:-1}" = 1 ]; then
+    chrt -f 50 true 2>/dev/null || { echo "bench/cache.sh: a real-time client needs root or CAP_SYS_NICE (or MISS_FIFO=0)" >&2; exit 1; }
+    client+=(chrt -f 50)
+fi
+spinners=()
+if [ "${SPIN:-1}" = 1 ]; then
+    for cpu in 0 1; do taskset -c "$cpu" chrt -i 0 sh -c 'while :; do :; done' & spinners+=($!); pids+=($!); done
+fi
 echo
-printf "%-12s %12s %10s %10s %10s   (client on CPU %s)\n" "100 MiB miss" "ttfb p50 ms" "p10 ms" "p90 ms" "total ms" "$miss_cpu"
+printf "%-12s %12s %10s %10s %10s   (client on CPU %s%s%s)\n" "100 MiB miss" "ttfb p50 ms" "p10 ms" "p90 ms" "total ms" "$miss_cpu" \
+    "$([ "${MISS_FIFO:-1}" = 1 ] && echo ", SCHED_FIFO")" "$([ ${#spinners[@]} -gt 0 ] && echo ", idle CPUs kept busy")"
 while read -r name t50 t10 t90 total; do
     printf "%-12s %12s %10s %10s %10s\n" "$name" "$t50" "$t10" "$t90" "$total"
     case "$name" in origin) ttfb_origin=$t50 ;; nginx) ttfb_nginx=$t50 ;; outrider) ttfb_outrider=$t50 ;; proxy-only) ttfb_proxy=$t50 ;; esac
-done < <(taskset -c "$miss_cpu" python3 bench/ttfb.py 100m.bin "$misses" 0.3 origin=$origin nginx=$via_nginx outrider=$via_outrider proxy-only=$proxy_only)
+done < <("${client[@]}" python3 bench/ttfb.py 100m.bin "$misses" 0.3 origin=$origin nginx=$via_nginx outrider=$via_outrider proxy-only=$proxy_only)
+for pid in "${spinners[@]}"; do kill "$pid" 2>/dev/null || true; done
 awk -v o="$ttfb_origin" -v n="$ttfb_nginx" -v c="$ttfb_outrider" -v p="$ttfb_proxy" \
     'BEGIN { printf "ttfb over the origin: nginx %+.3f ms, outrider %+.3f ms, outrider proxy only %+.3f ms\n", n - o, c - o, p - o }'
