@@ -152,17 +152,19 @@ done
 misses="${MISSES:-15}"
 miss_cpu="${MISS_CPU:-1}"
 client=(taskset -c "$miss_cpu")
+setup="client on CPU $miss_cpu"
 if [ "${MISS_FIFO:-1}" = 1 ]; then
     chrt -f 50 true 2>/dev/null || { echo "bench/cache.sh: a real-time client needs root or CAP_SYS_NICE (or MISS_FIFO=0)" >&2; exit 1; }
     client+=(chrt -f 50)
+    setup+=", SCHED_FIFO"
 fi
 spinners=()
 if [ "${SPIN:-1}" = 1 ]; then
     for cpu in 0 1; do taskset -c "$cpu" chrt -i 0 sh -c 'while :; do :; done' & spinners+=($!); pids+=($!); done
+    setup+=", idle CPUs kept busy"
 fi
 echo
-printf "%-12s %12s %10s %10s %10s   (client on CPU %s%s%s)\n" "100 MiB miss" "ttfb p50 ms" "p10 ms" "p90 ms" "total ms" "$miss_cpu" \
-    "$([ "${MISS_FIFO:-1}" = 1 ] && echo ", SCHED_FIFO")" "$([ ${#spinners[@]} -gt 0 ] && echo ", idle CPUs kept busy")"
+printf "%-12s %12s %10s %10s %10s   (%s)\n" "100 MiB miss" "ttfb p50 ms" "p10 ms" "p90 ms" "total ms" "$setup"
 while read -r name t50 t10 t90 total; do
     printf "%-12s %12s %10s %10s %10s\n" "$name" "$t50" "$t10" "$t90" "$total"
     case "$name" in origin) ttfb_origin=$t50 ;; nginx) ttfb_nginx=$t50 ;; outrider) ttfb_outrider=$t50 ;; proxy-only) ttfb_proxy=$t50 ;; esac
