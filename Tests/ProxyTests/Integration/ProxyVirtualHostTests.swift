@@ -116,12 +116,18 @@ import Testing
         try await eventually { proxy.server.status().sites[0].backends.allSatisfy { $0.status != "online" } }
         #expect(try await configured.send(.GET, "/", headers: ["host": "app.test"]).status == .badGateway)
 
-        // The listener goes: its port refuses connections, its open connection is answered 404.
+        // The listener goes: the proxy no longer listens on its port, its open connection is answered 404.
         try await proxy.server.reconfigure(without)
         #expect(try await client.send(.GET, "/", headers: ["host": "app.test"]).status == .notFound)
+        #expect(!proxy.server.localAddresses.contains { $0.port == own })
+        // The freed port can be given at once to another test's port-0 listener in this process (one seen here
+        // accepted and did not answer), so a connection to it fails the test only when this proxy answers it: with
+        // the app through the removed route, or with its own 404 for a listener left without routes.
         if let connected = try? await TestClient.connect(port: own) {
-            let answer = try? await connected.send(.GET, "/", headers: ["host": "app.test"])
-            Issue.record("port \(own) accepts connections after its listener was removed: \(answer.map { "\($0.status) \($0.text.prefix(40))" } ?? "no answer"); the proxy listens on \(proxy.server.localAddresses)")
+            if let answer = try? await connected.send(.GET, "/", headers: ["host": "app.test"]) {
+                let fromThisProxy = answer.text.hasPrefix("app\n") || answer.text == "no site serves this host\n"
+                #expect(!fromThisProxy, "port \(own) still reaches the proxy after its listener was removed: \(answer.status) \(answer.text.prefix(40))")
+            }
             await connected.close()
         }
         await client.close()
